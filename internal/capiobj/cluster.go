@@ -1,0 +1,246 @@
+// Package capiobj maps the provider's Terraform models to Cluster API
+// objects and back. It is pure: no client, no network.
+package capiobj
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+)
+
+// ClusterModel is the Terraform shape of a Cluster, shared by the
+// capi_cluster resource and data source.
+type ClusterModel struct {
+	ID                   types.String               `tfsdk:"id"`
+	Name                 types.String               `tfsdk:"name"`
+	Namespace            types.String               `tfsdk:"namespace"`
+	UID                  types.String               `tfsdk:"uid"`
+	Labels               types.Map                  `tfsdk:"labels"`
+	Annotations          types.Map                  `tfsdk:"annotations"`
+	Paused               types.Bool                 `tfsdk:"paused"`
+	ClusterNetwork       *ClusterNetworkModel       `tfsdk:"cluster_network"`
+	ControlPlaneEndpoint *ControlPlaneEndpointModel `tfsdk:"control_plane_endpoint"`
+	Phase                types.String               `tfsdk:"phase"`
+	Conditions           types.List                 `tfsdk:"conditions"`
+}
+
+// ClusterNetworkModel is spec.clusterNetwork.
+type ClusterNetworkModel struct {
+	PodCIDRs      types.List   `tfsdk:"pod_cidrs"`
+	ServiceCIDRs  types.List   `tfsdk:"service_cidrs"`
+	ServiceDomain types.String `tfsdk:"service_domain"`
+	APIServerPort types.Int32  `tfsdk:"api_server_port"`
+}
+
+// ControlPlaneEndpointModel is spec.controlPlaneEndpoint.
+type ControlPlaneEndpointModel struct {
+	Host types.String `tfsdk:"host"`
+	Port types.Int32  `tfsdk:"port"`
+}
+
+// ConditionAttrTypes is the element type of the conditions attribute.
+var ConditionAttrTypes = map[string]attr.Type{
+	"type":    types.StringType,
+	"status":  types.StringType,
+	"reason":  types.StringType,
+	"message": types.StringType,
+}
+
+// ClusterID is the Terraform ID of a Cluster, also accepted by import.
+func ClusterID(namespace, name string) string { return namespace + "/" + name }
+
+// ParseClusterID splits an ID made by ClusterID.
+func ParseClusterID(id string) (namespace, name string, err error) {
+	parts := strings.Split(id, "/")
+	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+		return "", "", fmt.Errorf("expected an ID of the form namespace/name, got %q", id)
+	}
+	return parts[0], parts[1], nil
+}
+
+// ExpandCluster builds the Cluster to apply from a fully known plan. Only
+// what the model sets is set, so server-side apply owns exactly that.
+func ExpandCluster(ctx context.Context, m ClusterModel) (*clusterv1.Cluster, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	c := &clusterv1.Cluster{
+		TypeMeta: metav1.TypeMeta{APIVersion: clusterv1.GroupVersion.String(), Kind: "Cluster"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      m.Name.ValueString(),
+			Namespace: m.Namespace.ValueString(),
+		},
+	}
+	c.Labels = expandStringMap(ctx, m.Labels, &diags)
+	c.Annotations = expandStringMap(ctx, m.Annotations, &diags)
+	// Always applied, so that a cluster paused out of band is resumed.
+	c.Spec.Paused = ptr.To(m.Paused.ValueBool())
+
+	if n := m.ClusterNetwork; n != nil {
+		c.Spec.ClusterNetwork = clusterv1.ClusterNetwork{
+			APIServerPort: n.APIServerPort.ValueInt32(),
+			ServiceDomain: n.ServiceDomain.ValueString(),
+			Pods:          clusterv1.NetworkRanges{CIDRBlocks: expandStringList(ctx, n.PodCIDRs, &diags)},
+			Services:      clusterv1.NetworkRanges{CIDRBlocks: expandStringList(ctx, n.ServiceCIDRs, &diags)},
+		}
+	}
+	if e := m.ControlPlaneEndpoint; e != nil {
+		c.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: e.Host.ValueString(), Port: e.Port.ValueInt32()}
+	}
+	return c, diags
+}
+
+// FlattenCluster maps a Cluster read from the API server to the model.
+//
+// Labels and annotations: with a prior model (refresh after create or
+// update) only the keys the prior model has are kept, so keys that
+// controllers or people add elsewhere do not show as drift; with no prior
+// model (import, data source) every key except those of Cluster API and of
+// this provider is kept.
+func FlattenCluster(ctx context.Context, c *clusterv1.Cluster, prior *ClusterModel) (ClusterModel, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	m := ClusterModel{
+		ID:        types.StringValue(ClusterID(c.Namespace, c.Name)),
+		Name:      types.StringValue(c.Name),
+		Namespace: types.StringValue(c.Namespace),
+		UID:       types.StringValue(string(c.UID)),
+		Paused:    types.BoolValue(ptr.Deref(c.Spec.Paused, false)),
+		Phase:     types.StringValue(c.Status.Phase),
+	}
+	var priorLabels, priorAnnotations *types.Map
+	if prior != nil {
+		priorLabels, priorAnnotations = &prior.Labels, &prior.Annotations
+	}
+	m.Labels = flattenStringMap(ctx, c.Labels, priorLabels, &diags)
+	m.Annotations = flattenStringMap(ctx, c.Annotations, priorAnnotations, &diags)
+
+	if n := c.Spec.ClusterNetwork; !isZeroNetwork(n) {
+		m.ClusterNetwork = &ClusterNetworkModel{
+			PodCIDRs:      flattenStringList(ctx, n.Pods.CIDRBlocks, &diags),
+			ServiceCIDRs:  flattenStringList(ctx, n.Services.CIDRBlocks, &diags),
+			ServiceDomain: optionalString(n.ServiceDomain),
+			APIServerPort: optionalInt32(n.APIServerPort),
+		}
+	}
+	if e := c.Spec.ControlPlaneEndpoint; e.Host != "" || e.Port != 0 {
+		m.ControlPlaneEndpoint = &ControlPlaneEndpointModel{Host: types.StringValue(e.Host), Port: types.Int32Value(e.Port)}
+	}
+	m.Conditions = FlattenConditions(c.Status.Conditions, &diags)
+	return m, diags
+}
+
+// FlattenConditions maps status conditions, in the order the controller
+// wrote them.
+func FlattenConditions(conds []metav1.Condition, diags *diag.Diagnostics) types.List {
+	elemType := types.ObjectType{AttrTypes: ConditionAttrTypes}
+	elems := make([]attr.Value, 0, len(conds))
+	for _, c := range conds {
+		obj, d := types.ObjectValue(ConditionAttrTypes, map[string]attr.Value{
+			"type":    types.StringValue(c.Type),
+			"status":  types.StringValue(string(c.Status)),
+			"reason":  types.StringValue(c.Reason),
+			"message": types.StringValue(c.Message),
+		})
+		diags.Append(d...)
+		elems = append(elems, obj)
+	}
+	list, d := types.ListValue(elemType, elems)
+	diags.Append(d...)
+	return list
+}
+
+func isZeroNetwork(n clusterv1.ClusterNetwork) bool {
+	return n.APIServerPort == 0 && n.ServiceDomain == "" && len(n.Pods.CIDRBlocks) == 0 && len(n.Services.CIDRBlocks) == 0
+}
+
+// systemKeyPrefixes mark labels and annotations that Cluster API or this
+// provider manage; they never belong in a user's configuration.
+var systemKeyPrefixes = []string{
+	"cluster.x-k8s.io/",
+	"topology.cluster.x-k8s.io/",
+	"terraform-capi.io/",
+	"kubectl.kubernetes.io/",
+}
+
+// IsSystemKey reports whether a label or annotation key is managed by a
+// controller rather than by the user.
+func IsSystemKey(key string) bool {
+	for _, p := range systemKeyPrefixes {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func expandStringMap(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[string]string {
+	if m.IsNull() || m.IsUnknown() {
+		return nil
+	}
+	out := map[string]string{}
+	diags.Append(m.ElementsAs(ctx, &out, false)...)
+	return out
+}
+
+func expandStringList(ctx context.Context, l types.List, diags *diag.Diagnostics) []string {
+	if l.IsNull() || l.IsUnknown() {
+		return nil
+	}
+	var out []string
+	diags.Append(l.ElementsAs(ctx, &out, false)...)
+	return out
+}
+
+func flattenStringMap(ctx context.Context, values map[string]string, prior *types.Map, diags *diag.Diagnostics) types.Map {
+	keep := func(k string) bool { return !IsSystemKey(k) }
+	if prior != nil {
+		if prior.IsNull() {
+			return types.MapNull(types.StringType)
+		}
+		known := map[string]bool{}
+		for k := range prior.Elements() {
+			known[k] = true
+		}
+		keep = func(k string) bool { return known[k] }
+	}
+	out := map[string]string{}
+	for k, v := range values {
+		if keep(k) {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 && (prior == nil || prior.IsNull()) {
+		return types.MapNull(types.StringType)
+	}
+	m, d := types.MapValueFrom(ctx, types.StringType, out)
+	diags.Append(d...)
+	return m
+}
+
+func flattenStringList(ctx context.Context, values []string, diags *diag.Diagnostics) types.List {
+	if len(values) == 0 {
+		return types.ListNull(types.StringType)
+	}
+	l, d := types.ListValueFrom(ctx, types.StringType, values)
+	diags.Append(d...)
+	return l
+}
+
+func optionalString(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+func optionalInt32(i int32) types.Int32 {
+	if i == 0 {
+		return types.Int32Null()
+	}
+	return types.Int32Value(i)
+}

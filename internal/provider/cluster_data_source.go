@@ -1,0 +1,122 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
+	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
+)
+
+var _ datasource.DataSourceWithConfigure = (*clusterDataSource)(nil)
+
+type clusterDataSource struct {
+	kube *kube.Client
+}
+
+// NewClusterDataSource is the capi_cluster data source.
+func NewClusterDataSource() datasource.DataSource { return &clusterDataSource{} }
+
+func (d *clusterDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_cluster"
+}
+
+func (d *clusterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Reads a Cluster API `Cluster` from the management cluster, whoever created it.",
+		Attributes: map[string]schema.Attribute{
+			"id": str("`namespace/name` of the Cluster."),
+			"name": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Name of the Cluster.",
+				Validators:          []validator.String{validators.ClusterName()},
+			},
+			"namespace": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Namespace of the Cluster (default `default`).",
+				Validators:          []validator.String{validators.DNS1123Label()},
+			},
+			"uid": str("Kubernetes UID of the Cluster."),
+			"labels": schema.MapAttribute{
+				ElementType: types.StringType, Computed: true,
+				MarkdownDescription: "Labels of the Cluster, without those of Cluster API and of this provider.",
+			},
+			"annotations": schema.MapAttribute{
+				ElementType: types.StringType, Computed: true,
+				MarkdownDescription: "Annotations of the Cluster, without those of Cluster API and of this provider.",
+			},
+			"paused": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether reconciliation is paused."},
+			"cluster_network": schema.SingleNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "Networking of the workload cluster.",
+				Attributes: map[string]schema.Attribute{
+					"pod_cidrs":       schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Pod networks."},
+					"service_cidrs":   schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Service networks."},
+					"service_domain":  str("DNS domain of Services."),
+					"api_server_port": schema.Int32Attribute{Computed: true, MarkdownDescription: "API server port."},
+				},
+			},
+			"control_plane_endpoint": schema.SingleNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "Endpoint of the workload cluster's API server.",
+				Attributes: map[string]schema.Attribute{
+					"host": str("DNS name or IP address."),
+					"port": schema.Int32Attribute{Computed: true, MarkdownDescription: "Port."},
+				},
+			},
+			"phase": str("`status.phase` of the Cluster."),
+			"conditions": schema.ListNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "`status.conditions` of the Cluster.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"type": str("Condition type."), "status": str("`True`, `False` or `Unknown`."),
+					"reason": str("Machine-readable reason."), "message": str("Human-readable message."),
+				}},
+			},
+		},
+	}
+}
+
+func (d *clusterDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.kube = configuredClient(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *clusterDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var cfg capiobj.ClusterModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	namespace := cfg.Namespace.ValueString()
+	if namespace == "" {
+		namespace = defaultNamespace
+	}
+	id := capiobj.ClusterID(namespace, cfg.Name.ValueString())
+	cl, err := d.kube.Reader()
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read Cluster "+id, err.Error())
+		return
+	}
+	obj := &clusterv1.Cluster{}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cfg.Name.ValueString()}, obj); err != nil {
+		if kube.IsNotFound(err) {
+			resp.Diagnostics.AddError("Cluster "+id+" not found", "No Cluster named "+id+" exists in the management cluster.")
+			return
+		}
+		resp.Diagnostics.AddError("Cannot read Cluster "+id, err.Error())
+		return
+	}
+	flat, diags := capiobj.FlattenCluster(ctx, obj, nil)
+	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &flat)...)
+}

@@ -1,0 +1,165 @@
+// Package provider implements the capi Terraform provider: its
+// configuration, resources and data sources.
+package provider
+
+import (
+	"context"
+	"os"
+	"strconv"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+)
+
+var _ provider.Provider = (*capiProvider)(nil)
+
+type capiProvider struct {
+	version string
+}
+
+// New returns the provider factory for providerserver.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &capiProvider{version: version} }
+}
+
+type providerModel struct {
+	Kubernetes *kubernetesModel `tfsdk:"kubernetes"`
+}
+
+type kubernetesModel struct {
+	ConfigPath           types.String `tfsdk:"config_path"`
+	ConfigContext        types.String `tfsdk:"config_context"`
+	Host                 types.String `tfsdk:"host"`
+	Token                types.String `tfsdk:"token"`
+	ClusterCACertificate types.String `tfsdk:"cluster_ca_certificate"`
+	ClientCertificate    types.String `tfsdk:"client_certificate"`
+	ClientKey            types.String `tfsdk:"client_key"`
+	Insecure             types.Bool   `tfsdk:"insecure"`
+}
+
+func (p *capiProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "capi"
+	resp.Version = p.version
+}
+
+func (p *capiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Manages Kubernetes clusters as [Cluster API](https://cluster-api.sigs.k8s.io) objects in a management cluster. " +
+			"On first write the provider installs the Cluster API CRDs it needs (core, kubeadm bootstrap and control plane, serving `v1beta2`).",
+		Blocks: map[string]schema.Block{
+			"kubernetes": schema.SingleNestedBlock{
+				MarkdownDescription: "How to reach the management cluster. Every attribute falls back to an environment variable; " +
+					"with no settings at all the standard kubeconfig loading rules apply (`KUBECONFIG`, then `~/.kube/config`).",
+				Attributes: map[string]schema.Attribute{
+					"config_path": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "Path to a kubeconfig file. Environment: `KUBE_CONFIG_PATH`.",
+					},
+					"config_context": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "Context of the kubeconfig to use instead of its current context. Environment: `KUBE_CTX`.",
+					},
+					"host": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "URL of the API server, such as `https://10.0.0.1:6443`. Without `config_path` no kubeconfig file is read. Environment: `KUBE_HOST`.",
+					},
+					"token": schema.StringAttribute{
+						Optional:            true,
+						Sensitive:           true,
+						MarkdownDescription: "Bearer token. Environment: `KUBE_TOKEN`.",
+					},
+					"cluster_ca_certificate": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "PEM-encoded CA certificate of the API server. Environment: `KUBE_CLUSTER_CA_CERT_DATA`.",
+					},
+					"client_certificate": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "PEM-encoded client certificate. Environment: `KUBE_CLIENT_CERT_DATA`.",
+					},
+					"client_key": schema.StringAttribute{
+						Optional:            true,
+						Sensitive:           true,
+						MarkdownDescription: "PEM-encoded client key. Environment: `KUBE_CLIENT_KEY_DATA`.",
+					},
+					"insecure": schema.BoolAttribute{
+						Optional:            true,
+						MarkdownDescription: "Skip verification of the API server's certificate. Environment: `KUBE_INSECURE`.",
+					},
+				},
+			},
+		},
+	}
+}
+
+func (p *capiProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	k := cfg.Kubernetes
+	if k == nil {
+		k = &kubernetesModel{}
+	}
+	for name, v := range map[string]types.String{
+		"config_path": k.ConfigPath, "config_context": k.ConfigContext, "host": k.Host, "token": k.Token,
+		"cluster_ca_certificate": k.ClusterCACertificate, "client_certificate": k.ClientCertificate, "client_key": k.ClientKey,
+	} {
+		if v.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(path.Root("kubernetes").AtName(name), "Unknown management cluster setting",
+				"kubernetes."+name+" depends on a value known only after apply. The provider needs its management cluster at plan time: "+
+					"set it from values known at plan time, or apply the resources it depends on first (terraform apply -target).")
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	kc := kube.Config{
+		ConfigPath:           stringOrEnv(k.ConfigPath, "KUBE_CONFIG_PATH"),
+		ConfigContext:        stringOrEnv(k.ConfigContext, "KUBE_CTX"),
+		Host:                 stringOrEnv(k.Host, "KUBE_HOST"),
+		Token:                stringOrEnv(k.Token, "KUBE_TOKEN"),
+		ClusterCACertificate: stringOrEnv(k.ClusterCACertificate, "KUBE_CLUSTER_CA_CERT_DATA"),
+		ClientCertificate:    stringOrEnv(k.ClientCertificate, "KUBE_CLIENT_CERT_DATA"),
+		ClientKey:            stringOrEnv(k.ClientKey, "KUBE_CLIENT_KEY_DATA"),
+		Insecure:             boolOrEnv(k.Insecure, "KUBE_INSECURE"),
+	}
+	client, err := kube.NewClient(kc)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("kubernetes"), "Invalid management cluster configuration", err.Error())
+		return
+	}
+	tflog.Debug(ctx, "management cluster configured", map[string]any{"source": kc.Source()})
+	resp.ResourceData = client
+	resp.DataSourceData = client
+}
+
+func (p *capiProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{NewClusterResource}
+}
+
+func (p *capiProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{NewClusterDataSource}
+}
+
+func stringOrEnv(v types.String, env string) string {
+	if !v.IsNull() {
+		return v.ValueString()
+	}
+	return os.Getenv(env)
+}
+
+func boolOrEnv(v types.Bool, env string) bool {
+	if !v.IsNull() {
+		return v.ValueBool()
+	}
+	b, _ := strconv.ParseBool(os.Getenv(env))
+	return b
+}

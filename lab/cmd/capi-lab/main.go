@@ -1,0 +1,184 @@
+// Command capi-lab runs a self-contained management plane on loopback: a
+// real kube-apiserver with etcd, for terraform-provider-capi's quickstart
+// and acceptance tests.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/terraform-capi/terraform-provider-capi/lab/internal/mgmt"
+)
+
+const usage = `capi-lab runs a Kubernetes management plane on 127.0.0.1.
+
+Usage:
+  capi-lab up   [--dir D] [--detach] [--port P]   start it (data persists in D)
+  capi-lab down [--dir D]                         stop it
+  capi-lab env  [--dir D]                         print shell exports for eval
+
+D defaults to .lab in the current directory.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "up":
+		err = up(os.Args[2:])
+	case "down":
+		err = down(os.Args[2:])
+	case "env":
+		err = env(os.Args[2:])
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "capi-lab:", err)
+		os.Exit(1)
+	}
+}
+
+func dirFlag(fs *flag.FlagSet) *string {
+	return fs.String("dir", ".lab", "lab directory (kubeconfig, PKI, etcd data)")
+}
+
+func parse(fs *flag.FlagSet, args []string, dir *string) (mgmt.Dir, error) {
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	abs, err := filepath.Abs(*dir)
+	return mgmt.Dir(abs), err
+}
+
+func up(args []string) error {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	d := dirFlag(fs)
+	detach := fs.Bool("detach", false, "start in the background and return once the API server is ready")
+	port := fs.Int("port", 0, "API server port on first start (default: a free port, kept afterwards)")
+	dir, err := parse(fs, args, d)
+	if err != nil {
+		return err
+	}
+	if pid, ok := running(dir); ok {
+		fmt.Printf("capi-lab is already running (pid %d) in %s\n", pid, dir)
+		return nil
+	}
+	if !*detach {
+		return mgmt.Run(dir, *port)
+	}
+	return startDetached(dir, *port)
+}
+
+// startDetached re-executes this binary in its own session with output
+// going to the lab's log file, then waits until the API server is ready.
+func startDetached(dir mgmt.Dir, port int) error {
+	if err := os.MkdirAll(string(dir), 0o700); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(dir.LogFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, "up", "--dir", string(dir), "--port", strconv.Itoa(port))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	alive := func() bool {
+		select {
+		case <-exited:
+			return false
+		default:
+			return true
+		}
+	}
+	start := time.Now()
+	if err := mgmt.WaitReady(context.Background(), dir, 3*time.Minute, alive); err != nil {
+		return fmt.Errorf("waiting for the API server: %w (log: %s)", err, dir.LogFile())
+	}
+	fmt.Printf("capi-lab is up (pid %d, ready in %s)\n  kubeconfig: %s\n  eval \"$(capi-lab env --dir %s)\"\n",
+		cmd.Process.Pid, time.Since(start).Round(100*time.Millisecond), dir.Kubeconfig(), dir)
+	return nil
+}
+
+func down(args []string) error {
+	fs := flag.NewFlagSet("down", flag.ContinueOnError)
+	dir, err := parse(fs, args, dirFlag(fs))
+	if err != nil {
+		return err
+	}
+	pid, ok := running(dir)
+	if !ok {
+		fmt.Println("capi-lab is not running in", dir)
+		return nil
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if syscall.Kill(pid, 0) != nil {
+			fmt.Println("capi-lab stopped")
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("pid %d did not stop within 60s", pid)
+}
+
+func env(args []string) error {
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	dir, err := parse(fs, args, dirFlag(fs))
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir.Kubeconfig()); err != nil {
+		return fmt.Errorf("no lab in %s: run 'capi-lab up --detach --dir %s' first", dir, dir)
+	}
+	fmt.Printf("export KUBECONFIG=%s\n", shellQuote(dir.Kubeconfig()))
+	return nil
+}
+
+// running reports the pid of a live lab process for dir.
+func running(dir mgmt.Dir) (int, bool) {
+	data, err := os.ReadFile(dir.PIDFile())
+	if errors.Is(err, os.ErrNotExist) || err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	if syscall.Kill(pid, 0) != nil {
+		return 0, false
+	}
+	return pid, true
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

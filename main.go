@@ -1,0 +1,33 @@
+// Command terraform-provider-capi is a Terraform provider whose resources
+// are Cluster API objects in a management Kubernetes cluster.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/provider"
+)
+
+// version is set by the release build (goreleaser) through ldflags.
+var version = "dev"
+
+//go:generate go run ./internal/crds/gen
+//go:generate go run github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs generate --provider-name capi
+
+func main() {
+	var debug bool
+	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
+	flag.Parse()
+
+	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
+		Address: "registry.terraform.io/terraform-capi/capi",
+		Debug:   debug,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+}
