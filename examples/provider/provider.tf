@@ -1,0 +1,36 @@
+# With no settings the provider reads KUBECONFIG (or ~/.kube/config), as
+# kubectl does.
+provider "capi" {}
+
+# A kubeconfig file and context.
+provider "capi" {
+  alias = "kubeconfig"
+  kubernetes {
+    config_path    = "~/.kube/config"
+    config_context = "management"
+  }
+}
+
+# Inline settings, for remote runs without local files. The same values can
+# come from KUBE_HOST, KUBE_TOKEN and KUBE_CLUSTER_CA_CERT_DATA instead.
+provider "capi" {
+  alias = "inline"
+  kubernetes {
+    host                   = var.management_host
+    token                  = var.management_token
+    cluster_ca_certificate = var.management_ca
+  }
+}
+
+variable "management_host" {
+  type = string
+}
+
+variable "management_token" {
+  type      = string
+  sensitive = true
+}
+
+variable "management_ca" {
+  type = string
+}
