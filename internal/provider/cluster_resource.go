@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int32validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -121,12 +120,7 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"cluster_network": schema.SingleNestedAttribute{
 				Optional:            true,
 				MarkdownDescription: "Networking of the workload cluster (`spec.clusterNetwork`).",
-				Validators: []validator.Object{objectvalidator.AtLeastOneOf(
-					path.MatchRelative().AtName("pod_cidrs"),
-					path.MatchRelative().AtName("service_cidrs"),
-					path.MatchRelative().AtName("service_domain"),
-					path.MatchRelative().AtName("api_server_port"),
-				)},
+				Validators:          []validator.Object{validators.NotEmptyObject()},
 				Attributes: map[string]schema.Attribute{
 					"pod_cidrs": schema.ListAttribute{
 						ElementType:         types.StringType,

@@ -131,6 +131,11 @@ func (p *capiProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		ClientKey:            stringOrEnv(k.ClientKey, "KUBE_CLIENT_KEY_DATA"),
 		Insecure:             boolOrEnv(k.Insecure, "KUBE_INSECURE"),
 	}
+	// A host set in the configuration means inline settings: a kubeconfig
+	// named only in the environment must not mix its credentials in.
+	if !k.Host.IsNull() && k.ConfigPath.IsNull() {
+		kc.ConfigPath = ""
+	}
 	client, err := kube.NewClient(kc)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("kubernetes"), "Invalid management cluster configuration", err.Error())

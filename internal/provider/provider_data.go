@@ -8,7 +8,6 @@ import (
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 )
 
-
 // configuredClient extracts the management cluster client that Configure
 // hands to resources and data sources. Before Configure it returns nil.
 func configuredClient(data any, diags *diag.Diagnostics) *kube.Client {

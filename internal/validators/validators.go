@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -19,7 +20,7 @@ type stringRule struct {
 	check       func(string) []string
 }
 
-func (r stringRule) Description(context.Context) string         { return r.description }
+func (r stringRule) Description(context.Context) string             { return r.description }
 func (r stringRule) MarkdownDescription(ctx context.Context) string { return r.Description(ctx) }
 
 func (r stringRule) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
@@ -90,4 +91,31 @@ func Host() validator.String {
 			return validation.IsDNS1123Subdomain(s)
 		},
 	}
+}
+
+// NotEmptyObject rejects an object attribute that is set but has none of
+// its attributes set: `{}` would apply nothing and then read back as null.
+func NotEmptyObject() validator.Object { return notEmptyObject{} }
+
+type notEmptyObject struct{}
+
+func (notEmptyObject) Description(context.Context) string {
+	return "at least one attribute must be set"
+}
+func (v notEmptyObject) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (notEmptyObject) ValidateObject(_ context.Context, req validator.ObjectRequest, resp *validator.ObjectResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	var names []string
+	for name, v := range req.ConfigValue.Attributes() {
+		if !v.IsNull() {
+			return
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	resp.Diagnostics.AddAttributeError(req.Path, "Invalid Attribute Value",
+		fmt.Sprintf("Attribute %s must set at least one of: %s; or leave %s out.", req.Path, strings.Join(names, ", "), req.Path))
 }

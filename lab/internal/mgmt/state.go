@@ -15,7 +15,7 @@ import (
 // Ports are chosen on the first start and kept, so that a kubeconfig written
 // once stays valid for the life of the lab directory.
 type Ports struct {
-	APIServer int `json:"apiServer"`
+	APIServer  int `json:"apiServer"`
 	EtcdClient int `json:"etcdClient"`
 	EtcdPeer   int `json:"etcdPeer"`
 }

@@ -26,12 +26,12 @@ type Files struct {
 	Dir string
 }
 
-func (f Files) CACert() string       { return filepath.Join(f.Dir, "ca.crt") }
-func (f Files) CAKey() string        { return filepath.Join(f.Dir, "ca.key") }
-func (f Files) ServingCert() string  { return filepath.Join(f.Dir, "apiserver.crt") }
-func (f Files) ServingKey() string   { return filepath.Join(f.Dir, "apiserver.key") }
-func (f Files) AdminCert() string    { return filepath.Join(f.Dir, "admin.crt") }
-func (f Files) AdminKey() string     { return filepath.Join(f.Dir, "admin.key") }
+func (f Files) CACert() string      { return filepath.Join(f.Dir, "ca.crt") }
+func (f Files) CAKey() string       { return filepath.Join(f.Dir, "ca.key") }
+func (f Files) ServingCert() string { return filepath.Join(f.Dir, "apiserver.crt") }
+func (f Files) ServingKey() string  { return filepath.Join(f.Dir, "apiserver.key") }
+func (f Files) AdminCert() string   { return filepath.Join(f.Dir, "admin.crt") }
+func (f Files) AdminKey() string    { return filepath.Join(f.Dir, "admin.key") }
 func (f Files) ServiceAccountKey() string {
 	return filepath.Join(f.Dir, "sa.key")
 }

@@ -1,0 +1,70 @@
+package provider
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/labtest"
+)
+
+// testAccProtoV6ProviderFactories runs the provider in the test process
+// for the terraform CLI that terraform-plugin-testing drives.
+var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"capi": providerserver.NewProtocol6WithError(New("test")()),
+}
+
+// testLab is the management plane of the acceptance tests, started once
+// for the test binary when TF_ACC is set.
+var testLab *labtest.Lab
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	if os.Getenv("TF_ACC") == "" {
+		return m.Run()
+	}
+	lab, err := labtest.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the lab for acceptance tests:", err)
+		return 1
+	}
+	defer func() {
+		if err := lab.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}()
+	testLab = lab
+	// Tests see no CLI configuration of the machine they run on.
+	if os.Getenv("TF_CLI_CONFIG_FILE") == "" {
+		empty := filepath.Join(lab.Dir, "terraformrc")
+		if err := os.WriteFile(empty, nil, 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		os.Setenv("TF_CLI_CONFIG_FILE", empty)
+	}
+	// The provider under test finds the lab the way a user's would.
+	os.Setenv("KUBE_CONFIG_PATH", lab.Kubeconfig)
+	return m.Run()
+}
+
+// labClient returns a client of the acceptance tests' management cluster.
+func labClient(t *testing.T) client.WithWatch {
+	t.Helper()
+	if testLab == nil {
+		t.Fatal("the lab is not running: acceptance tests need TF_ACC=1 (make testacc)")
+	}
+	c, err := testLab.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
