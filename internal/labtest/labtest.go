@@ -8,12 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	goruntime "runtime"
 
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 )
 
 // Lab is a running capi-lab in a temporary directory.
@@ -29,7 +29,7 @@ func Binary() string {
 	if b := os.Getenv("CAPI_LAB_BIN"); b != "" {
 		return b
 	}
-	_, file, _, _ := runtime.Caller(0)
+	_, file, _, _ := goruntime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "bin", "capi-lab")
 }
 
@@ -59,14 +59,19 @@ func (l *Lab) Stop() error {
 	return os.RemoveAll(l.Dir)
 }
 
-// Client returns a client for the lab's management cluster, knowing the
-// provider's kinds.
-func (l *Lab) Client() (client.WithWatch, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", l.Kubeconfig)
+// RESTConfig returns the admin connection to the lab's management cluster.
+func (l *Lab) RESTConfig() (*rest.Config, error) {
+	return clientcmd.BuildConfigFromFlags("", l.Kubeconfig)
+}
+
+// Client returns a client for the lab's management cluster that knows the
+// kinds of scheme.
+func (l *Lab) Client(scheme *runtime.Scheme) (client.WithWatch, error) {
+	cfg, err := l.RESTConfig()
 	if err != nil {
 		return nil, err
 	}
-	return client.NewWithWatch(cfg, client.Options{Scheme: kube.Scheme})
+	return client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 }
 
 func (l *Lab) run(args ...string) ([]byte, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 	"github.com/terraform-capi/terraform-provider-capi/internal/labtest"
 )
 
@@ -62,7 +63,7 @@ func labClient(t *testing.T) client.WithWatch {
 	if testLab == nil {
 		t.Fatal("the lab is not running: acceptance tests need TF_ACC=1 (make testacc)")
 	}
-	c, err := testLab.Client()
+	c, err := testLab.Client(kube.Scheme)
 	if err != nil {
 		t.Fatal(err)
 	}
