@@ -3,7 +3,6 @@ package provider
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -43,15 +42,6 @@ func runTests(m *testing.M) int {
 		}
 	}()
 	testLab = lab
-	// Tests see no CLI configuration of the machine they run on.
-	if os.Getenv("TF_CLI_CONFIG_FILE") == "" {
-		empty := filepath.Join(lab.Dir, "terraformrc")
-		if err := os.WriteFile(empty, nil, 0o600); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		os.Setenv("TF_CLI_CONFIG_FILE", empty)
-	}
 	// The provider under test finds the lab the way a user's would.
 	os.Setenv("KUBE_CONFIG_PATH", lab.Kubeconfig)
 	return m.Run()
