@@ -255,6 +255,7 @@ data "capi_cluster" "test" {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		PreCheck: func() {
+			ensureCRDs(t)
 			if err := labClient(t).Create(context.Background(), existing); err != nil {
 				t.Fatal(err)
 			}
@@ -304,6 +305,7 @@ func TestAccCluster_alreadyExists(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		PreCheck: func() {
+			ensureCRDs(t)
 			if err := labClient(t).Create(context.Background(), existing); err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/terraform-capi/terraform-provider-capi/internal/crds"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 	"github.com/terraform-capi/terraform-provider-capi/internal/labtest"
 )
@@ -45,6 +47,19 @@ func runTests(m *testing.M) int {
 	// The provider under test finds the lab the way a user's would.
 	os.Setenv("KUBE_CONFIG_PATH", lab.Kubeconfig)
 	return m.Run()
+}
+
+// ensureCRDs installs the CRDs for tests that create objects directly,
+// before any apply has done so.
+func ensureCRDs(t *testing.T) {
+	t.Helper()
+	cfg, err := testLab.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crds.Install(context.Background(), cfg, "acceptance-tests"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // labClient returns a client of the acceptance tests' management cluster.
