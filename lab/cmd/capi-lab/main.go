@@ -8,6 +8,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,17 +18,19 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/terraform-capi/terraform-provider-capi/lab/internal/awssim"
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/mgmt"
 )
 
-const usage = `capi-lab runs a Kubernetes management plane on 127.0.0.1.
+const usage = `capi-lab runs a Kubernetes management plane and cloud simulators on 127.0.0.1.
 
 Usage:
-  capi-lab up   [--dir D] [--detach] [--port P]   start it (data persists in D)
-  capi-lab down [--dir D]                         stop it
-  capi-lab env  [--dir D]                         print shell exports for eval
+  capi-lab up   [--dir D] [--detach] [--port P] [--boot-delay 2s]   start it
+  capi-lab down [--dir D]                                           stop it
+  capi-lab env  [--dir D]                                           print shell exports for eval
 
-D defaults to .lab in the current directory.
+D defaults to .lab in the current directory. Kubernetes objects persist in D
+across restarts; the simulated cloud resources live as long as the process.
 `
 
 func main() {
@@ -71,6 +75,7 @@ func up(args []string) error {
 	d := dirFlag(fs)
 	detach := fs.Bool("detach", false, "start in the background and return once the API server is ready")
 	port := fs.Int("port", 0, "API server port on first start (default: a free port, kept afterwards)")
+	bootDelay := fs.Duration("boot-delay", 2*time.Second, "how long a simulated instance stays pending")
 	dir, err := parse(fs, args, d)
 	if err != nil {
 		return err
@@ -79,15 +84,32 @@ func up(args []string) error {
 		fmt.Printf("capi-lab is already running (pid %d) in %s\n", pid, dir)
 		return nil
 	}
-	if !*detach {
-		return mgmt.Run(dir, *port)
+	if *detach {
+		return startDetached(dir, *port, *bootDelay)
 	}
-	return startDetached(dir, *port)
+	ports, err := dir.LoadOrChoosePorts(*port)
+	if err != nil {
+		return err
+	}
+	if err := serveAWS(ports.AWS, awssim.New(awssim.Config{BootDelay: *bootDelay})); err != nil {
+		return err
+	}
+	return mgmt.Run(dir, ports)
+}
+
+// serveAWS serves the EC2 and ELBv2 simulator on a loopback port.
+func serveAWS(port int, sim *awssim.Simulator) error {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return fmt.Errorf("AWS simulator: %w", err)
+	}
+	go func() { _ = http.Serve(l, sim) }()
+	return nil
 }
 
 // startDetached re-executes this binary in its own session with output
 // going to the lab's log file, then waits until the API server is ready.
-func startDetached(dir mgmt.Dir, port int) error {
+func startDetached(dir mgmt.Dir, port int, bootDelay time.Duration) error {
 	if err := os.MkdirAll(string(dir), 0o700); err != nil {
 		return err
 	}
@@ -100,7 +122,7 @@ func startDetached(dir mgmt.Dir, port int) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(self, "up", "--dir", string(dir), "--port", strconv.Itoa(port))
+	cmd := exec.Command(self, "up", "--dir", string(dir), "--port", strconv.Itoa(port), "--boot-delay", bootDelay.String())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -159,7 +181,17 @@ func env(args []string) error {
 	if _, err := os.Stat(dir.Kubeconfig()); err != nil {
 		return fmt.Errorf("no lab in %s: run 'capi-lab up --detach --dir %s' first", dir, dir)
 	}
+	ports, err := dir.LoadOrChoosePorts(0)
+	if err != nil {
+		return err
+	}
 	fmt.Printf("export KUBECONFIG=%s\n", shellQuote(dir.Kubeconfig()))
+	// The AWS SDKs' standard configuration reaches the simulator through
+	// these; the credentials are placeholders the simulator accepts.
+	fmt.Printf("export AWS_ENDPOINT_URL=http://127.0.0.1:%d\n", ports.AWS)
+	fmt.Println("export AWS_ACCESS_KEY_ID=capi-lab")
+	fmt.Println("export AWS_SECRET_ACCESS_KEY=capi-lab")
+	fmt.Println("export AWS_REGION=us-east-1")
 	return nil
 }
 

@@ -11,16 +11,9 @@ import (
 // Run starts etcd and the API server and blocks until the process is told to
 // stop. The kubeconfig is written before the API server starts; callers
 // wait for readiness with WaitReady.
-func Run(dir Dir, preferredPort int) error {
-	if err := os.MkdirAll(string(dir), 0o700); err != nil {
-		return err
-	}
+func Run(dir Dir, ports Ports) error {
 	if err := pki.Ensure(pki.Files{Dir: dir.PKI()}); err != nil {
 		return fmt.Errorf("creating PKI: %w", err)
-	}
-	ports, err := dir.LoadOrChoosePorts(preferredPort)
-	if err != nil {
-		return err
 	}
 	if err := WriteKubeconfig(dir, ports); err != nil {
 		return err

@@ -18,6 +18,8 @@ type Ports struct {
 	APIServer  int `json:"apiServer"`
 	EtcdClient int `json:"etcdClient"`
 	EtcdPeer   int `json:"etcdPeer"`
+	// AWS serves the EC2 and ELBv2 simulator.
+	AWS int `json:"aws"`
 }
 
 // Dir lays out a lab directory.
@@ -33,29 +35,36 @@ func (d Dir) PIDFile() string    { return d.Path("lab.pid") }
 func (d Dir) LogFile() string    { return d.Path("lab.log") }
 func (d Dir) portsFile() string  { return d.Path("ports.json") }
 
-// LoadOrChoosePorts returns the ports saved in the directory, or picks free
-// loopback ports and saves them. preferredAPIServer, when non-zero, fixes the
+// LoadOrChoosePorts returns the ports saved in the directory, picking free
+// loopback ports for any not saved yet (a new directory, or one from an
+// older lab) and saving them. preferredAPIServer, when non-zero, fixes the
 // API server port on first use.
 func (d Dir) LoadOrChoosePorts(preferredAPIServer int) (Ports, error) {
-	var p Ports
+	if err := os.MkdirAll(string(d), 0o700); err != nil {
+		return Ports{}, err
+	}
+	p := Ports{APIServer: preferredAPIServer}
 	data, err := os.ReadFile(d.portsFile())
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(data, &p); err != nil {
 			return p, fmt.Errorf("reading %s: %w", d.portsFile(), err)
 		}
-		return p, nil
 	case !errors.Is(err, os.ErrNotExist):
 		return p, err
 	}
-	p.APIServer = preferredAPIServer
-	for _, port := range []*int{&p.APIServer, &p.EtcdClient, &p.EtcdPeer} {
+	chose := false
+	for _, port := range []*int{&p.APIServer, &p.EtcdClient, &p.EtcdPeer, &p.AWS} {
 		if *port != 0 {
 			continue
 		}
 		if *port, err = freePort(); err != nil {
 			return p, err
 		}
+		chose = true
+	}
+	if !chose {
+		return p, nil
 	}
 	data, _ = json.MarshalIndent(p, "", "  ")
 	return p, os.WriteFile(d.portsFile(), data, 0o600)

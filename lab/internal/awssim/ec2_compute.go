@@ -1,0 +1,539 @@
+package awssim
+
+import (
+	"encoding/base64"
+	"strconv"
+	"time"
+)
+
+type ipRange struct {
+	CidrIP      string `xml:"cidrIp"`
+	Description string `xml:"description,omitempty"`
+}
+
+type groupPair struct {
+	GroupID     string `xml:"groupId"`
+	Description string `xml:"description,omitempty"`
+}
+
+type ipPermission struct {
+	IPProtocol string      `xml:"ipProtocol"`
+	FromPort   *int        `xml:"fromPort,omitempty"`
+	ToPort     *int        `xml:"toPort,omitempty"`
+	IPRanges   []ipRange   `xml:"ipRanges>item"`
+	Groups     []groupPair `xml:"groups>item"`
+}
+
+type securityGroup struct {
+	GroupID     string         `xml:"groupId"`
+	GroupName   string         `xml:"groupName"`
+	Description string         `xml:"groupDescription"`
+	VpcID       string         `xml:"vpcId"`
+	OwnerID     string         `xml:"ownerId"`
+	Ingress     []ipPermission `xml:"ipPermissions>item"`
+	Egress      []ipPermission `xml:"ipPermissionsEgress>item"`
+	Tags        []Tag          `xml:"tagSet>item"`
+	created     time.Time
+}
+
+func allowAllEgress() []ipPermission {
+	return []ipPermission{{IPProtocol: "-1", IPRanges: []ipRange{{CidrIP: "0.0.0.0/0"}}}}
+}
+
+type instanceState struct {
+	Code int    `xml:"code"`
+	Name string `xml:"name"`
+}
+
+type groupRef struct {
+	GroupID   string `xml:"groupId"`
+	GroupName string `xml:"groupName"`
+}
+
+type iamProfile struct {
+	Arn string `xml:"arn"`
+	ID  string `xml:"id"`
+}
+
+type ebsDevice struct {
+	DeviceName string `xml:"deviceName"`
+	Ebs        struct {
+		VolumeID            string `xml:"volumeId"`
+		Status              string `xml:"status"`
+		DeleteOnTermination bool   `xml:"deleteOnTermination"`
+	} `xml:"ebs"`
+}
+
+type instance struct {
+	InstanceID       string        `xml:"instanceId"`
+	ImageID          string        `xml:"imageId"`
+	State            instanceState `xml:"instanceState"`
+	PrivateDNSName   string        `xml:"privateDnsName"`
+	PrivateIP        string        `xml:"privateIpAddress"`
+	PublicIP         string        `xml:"ipAddress,omitempty"`
+	InstanceType     string        `xml:"instanceType"`
+	KeyName          string        `xml:"keyName,omitempty"`
+	LaunchTime       string        `xml:"launchTime"`
+	AvailabilityZone string        `xml:"placement>availabilityZone"`
+	SubnetID         string        `xml:"subnetId"`
+	VpcID            string        `xml:"vpcId"`
+	Groups           []groupRef    `xml:"groupSet>item"`
+	IAMProfile       *iamProfile   `xml:"iamInstanceProfile,omitempty"`
+	RootDeviceName   string        `xml:"rootDeviceName"`
+	RootDeviceType   string        `xml:"rootDeviceType"`
+	BlockDevices     []ebsDevice   `xml:"blockDeviceMapping>item"`
+	ClientToken      string        `xml:"clientToken,omitempty"`
+	Architecture     string        `xml:"architecture"`
+	Tags             []Tag         `xml:"tagSet>item"`
+
+	reservationID string
+	userData      []byte
+	rootSizeGiB   int
+	launched      time.Time
+	terminating   time.Time
+}
+
+var stateCodes = map[string]int{"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
+
+func (i *instance) setState(name string) {
+	i.State = instanceState{Code: stateCodes[name], Name: name}
+}
+
+func (i *instance) info() Instance {
+	return Instance{ID: i.InstanceID, PrivateIP: i.PrivateIP, AvailabilityZone: i.AvailabilityZone, SubnetID: i.SubnetID,
+		Tags: tagMap(i.Tags), UserData: append([]byte(nil), i.userData...)}
+}
+
+func (s *Simulator) createSecurityGroup(p params, _ string) (any, *apiError) {
+	v, ok := s.vpcs[p.get("VpcId")]
+	if !ok {
+		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", p.get("VpcId"))
+	}
+	name := p.get("GroupName")
+	if name == "" || name == "default" {
+		return nil, badRequest("InvalidParameterValue", "Invalid group name '%s'", name)
+	}
+	for _, g := range s.groups {
+		if g.VpcID == v.VpcID && g.GroupName == name {
+			return nil, badRequest("InvalidGroup.Duplicate", "The security group '%s' already exists for VPC '%s'", name, v.VpcID)
+		}
+	}
+	g := &securityGroup{GroupID: newID("sg"), GroupName: name, Description: p.get("GroupDescription"), VpcID: v.VpcID, OwnerID: accountID,
+		Egress: allowAllEgress(), Tags: tagList(p.tagSpecs("security-group")), created: s.now()}
+	s.groups[g.GroupID] = g
+	return struct {
+		GroupID string `xml:"groupId"`
+		Tags    []Tag  `xml:"tagSet>item"`
+	}{g.GroupID, g.Tags}, nil
+}
+
+func (s *Simulator) authorizeSecurityGroupIngress(p params, _ string) (any, *apiError) {
+	g, ok := s.groups[p.get("GroupId")]
+	if !ok {
+		return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", p.get("GroupId"))
+	}
+	var added []ipPermission
+	for _, perm := range p.indexed("IpPermissions") {
+		rule := ipPermission{IPProtocol: perm.get("IpProtocol")}
+		if perm.has("FromPort") {
+			v := perm.int("FromPort", 0)
+			rule.FromPort = &v
+		}
+		if perm.has("ToPort") {
+			v := perm.int("ToPort", 0)
+			rule.ToPort = &v
+		}
+		for _, r := range perm.indexed("IpRanges") {
+			rule.IPRanges = append(rule.IPRanges, ipRange{CidrIP: r.get("CidrIp"), Description: r.get("Description")})
+		}
+		for _, pair := range perm.indexed("Groups") {
+			if _, ok := s.groups[pair.get("GroupId")]; !ok {
+				return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", pair.get("GroupId"))
+			}
+			rule.Groups = append(rule.Groups, groupPair{GroupID: pair.get("GroupId"), Description: pair.get("Description")})
+		}
+		for _, existing := range g.Ingress {
+			if sameRule(existing, rule) {
+				return nil, badRequest("InvalidPermission.Duplicate", "the specified rule \"peer: %s, %s\" already exists", describePeer(rule), rule.IPProtocol)
+			}
+		}
+		added = append(added, rule)
+	}
+	g.Ingress = append(g.Ingress, added...)
+	return returnTrue(), nil
+}
+
+func sameRule(a, b ipPermission) bool {
+	portEq := func(x, y *int) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
+	if a.IPProtocol != b.IPProtocol || !portEq(a.FromPort, b.FromPort) || !portEq(a.ToPort, b.ToPort) {
+		return false
+	}
+	if len(a.IPRanges) != len(b.IPRanges) || len(a.Groups) != len(b.Groups) {
+		return false
+	}
+	for i := range a.IPRanges {
+		if a.IPRanges[i].CidrIP != b.IPRanges[i].CidrIP {
+			return false
+		}
+	}
+	for i := range a.Groups {
+		if a.Groups[i].GroupID != b.Groups[i].GroupID {
+			return false
+		}
+	}
+	return true
+}
+
+func describePeer(r ipPermission) string {
+	if len(r.IPRanges) > 0 {
+		return r.IPRanges[0].CidrIP
+	}
+	if len(r.Groups) > 0 {
+		return r.Groups[0].GroupID
+	}
+	return ""
+}
+
+func (s *Simulator) deleteSecurityGroup(p params, _ string) (any, *apiError) {
+	id := p.get("GroupId")
+	g, ok := s.groups[id]
+	if !ok {
+		return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", id)
+	}
+	if g.GroupName == "default" {
+		return nil, badRequest("CannotDelete", "the specified group: \"%s\" name: \"default\" cannot be deleted by a user", id)
+	}
+	for _, i := range s.instances {
+		if i.State.Name == "terminated" {
+			continue
+		}
+		for _, ref := range i.Groups {
+			if ref.GroupID == id {
+				return nil, dependency("security group", id)
+			}
+		}
+	}
+	for _, other := range s.groups {
+		if other.GroupID == id {
+			continue
+		}
+		for _, rule := range other.Ingress {
+			for _, pair := range rule.Groups {
+				if pair.GroupID == id {
+					return nil, dependency("security group", id)
+				}
+			}
+		}
+	}
+	delete(s.groups, id)
+	return returnTrue(), nil
+}
+
+func (s *Simulator) describeSecurityGroups(p params, _ string) (any, *apiError) {
+	ids, err := s.selectIDs(p.list("GroupId"), keys(s.groups), "InvalidGroup.NotFound", "security group", func(id string) (time.Time, bool) {
+		v, ok := s.groups[id]
+		if !ok {
+			return time.Time{}, false
+		}
+		return v.created, true
+	}, func(id string) (bool, *apiError) {
+		g := s.groups[id]
+		return matchFilters(p.filters(), g.Tags, func(name string) ([]string, bool) {
+			switch name {
+			case "group-id":
+				return []string{g.GroupID}, true
+			case "group-name":
+				return []string{g.GroupName}, true
+			case "vpc-id":
+				return []string{g.VpcID}, true
+			}
+			return nil, false
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*securityGroup, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.groups[id])
+	}
+	return struct {
+		Groups    []*securityGroup `xml:"securityGroupInfo>item"`
+		NextToken string           `xml:"nextToken,omitempty"`
+	}{out, next}, nil
+}
+
+type reservation struct {
+	ReservationID string      `xml:"reservationId"`
+	OwnerID       string      `xml:"ownerId"`
+	Instances     []*instance `xml:"instancesSet>item"`
+}
+
+// userDataLimit is EC2's limit on user data, before base64.
+const userDataLimit = 16 * 1024
+
+func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
+	token := p.get("ClientToken")
+	if token != "" {
+		if resID, ok := s.clientTokens["RunInstances/"+token]; ok {
+			return s.reservation(resID), nil
+		}
+	}
+	minCount, maxCount := p.int("MinCount", 1), p.int("MaxCount", 1)
+	if minCount < 1 || maxCount < minCount {
+		return nil, badRequest("InvalidParameterValue", "Invalid MinCount/MaxCount: %d/%d", minCount, maxCount)
+	}
+	imageID := p.get("ImageId")
+	if len(imageID) < 5 || imageID[:4] != "ami-" {
+		return nil, badRequest("InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", imageID)
+	}
+	instanceType := p.get("InstanceType")
+	if instanceType == "" {
+		instanceType = "m1.small"
+	}
+	userData, err := base64.StdEncoding.DecodeString(p.get("UserData"))
+	if err != nil {
+		return nil, badRequest("InvalidParameterValue", "Invalid BASE64 encoding of user data.")
+	}
+	if len(userData) > userDataLimit {
+		return nil, badRequest("InvalidParameterValue", "User data is limited to %d bytes", userDataLimit)
+	}
+
+	subnetID := p.get("SubnetId")
+	groupIDs := p.list("SecurityGroupId")
+	if ni := p.indexed("NetworkInterface"); len(ni) > 0 {
+		subnetID = ni[0].get("SubnetId")
+		groupIDs = ni[0].list("SecurityGroupId")
+	}
+	var sn *subnet
+	if subnetID != "" {
+		var ok bool
+		if sn, ok = s.subnets[subnetID]; !ok {
+			return nil, badRequest("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", subnetID)
+		}
+	} else {
+		return nil, badRequest("VPCIdNotSpecified", "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
+	}
+	var groups []groupRef
+	for _, id := range groupIDs {
+		g, ok := s.groups[id]
+		if !ok {
+			return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", id)
+		}
+		if g.VpcID != sn.VpcID {
+			return nil, badRequest("InvalidParameter", "Security group %s and subnet %s belong to different networks.", id, subnetID)
+		}
+		groups = append(groups, groupRef{GroupID: g.GroupID, GroupName: g.GroupName})
+	}
+	if az := p.get("Placement.AvailabilityZone"); az != "" && az != sn.AvailabilityZone {
+		return nil, badRequest("InvalidParameterValue", "Availability zone %s does not match subnet %s", az, subnetID)
+	}
+	var profile *iamProfile
+	if name := p.get("IamInstanceProfile.Name"); name != "" {
+		profile = &iamProfile{Arn: "arn:aws:iam::" + accountID + ":instance-profile/" + name, ID: "AIPA" + newID("x")[2:18]}
+	} else if arn := p.get("IamInstanceProfile.Arn"); arn != "" {
+		profile = &iamProfile{Arn: arn, ID: "AIPA" + newID("x")[2:18]}
+	}
+	rootSize := 8
+	for _, bd := range p.indexed("BlockDeviceMapping") {
+		if size := bd.int("Ebs.VolumeSize", 0); size > 0 {
+			rootSize = size
+		}
+	}
+
+	resID := newID("r")
+	tags := tagList(p.tagSpecs("instance"))
+	for n := 0; n < maxCount; n++ {
+		i := &instance{InstanceID: newID("i"), ImageID: imageID, InstanceType: instanceType, KeyName: p.get("KeyName"),
+			LaunchTime: s.now().UTC().Format(time.RFC3339), AvailabilityZone: sn.AvailabilityZone, SubnetID: sn.SubnetID,
+			VpcID: sn.VpcID, Groups: groups, IAMProfile: profile, RootDeviceName: "/dev/xvda", RootDeviceType: "ebs",
+			ClientToken: token, Architecture: "x86_64", Tags: tags,
+			reservationID: resID, userData: userData, rootSizeGiB: rootSize, launched: s.now()}
+		i.PrivateIP = s.nextIP(sn)
+		i.PrivateDNSName = "ip-" + dashed(i.PrivateIP) + "." + region + ".compute.internal"
+		if sn.MapPublicIPOnLaunch {
+			s.eipSeq++
+			i.PublicIP = publicIP(s.eipSeq)
+		}
+		dev := ebsDevice{DeviceName: "/dev/xvda"}
+		dev.Ebs.VolumeID, dev.Ebs.Status, dev.Ebs.DeleteOnTermination = newID("vol"), "attached", true
+		i.BlockDevices = []ebsDevice{dev}
+		i.setState("pending")
+		s.instances[i.InstanceID] = i
+	}
+	if token != "" {
+		s.clientTokens["RunInstances/"+token] = resID
+	}
+	s.advance()
+	return s.reservation(resID), nil
+}
+
+func (s *Simulator) reservation(resID string) *reservation {
+	r := &reservation{ReservationID: resID, OwnerID: accountID}
+	for _, id := range keys(s.instances) {
+		if i := s.instances[id]; i.reservationID == resID {
+			r.Instances = append(r.Instances, i)
+		}
+	}
+	return r
+}
+
+func (s *Simulator) describeInstances(p params, _ string) (any, *apiError) {
+	if max := p.int("MaxResults", 0); p.has("MaxResults") && (max < 5 || max > 1000) {
+		return nil, badRequest("InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", max)
+	}
+	ids, err := s.selectIDs(p.list("InstanceId"), keys(s.instances), "InvalidInstanceID.NotFound", "instance", func(id string) (time.Time, bool) {
+		v, ok := s.instances[id]
+		if !ok {
+			return time.Time{}, false
+		}
+		return v.launched, true
+	}, func(id string) (bool, *apiError) {
+		i := s.instances[id]
+		return matchFilters(p.filters(), i.Tags, func(name string) ([]string, bool) {
+			switch name {
+			case "instance-id":
+				return []string{i.InstanceID}, true
+			case "instance-state-name":
+				return []string{i.State.Name}, true
+			case "instance-state-code":
+				return []string{strconv.Itoa(i.State.Code)}, true
+			case "subnet-id":
+				return []string{i.SubnetID}, true
+			case "vpc-id":
+				return []string{i.VpcID}, true
+			case "availability-zone":
+				return []string{i.AvailabilityZone}, true
+			case "instance-type":
+				return []string{i.InstanceType}, true
+			case "private-ip-address":
+				return []string{i.PrivateIP}, true
+			case "client-token":
+				return []string{i.ClientToken}, true
+			case "image-id":
+				return []string{i.ImageID}, true
+			}
+			return nil, false
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
+	if err != nil {
+		return nil, err
+	}
+	// Instances are grouped by reservation, in the order of their IDs.
+	var out []*reservation
+	byRes := map[string]*reservation{}
+	for _, id := range ids {
+		i := s.instances[id]
+		r, ok := byRes[i.reservationID]
+		if !ok {
+			r = &reservation{ReservationID: i.reservationID, OwnerID: accountID}
+			byRes[i.reservationID] = r
+			out = append(out, r)
+		}
+		r.Instances = append(r.Instances, i)
+	}
+	return struct {
+		Reservations []*reservation `xml:"reservationSet>item"`
+		NextToken    string         `xml:"nextToken,omitempty"`
+	}{out, next}, nil
+}
+
+func (s *Simulator) terminateInstances(p params, _ string) (any, *apiError) {
+	type change struct {
+		InstanceID string        `xml:"instanceId"`
+		Current    instanceState `xml:"currentState"`
+		Previous   instanceState `xml:"previousState"`
+	}
+	ids := p.list("InstanceId")
+	for _, id := range ids {
+		if _, ok := s.instances[id]; !ok {
+			return nil, badRequest("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
+		}
+	}
+	var out []change
+	for _, id := range ids {
+		i := s.instances[id]
+		prev := i.State
+		if i.State.Name != "terminated" && i.State.Name != "shutting-down" {
+			i.setState("shutting-down")
+			i.terminating = s.now()
+		}
+		s.advance()
+		out = append(out, change{InstanceID: id, Current: i.State, Previous: prev})
+	}
+	return struct {
+		Instances []change `xml:"instancesSet>item"`
+	}{out}, nil
+}
+
+// describeInstanceAttribute answers for userData, which DescribeInstances
+// does not return.
+func (s *Simulator) describeInstanceAttribute(p params, _ string) (any, *apiError) {
+	i, ok := s.instances[p.get("InstanceId")]
+	if !ok {
+		return nil, badRequest("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", p.get("InstanceId"))
+	}
+	if p.get("Attribute") != "userData" {
+		return nil, badRequest("InvalidParameterValue", "Value (%s) for parameter attribute is invalid.", p.get("Attribute"))
+	}
+	return struct {
+		InstanceID string `xml:"instanceId"`
+		UserData   string `xml:"userData>value"`
+	}{i.InstanceID, base64.StdEncoding.EncodeToString(i.userData)}, nil
+}
+
+func dashed(ip string) string {
+	out := []byte(ip)
+	for i, c := range out {
+		if c == '.' {
+			out[i] = '-'
+		}
+	}
+	return string(out)
+}
+
+var ec2Actions = map[string]func(*Simulator, params, string) (any, *apiError){
+	"CreateVpc":                     (*Simulator).createVpc,
+	"DescribeVpcs":                  (*Simulator).describeVpcs,
+	"ModifyVpcAttribute":            (*Simulator).modifyVpcAttribute,
+	"DeleteVpc":                     (*Simulator).deleteVpc,
+	"CreateSubnet":                  (*Simulator).createSubnet,
+	"DescribeSubnets":               (*Simulator).describeSubnets,
+	"ModifySubnetAttribute":         (*Simulator).modifySubnetAttribute,
+	"DeleteSubnet":                  (*Simulator).deleteSubnet,
+	"CreateInternetGateway":         (*Simulator).createInternetGateway,
+	"AttachInternetGateway":         (*Simulator).attachInternetGateway,
+	"DetachInternetGateway":         (*Simulator).detachInternetGateway,
+	"DeleteInternetGateway":         (*Simulator).deleteInternetGateway,
+	"DescribeInternetGateways":      (*Simulator).describeInternetGateways,
+	"AllocateAddress":               (*Simulator).allocateAddress,
+	"DescribeAddresses":             (*Simulator).describeAddresses,
+	"ReleaseAddress":                (*Simulator).releaseAddress,
+	"CreateNatGateway":              (*Simulator).createNatGateway,
+	"DescribeNatGateways":           (*Simulator).describeNatGateways,
+	"DeleteNatGateway":              (*Simulator).deleteNatGateway,
+	"CreateRouteTable":              (*Simulator).createRouteTable,
+	"CreateRoute":                   (*Simulator).createRoute,
+	"AssociateRouteTable":           (*Simulator).associateRouteTable,
+	"DisassociateRouteTable":        (*Simulator).disassociateRouteTable,
+	"DeleteRouteTable":              (*Simulator).deleteRouteTable,
+	"DescribeRouteTables":           (*Simulator).describeRouteTables,
+	"CreateSecurityGroup":           (*Simulator).createSecurityGroup,
+	"AuthorizeSecurityGroupIngress": (*Simulator).authorizeSecurityGroupIngress,
+	"DeleteSecurityGroup":           (*Simulator).deleteSecurityGroup,
+	"DescribeSecurityGroups":        (*Simulator).describeSecurityGroups,
+	"DescribeAvailabilityZones":     (*Simulator).describeAvailabilityZones,
+	"CreateTags":                    (*Simulator).createTags,
+	"RunInstances":                  (*Simulator).runInstances,
+	"DescribeInstances":             (*Simulator).describeInstances,
+	"TerminateInstances":            (*Simulator).terminateInstances,
+	"DescribeInstanceAttribute":     (*Simulator).describeInstanceAttribute,
+}

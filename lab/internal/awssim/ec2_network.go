@@ -1,0 +1,856 @@
+package awssim
+
+import (
+	"net"
+	"sort"
+	"time"
+)
+
+type vpc struct {
+	VpcID     string `xml:"vpcId"`
+	CidrBlock string `xml:"cidrBlock"`
+	State     string `xml:"state"`
+	OwnerID   string `xml:"ownerId"`
+	IsDefault bool   `xml:"isDefault"`
+	Tags      []Tag  `xml:"tagSet>item"`
+	created   time.Time
+	network   *net.IPNet
+}
+
+type subnet struct {
+	SubnetID                string `xml:"subnetId"`
+	VpcID                   string `xml:"vpcId"`
+	CidrBlock               string `xml:"cidrBlock"`
+	AvailabilityZone        string `xml:"availabilityZone"`
+	AvailabilityZoneID      string `xml:"availabilityZoneId"`
+	State                   string `xml:"state"`
+	AvailableIPAddressCount int    `xml:"availableIpAddressCount"`
+	MapPublicIPOnLaunch     bool   `xml:"mapPublicIpOnLaunch"`
+	OwnerID                 string `xml:"ownerId"`
+	Tags                    []Tag  `xml:"tagSet>item"`
+	created                 time.Time
+	network                 *net.IPNet
+}
+
+type igwAttachment struct {
+	VpcID string `xml:"vpcId"`
+	State string `xml:"state"`
+}
+
+type internetGateway struct {
+	InternetGatewayID string          `xml:"internetGatewayId"`
+	OwnerID           string          `xml:"ownerId"`
+	Attachments       []igwAttachment `xml:"attachmentSet>item"`
+	Tags              []Tag           `xml:"tagSet>item"`
+	created           time.Time
+}
+
+type address struct {
+	AllocationID  string `xml:"allocationId"`
+	PublicIP      string `xml:"publicIp"`
+	Domain        string `xml:"domain"`
+	AssociationID string `xml:"associationId,omitempty"`
+	Tags          []Tag  `xml:"tagSet>item"`
+	created       time.Time
+}
+
+type natAddress struct {
+	AllocationID string `xml:"allocationId"`
+	PublicIP     string `xml:"publicIp"`
+	PrivateIP    string `xml:"privateIp"`
+}
+
+type natGateway struct {
+	NatGatewayID     string       `xml:"natGatewayId"`
+	SubnetID         string       `xml:"subnetId"`
+	VpcID            string       `xml:"vpcId"`
+	State            string       `xml:"state"`
+	ConnectivityType string       `xml:"connectivityType"`
+	CreateTime       string       `xml:"createTime"`
+	Addresses        []natAddress `xml:"natGatewayAddressSet>item"`
+	Tags             []Tag        `xml:"tagSet>item"`
+	created          time.Time
+	deleting         time.Time
+}
+
+type route struct {
+	DestinationCidrBlock string `xml:"destinationCidrBlock"`
+	GatewayID            string `xml:"gatewayId,omitempty"`
+	NatGatewayID         string `xml:"natGatewayId,omitempty"`
+	State                string `xml:"state"`
+	Origin               string `xml:"origin"`
+}
+
+type routeTableAssociation struct {
+	RouteTableAssociationID string `xml:"routeTableAssociationId"`
+	RouteTableID            string `xml:"routeTableId"`
+	SubnetID                string `xml:"subnetId,omitempty"`
+	Main                    bool   `xml:"main"`
+	State                   string `xml:"associationState>state"`
+}
+
+type routeTable struct {
+	RouteTableID string                  `xml:"routeTableId"`
+	VpcID        string                  `xml:"vpcId"`
+	OwnerID      string                  `xml:"ownerId"`
+	Routes       []route                 `xml:"routeSet>item"`
+	Associations []routeTableAssociation `xml:"associationSet>item"`
+	Tags         []Tag                   `xml:"tagSet>item"`
+	created      time.Time
+	main         bool
+}
+
+func (s *Simulator) createVpc(p params, _ string) (any, *apiError) {
+	_, network, err := net.ParseCIDR(p.get("CidrBlock"))
+	if err != nil {
+		return nil, badRequest("InvalidParameterValue", "Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", p.get("CidrBlock"))
+	}
+	if ones, _ := network.Mask.Size(); ones < 16 || ones > 28 {
+		return nil, badRequest("InvalidVpc.Range", "The CIDR '%s' is invalid.", p.get("CidrBlock"))
+	}
+	v := &vpc{VpcID: newID("vpc"), CidrBlock: network.String(), State: "available", OwnerID: accountID,
+		Tags: tagList(p.tagSpecs("vpc")), created: s.now(), network: network}
+	s.vpcs[v.VpcID] = v
+	// As in AWS, every VPC comes with a main route table and a default
+	// security group; they go when the VPC goes.
+	rt := &routeTable{RouteTableID: newID("rtb"), VpcID: v.VpcID, OwnerID: accountID, created: s.now(), main: true,
+		Routes: []route{{DestinationCidrBlock: v.CidrBlock, GatewayID: "local", State: "active", Origin: "CreateRouteTable"}}}
+	rt.Associations = []routeTableAssociation{{RouteTableAssociationID: newID("rtbassoc"), RouteTableID: rt.RouteTableID, Main: true, State: "associated"}}
+	s.routeTables[rt.RouteTableID] = rt
+	sg := &securityGroup{GroupID: newID("sg"), GroupName: "default", Description: "default VPC security group", VpcID: v.VpcID,
+		OwnerID: accountID, created: s.now(), Egress: allowAllEgress()}
+	s.groups[sg.GroupID] = sg
+	return struct {
+		Vpc *vpc `xml:"vpc"`
+	}{v}, nil
+}
+
+func (s *Simulator) describeVpcs(p params, _ string) (any, *apiError) {
+	ids, err := s.selectIDs(p.list("VpcId"), keys(s.vpcs), "InvalidVpcID.NotFound", "vpc", func(id string) (time.Time, bool) {
+		v, ok := s.vpcs[id]
+		if !ok {
+			return time.Time{}, false
+		}
+		return v.created, true
+	}, func(id string) (bool, *apiError) {
+		v := s.vpcs[id]
+		return matchFilters(p.filters(), v.Tags, func(name string) ([]string, bool) {
+			switch name {
+			case "vpc-id":
+				return []string{v.VpcID}, true
+			case "cidr", "cidr-block-association.cidr-block":
+				return []string{v.CidrBlock}, true
+			case "state":
+				return []string{v.State}, true
+			case "is-default":
+				return []string{"false"}, true
+			}
+			return nil, false
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*vpc, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.vpcs[id])
+	}
+	return struct {
+		Vpcs      []*vpc `xml:"vpcSet>item"`
+		NextToken string `xml:"nextToken,omitempty"`
+	}{out, next}, nil
+}
+
+func (s *Simulator) modifyVpcAttribute(p params, _ string) (any, *apiError) {
+	if _, ok := s.vpcs[p.get("VpcId")]; !ok {
+		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", p.get("VpcId"))
+	}
+	return returnTrue(), nil
+}
+
+func (s *Simulator) deleteVpc(p params, _ string) (any, *apiError) {
+	id := p.get("VpcId")
+	if _, ok := s.vpcs[id]; !ok {
+		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", id)
+	}
+	for _, sn := range s.subnets {
+		if sn.VpcID == id {
+			return nil, dependency("vpc", id)
+		}
+	}
+	for _, g := range s.igws {
+		for _, a := range g.Attachments {
+			if a.VpcID == id {
+				return nil, dependency("vpc", id)
+			}
+		}
+	}
+	for _, rt := range s.routeTables {
+		if rt.VpcID == id && !rt.main {
+			return nil, dependency("vpc", id)
+		}
+	}
+	for _, g := range s.groups {
+		if g.VpcID == id && g.GroupName != "default" {
+			return nil, dependency("vpc", id)
+		}
+	}
+	for rtID, rt := range s.routeTables {
+		if rt.VpcID == id {
+			delete(s.routeTables, rtID)
+		}
+	}
+	for gID, g := range s.groups {
+		if g.VpcID == id {
+			delete(s.groups, gID)
+		}
+	}
+	delete(s.vpcs, id)
+	return returnTrue(), nil
+}
+
+func (s *Simulator) createSubnet(p params, region string) (any, *apiError) {
+	v, ok := s.vpcs[p.get("VpcId")]
+	if !ok {
+		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", p.get("VpcId"))
+	}
+	_, network, err := net.ParseCIDR(p.get("CidrBlock"))
+	if err != nil || !v.network.Contains(network.IP) {
+		return nil, badRequest("InvalidSubnet.Range", "The CIDR '%s' is invalid.", p.get("CidrBlock"))
+	}
+	for _, other := range s.subnets {
+		if other.VpcID == v.VpcID && (other.network.Contains(network.IP) || network.Contains(other.network.IP)) {
+			return nil, badRequest("InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet", p.get("CidrBlock"))
+		}
+	}
+	az := p.get("AvailabilityZone")
+	if az == "" {
+		az = zones(region)[0]
+	}
+	if !contains(zones(region), az) {
+		return nil, badRequest("InvalidParameterValue", "Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %v.", az, zones(region))
+	}
+	ones, bits := network.Mask.Size()
+	sn := &subnet{SubnetID: newID("subnet"), VpcID: v.VpcID, CidrBlock: network.String(), AvailabilityZone: az,
+		AvailabilityZoneID: zoneID(az), State: "available", AvailableIPAddressCount: 1<<(bits-ones) - 5, OwnerID: accountID,
+		Tags: tagList(p.tagSpecs("subnet")), created: s.now(), network: network}
+	s.subnets[sn.SubnetID] = sn
+	return struct {
+		Subnet *subnet `xml:"subnet"`
+	}{sn}, nil
+}
+
+func (s *Simulator) describeSubnets(p params, _ string) (any, *apiError) {
+	ids, err := s.selectIDs(p.list("SubnetId"), keys(s.subnets), "InvalidSubnetID.NotFound", "subnet", func(id string) (time.Time, bool) {
+		v, ok := s.subnets[id]
+		if !ok {
+			return time.Time{}, false
+		}
+		return v.created, true
+	}, func(id string) (bool, *apiError) {
+		v := s.subnets[id]
+		return matchFilters(p.filters(), v.Tags, func(name string) ([]string, bool) {
+			switch name {
+			case "subnet-id":
+				return []string{v.SubnetID}, true
+			case "vpc-id":
+				return []string{v.VpcID}, true
+			case "availability-zone":
+				return []string{v.AvailabilityZone}, true
+			case "cidr-block", "cidr":
+				return []string{v.CidrBlock}, true
+			case "state":
+				return []string{v.State}, true
+			case "map-public-ip-on-launch":
+				return []string{boolString(v.MapPublicIPOnLaunch)}, true
+			}
+			return nil, false
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*subnet, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.subnets[id])
+	}
+	return struct {
+		Subnets   []*subnet `xml:"subnetSet>item"`
+		NextToken string    `xml:"nextToken,omitempty"`
+	}{out, next}, nil
+}
+
+func (s *Simulator) modifySubnetAttribute(p params, _ string) (any, *apiError) {
+	sn, ok := s.subnets[p.get("SubnetId")]
+	if !ok {
+		return nil, badRequest("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", p.get("SubnetId"))
+	}
+	if p.has("MapPublicIpOnLaunch.Value") {
+		sn.MapPublicIPOnLaunch = p.get("MapPublicIpOnLaunch.Value") == "true"
+	}
+	return returnTrue(), nil
+}
+
+func (s *Simulator) deleteSubnet(p params, _ string) (any, *apiError) {
+	id := p.get("SubnetId")
+	if _, ok := s.subnets[id]; !ok {
+		return nil, badRequest("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", id)
+	}
+	for _, i := range s.instances {
+		if i.SubnetID == id && i.State.Name != "terminated" {
+			return nil, dependency("subnet", id)
+		}
+	}
+	for _, n := range s.nats {
+		if n.SubnetID == id && n.State != "deleted" {
+			return nil, dependency("subnet", id)
+		}
+	}
+	for _, lb := range s.lbs {
+		for _, az := range lb.AvailabilityZones {
+			if az.SubnetID == id {
+				return nil, dependency("subnet", id)
+			}
+		}
+	}
+	for _, rt := range s.routeTables {
+		kept := rt.Associations[:0]
+		for _, a := range rt.Associations {
+			if a.SubnetID != id {
+				kept = append(kept, a)
+			}
+		}
+		rt.Associations = kept
+	}
+	delete(s.subnets, id)
+	return returnTrue(), nil
+}
+
+func (s *Simulator) createInternetGateway(p params, _ string) (any, *apiError) {
+	g := &internetGateway{InternetGatewayID: newID("igw"), OwnerID: accountID, Tags: tagList(p.tagSpecs("internet-gateway")), created: s.now()}
+	s.igws[g.InternetGatewayID] = g
+	return struct {
+		InternetGateway *internetGateway `xml:"internetGateway"`
+	}{g}, nil
+}
+
+func (s *Simulator) attachInternetGateway(p params, _ string) (any, *apiError) {
+	g, ok := s.igws[p.get("InternetGatewayId")]
+	if !ok {
+		return nil, badRequest("InvalidInternetGatewayID.NotFound", "The internetGateway ID '%s' does not exist", p.get("InternetGatewayId"))
+	}
+	if _, ok := s.vpcs[p.get("VpcId")]; !ok {
+		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", p.get("VpcId"))
+	}
+	if len(g.Attachments) > 0 {
+		return nil, badRequest("Resource.AlreadyAssociated", "resource %s is already attached to network %s", g.InternetGatewayID, g.Attachments[0].VpcID)
+	}
+	g.Attachments = []igwAttachment{{VpcID: p.get("VpcId"), State: "available"}}
+	return returnTrue(), nil
+}
+
+func (s *Simulator) detachInternetGateway(p params, _ string) (any, *apiError) {
+	g, ok := s.igws[p.get("InternetGatewayId")]
+	if !ok {
+		return nil, badRequest("InvalidInternetGatewayID.NotFound", "The internetGateway ID '%s' does not exist", p.get("InternetGatewayId"))
+	}
+	if len(g.Attachments) == 0 || g.Attachments[0].VpcID != p.get("VpcId") {
+		return nil, badRequest("Gateway.NotAttached", "resource %s is not attached to network %s", g.InternetGatewayID, p.get("VpcId"))
+	}
+	g.Attachments = nil
+	return returnTrue(), nil
+}
+
+func (s *Simulator) deleteInternetGateway(p params, _ string) (any, *apiError) {
+	id := p.get("InternetGatewayId")
+	g, ok := s.igws[id]
+	if !ok {
+		return nil, badRequest("InvalidInternetGatewayID.NotFound", "The internetGateway ID '%s' does not exist", id)
+	}
+	if len(g.Attachments) > 0 {
+		return nil, dependency("internetGateway", id)
+	}
+	delete(s.igws, id)
+	return returnTrue(), nil
+}
+
+func (s *Simulator) describeInternetGateways(p params, _ string) (any, *apiError) {
+	ids, err := s.selectIDs(p.list("InternetGatewayId"), keys(s.igws), "InvalidInternetGatewayID.NotFound", "internetGateway", func(id string) (time.Time, bool) {
+		v, ok := s.igws[id]
+		if !ok {
+			return time.Time{}, false
+		}
+		return v.created, true
+	}, func(id string) (bool, *apiError) {
+		g := s.igws[id]
+		return matchFilters(p.filters(), g.Tags, func(name string) ([]string, bool) {
+			switch name {
+			case "internet-gateway-id":
+				return []string{g.InternetGatewayID}, true
+			case "attachment.vpc-id":
+				var out []string
+				for _, a := range g.Attachments {
+					out = append(out, a.VpcID)
+				}
+				return out, true
+			}
+			return nil, false
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*internetGateway, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.igws[id])
+	}
+	return struct {
+		InternetGateways []*internetGateway `xml:"internetGatewaySet>item"`
+		NextToken        string             `xml:"nextToken,omitempty"`
+	}{out, next}, nil
+}
+
+func (s *Simulator) allocateAddress(p params, _ string) (any, *apiError) {
+	s.eipSeq++
+	a := &address{AllocationID: newID("eipalloc"), PublicIP: publicIP(s.eipSeq), Domain: "vpc",
+		Tags: tagList(p.tagSpecs("elastic-ip")), created: s.now()}
+	s.addresses[a.AllocationID] = a
+	return struct {
+		AllocationID string `xml:"allocationId"`
+		PublicIP     string `xml:"publicIp"`
+		Domain       string `xml:"domain"`
+	}{a.AllocationID, a.PublicIP, a.Domain}, nil
+}
+
+func (s *Simulator) describeAddresses(p params, _ string) (any, *apiError) {
+	ids, err := s.selectIDs(p.list("AllocationId"), keys(s.addresses), "InvalidAllocationID.NotFound", "allocation", func(id string) (time.Time, bool) {
+		v, ok := s.addresses[id]
+		if !ok {
+			return time.Time{}, false
+		}
+		return v.created, true
+	}, func(id string) (bool, *apiError) {
+		a := s.addresses[id]
+		return matchFilters(p.filters(), a.Tags, func(name string) ([]string, bool) {
+			switch name {
+			case "allocation-id":
+				return []string{a.AllocationID}, true
+			case "public-ip":
+				return []string{a.PublicIP}, true
+			case "domain":
+				return []string{a.Domain}, true
+			}
+			return nil, false
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*address, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.addresses[id])
+	}
+	return struct {
+		Addresses []*address `xml:"addressesSet>item"`
+	}{out}, nil
+}
+
+func (s *Simulator) releaseAddress(p params, _ string) (any, *apiError) {
+	id := p.get("AllocationId")
+	a, ok := s.addresses[id]
+	if !ok {
+		return nil, badRequest("InvalidAllocationID.NotFound", "The allocation ID '%s' does not exist", id)
+	}
+	if a.AssociationID != "" {
+		return nil, badRequest("InvalidIPAddress.InUse", "Address %s is in use.", a.PublicIP)
+	}
+	delete(s.addresses, id)
+	return returnTrue(), nil
+}
+
+func (s *Simulator) createNatGateway(p params, _ string) (any, *apiError) {
+	if token := p.get("ClientToken"); token != "" {
+		if id, ok := s.clientTokens["CreateNatGateway/"+token]; ok {
+			return struct {
+				NatGateway  *natGateway `xml:"natGateway"`
+				ClientToken string      `xml:"clientToken"`
+			}{s.nats[id], token}, nil
+		}
+	}
+	sn, ok := s.subnets[p.get("SubnetId")]
+	if !ok {
+		return nil, badRequest("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", p.get("SubnetId"))
+	}
+	a, ok := s.addresses[p.get("AllocationId")]
+	if !ok {
+		return nil, badRequest("InvalidAllocationID.NotFound", "The allocation ID '%s' does not exist", p.get("AllocationId"))
+	}
+	if a.AssociationID != "" {
+		return nil, badRequest("Resource.AlreadyAssociated", "Elastic IP address [%s] is already associated", a.AllocationID)
+	}
+	n := &natGateway{NatGatewayID: newID("nat"), SubnetID: sn.SubnetID, VpcID: sn.VpcID, State: "pending", ConnectivityType: "public",
+		CreateTime: s.now().UTC().Format(time.RFC3339), Tags: tagList(p.tagSpecs("natgateway")), created: s.now(),
+		Addresses: []natAddress{{AllocationID: a.AllocationID, PublicIP: a.PublicIP, PrivateIP: s.nextIP(sn)}}}
+	a.AssociationID = n.NatGatewayID
+	s.nats[n.NatGatewayID] = n
+	if token := p.get("ClientToken"); token != "" {
+		s.clientTokens["CreateNatGateway/"+token] = n.NatGatewayID
+	}
+	return struct {
+		NatGateway  *natGateway `xml:"natGateway"`
+		ClientToken string      `xml:"clientToken,omitempty"`
+	}{n, p.get("ClientToken")}, nil
+}
+
+func (s *Simulator) describeNatGateways(p params, _ string) (any, *apiError) {
+	ids, err := s.selectIDs(p.list("NatGatewayId"), keys(s.nats), "NatGatewayNotFound", "natGateway", func(id string) (time.Time, bool) {
+		v, ok := s.nats[id]
+		if !ok {
+			return time.Time{}, false
+		}
+		return v.created, true
+	}, func(id string) (bool, *apiError) {
+		n := s.nats[id]
+		return matchFilters(p.filters(), n.Tags, func(name string) ([]string, bool) {
+			switch name {
+			case "nat-gateway-id":
+				return []string{n.NatGatewayID}, true
+			case "subnet-id":
+				return []string{n.SubnetID}, true
+			case "vpc-id":
+				return []string{n.VpcID}, true
+			case "state":
+				return []string{n.State}, true
+			}
+			return nil, false
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*natGateway, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.nats[id])
+	}
+	return struct {
+		NatGateways []*natGateway `xml:"natGatewaySet>item"`
+		NextToken   string        `xml:"nextToken,omitempty"`
+	}{out, next}, nil
+}
+
+func (s *Simulator) deleteNatGateway(p params, _ string) (any, *apiError) {
+	n, ok := s.nats[p.get("NatGatewayId")]
+	if !ok || n.State == "deleted" {
+		return nil, badRequest("NatGatewayNotFound", "The Nat Gateway %s was not found", p.get("NatGatewayId"))
+	}
+	if n.State != "deleting" {
+		n.State = "deleting"
+		n.deleting = s.now()
+		s.advance()
+	}
+	return struct {
+		NatGatewayID string `xml:"natGatewayId"`
+	}{n.NatGatewayID}, nil
+}
+
+func (s *Simulator) createRouteTable(p params, _ string) (any, *apiError) {
+	v, ok := s.vpcs[p.get("VpcId")]
+	if !ok {
+		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", p.get("VpcId"))
+	}
+	rt := &routeTable{RouteTableID: newID("rtb"), VpcID: v.VpcID, OwnerID: accountID, Tags: tagList(p.tagSpecs("route-table")), created: s.now(),
+		Routes: []route{{DestinationCidrBlock: v.CidrBlock, GatewayID: "local", State: "active", Origin: "CreateRouteTable"}}}
+	s.routeTables[rt.RouteTableID] = rt
+	return struct {
+		RouteTable *routeTable `xml:"routeTable"`
+	}{rt}, nil
+}
+
+func (s *Simulator) createRoute(p params, _ string) (any, *apiError) {
+	rt, ok := s.routeTables[p.get("RouteTableId")]
+	if !ok {
+		return nil, badRequest("InvalidRouteTableID.NotFound", "The routeTable ID '%s' does not exist", p.get("RouteTableId"))
+	}
+	r := route{DestinationCidrBlock: p.get("DestinationCidrBlock"), GatewayID: p.get("GatewayId"), NatGatewayID: p.get("NatGatewayId"), State: "active", Origin: "CreateRoute"}
+	if _, _, err := net.ParseCIDR(r.DestinationCidrBlock); err != nil {
+		return nil, badRequest("InvalidParameterValue", "Value (%s) for parameter destinationCidrBlock is invalid.", r.DestinationCidrBlock)
+	}
+	switch {
+	case r.GatewayID != "":
+		if _, ok := s.igws[r.GatewayID]; !ok {
+			return nil, badRequest("InvalidGatewayID.NotFound", "The gateway ID '%s' does not exist", r.GatewayID)
+		}
+	case r.NatGatewayID != "":
+		if n, ok := s.nats[r.NatGatewayID]; !ok || n.State == "deleted" {
+			return nil, badRequest("InvalidNatGatewayID.NotFound", "The nat gateway ID '%s' does not exist", r.NatGatewayID)
+		}
+	default:
+		return nil, badRequest("MissingParameter", "The request must contain a gateway or NAT gateway")
+	}
+	for _, existing := range rt.Routes {
+		if existing.DestinationCidrBlock == r.DestinationCidrBlock {
+			return nil, badRequest("RouteAlreadyExists", "The route identified by %s already exists.", r.DestinationCidrBlock)
+		}
+	}
+	rt.Routes = append(rt.Routes, r)
+	return returnTrue(), nil
+}
+
+func (s *Simulator) associateRouteTable(p params, _ string) (any, *apiError) {
+	rt, ok := s.routeTables[p.get("RouteTableId")]
+	if !ok {
+		return nil, badRequest("InvalidRouteTableID.NotFound", "The routeTable ID '%s' does not exist", p.get("RouteTableId"))
+	}
+	sn, ok := s.subnets[p.get("SubnetId")]
+	if !ok {
+		return nil, badRequest("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", p.get("SubnetId"))
+	}
+	for _, other := range s.routeTables {
+		for _, a := range other.Associations {
+			if a.SubnetID == sn.SubnetID {
+				return nil, badRequest("Resource.AlreadyAssociated", "the specified association for route table %s conflicts with an existing association", rt.RouteTableID)
+			}
+		}
+	}
+	a := routeTableAssociation{RouteTableAssociationID: newID("rtbassoc"), RouteTableID: rt.RouteTableID, SubnetID: sn.SubnetID, State: "associated"}
+	rt.Associations = append(rt.Associations, a)
+	return struct {
+		AssociationID string `xml:"associationId"`
+	}{a.RouteTableAssociationID}, nil
+}
+
+func (s *Simulator) disassociateRouteTable(p params, _ string) (any, *apiError) {
+	id := p.get("AssociationId")
+	for _, rt := range s.routeTables {
+		for i, a := range rt.Associations {
+			if a.RouteTableAssociationID == id && !a.Main {
+				rt.Associations = append(rt.Associations[:i], rt.Associations[i+1:]...)
+				return returnTrue(), nil
+			}
+		}
+	}
+	return nil, badRequest("InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
+}
+
+func (s *Simulator) deleteRouteTable(p params, _ string) (any, *apiError) {
+	id := p.get("RouteTableId")
+	rt, ok := s.routeTables[id]
+	if !ok {
+		return nil, badRequest("InvalidRouteTableID.NotFound", "The routeTable ID '%s' does not exist", id)
+	}
+	if rt.main || len(rt.Associations) > 0 {
+		return nil, dependency("routeTable", id)
+	}
+	delete(s.routeTables, id)
+	return returnTrue(), nil
+}
+
+func (s *Simulator) describeRouteTables(p params, _ string) (any, *apiError) {
+	ids, err := s.selectIDs(p.list("RouteTableId"), keys(s.routeTables), "InvalidRouteTableID.NotFound", "routeTable", func(id string) (time.Time, bool) {
+		v, ok := s.routeTables[id]
+		if !ok {
+			return time.Time{}, false
+		}
+		return v.created, true
+	}, func(id string) (bool, *apiError) {
+		rt := s.routeTables[id]
+		return matchFilters(p.filters(), rt.Tags, func(name string) ([]string, bool) {
+			switch name {
+			case "route-table-id":
+				return []string{rt.RouteTableID}, true
+			case "vpc-id":
+				return []string{rt.VpcID}, true
+			case "association.subnet-id":
+				var out []string
+				for _, a := range rt.Associations {
+					out = append(out, a.SubnetID)
+				}
+				return out, true
+			case "association.main":
+				return []string{boolString(rt.main)}, true
+			}
+			return nil, false
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*routeTable, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.routeTables[id])
+	}
+	return struct {
+		RouteTables []*routeTable `xml:"routeTableSet>item"`
+		NextToken   string        `xml:"nextToken,omitempty"`
+	}{out, next}, nil
+}
+
+func (s *Simulator) describeAvailabilityZones(_ params, region string) (any, *apiError) {
+	type zone struct {
+		ZoneName   string `xml:"zoneName"`
+		ZoneID     string `xml:"zoneId"`
+		State      string `xml:"zoneState"`
+		RegionName string `xml:"regionName"`
+		ZoneType   string `xml:"zoneType"`
+		OptIn      string `xml:"optInStatus"`
+	}
+	var out []zone
+	for _, z := range zones(region) {
+		out = append(out, zone{ZoneName: z, ZoneID: zoneID(z), State: "available", RegionName: region, ZoneType: "availability-zone", OptIn: "opt-in-not-required"})
+	}
+	return struct {
+		Zones []zone `xml:"availabilityZoneInfo>item"`
+	}{out}, nil
+}
+
+func (s *Simulator) createTags(p params, _ string) (any, *apiError) {
+	tags := map[string]string{}
+	for _, t := range p.indexed("Tag") {
+		tags[t.get("Key")] = t.get("Value")
+	}
+	ids := p.list("ResourceId")
+	for _, id := range ids {
+		if s.ec2Tags(id) == nil {
+			return nil, badRequest("InvalidID", "The ID '%s' is not valid", id)
+		}
+	}
+	for _, id := range ids {
+		setTags(s.ec2Tags(id), tags)
+	}
+	return returnTrue(), nil
+}
+
+func (s *Simulator) ec2Tags(id string) *[]Tag {
+	switch {
+	case s.vpcs[id] != nil:
+		return &s.vpcs[id].Tags
+	case s.subnets[id] != nil:
+		return &s.subnets[id].Tags
+	case s.igws[id] != nil:
+		return &s.igws[id].Tags
+	case s.addresses[id] != nil:
+		return &s.addresses[id].Tags
+	case s.nats[id] != nil:
+		return &s.nats[id].Tags
+	case s.routeTables[id] != nil:
+		return &s.routeTables[id].Tags
+	case s.groups[id] != nil:
+		return &s.groups[id].Tags
+	case s.instances[id] != nil:
+		return &s.instances[id].Tags
+	}
+	return nil
+}
+
+// selectIDs picks the IDs a Describe call returns: the requested ones (each
+// must exist and be visible, or the call fails with notFound) or all, then
+// those matching the filters, sorted.
+func (s *Simulator) selectIDs(requested, all []string, notFound, noun string, created func(string) (time.Time, bool), match func(string) (bool, *apiError)) ([]string, *apiError) {
+	ids := all
+	if len(requested) > 0 {
+		for _, id := range requested {
+			t, ok := created(id)
+			if !ok || s.notYetVisible(t) {
+				return nil, badRequest(notFound, "The %s ID '%s' does not exist", noun, id)
+			}
+		}
+		ids = requested
+	}
+	var out []string
+	for _, id := range ids {
+		ok, err := match(id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func dependency(noun, id string) *apiError {
+	return badRequest("DependencyViolation", "The %s '%s' has dependencies and cannot be deleted.", noun, id)
+}
+
+func returnTrue() any {
+	return struct {
+		Return bool `xml:"return"`
+	}{true}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func zones(region string) []string {
+	return []string{region + "a", region + "b", region + "c"}
+}
+
+func zoneID(zone string) string {
+	return "use1-az" + string(zone[len(zone)-1]-'a'+'1')
+}
+
+func publicIP(n int) string {
+	// 198.51.100.0/24 and 203.0.113.0/24 are documentation ranges: never routed.
+	if n < 255 {
+		return net.IPv4(198, 51, 100, byte(n)).String()
+	}
+	return net.IPv4(203, 0, 113, byte(n%255)).String()
+}
+
+// nextIP hands out the subnet's addresses in order, skipping the five AWS
+// reserves.
+func (s *Simulator) nextIP(sn *subnet) string {
+	s.ipSeq[sn.SubnetID]++
+	ip := sn.network.IP.To4()
+	if ip == nil {
+		return ""
+	}
+	n := uint32(ip[0])<<24 | uint32(ip[1])<<16 | uint32(ip[2])<<8 | uint32(ip[3])
+	n += uint32(3 + s.ipSeq[sn.SubnetID])
+	sn.AvailableIPAddressCount--
+	return net.IPv4(byte(n>>24), byte(n>>16), byte(n>>8), byte(n)).String()
+}
