@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	bootstrapadmission "sigs.k8s.io/cluster-api/bootstrap/kubeadm/webhooks/admission"
+	controlplaneadmission "sigs.k8s.io/cluster-api/controlplane/kubeadm/webhooks/admission"
+	coreadmission "sigs.k8s.io/cluster-api/core/webhooks/admission"
+)
+
+// Admit does in process what Cluster API's defaulting and validating
+// webhooks do in a management cluster that runs them: it defaults obj and
+// validates it, as a create when old is nil and as an update otherwise.
+// Kinds without webhooks pass unchanged. reader serves the webhooks that
+// look up other objects (a Cluster's ClusterClass).
+func Admit(ctx context.Context, reader client.Reader, obj, old client.Object) (admission.Warnings, error) {
+	w := webhookFor(reader, obj)
+	if w == nil {
+		return nil, nil
+	}
+	ctx = withOperation(ctx, old)
+	if err := w.defaults(ctx, obj); err != nil {
+		return nil, fmt.Errorf("defaulting %T %s: %w", obj, obj.GetName(), err)
+	}
+	return w.validate(ctx, obj, old)
+}
+
+// Default only defaults obj, as the mutating webhooks would.
+func Default(ctx context.Context, reader client.Reader, obj client.Object, create bool) error {
+	w := webhookFor(reader, obj)
+	if w == nil {
+		return nil
+	}
+	var old client.Object
+	if !create {
+		old = obj
+	}
+	return w.defaults(withOperation(ctx, old), obj)
+}
+
+func withOperation(ctx context.Context, old client.Object) context.Context {
+	op := admissionv1.Create
+	if old != nil {
+		op = admissionv1.Update
+	}
+	// Some webhooks read the operation from the request in the context.
+	return admission.NewContextWithRequest(ctx, admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{Operation: op}})
+}
+
+// webhookPair holds one kind's defaulting and validation, type-erased.
+type webhookPair struct {
+	defaults func(context.Context, client.Object) error
+	validate func(ctx context.Context, obj, old client.Object) (admission.Warnings, error)
+}
+
+func webhookFor(reader client.Reader, obj client.Object) *webhookPair {
+	switch obj.(type) {
+	case *clusterv1.Cluster:
+		return pair[*clusterv1.Cluster](&coreadmission.Cluster{Client: reader})
+	case *clusterv1.Machine:
+		return pair[*clusterv1.Machine](&coreadmission.Machine{})
+	case *clusterv1.MachineSet:
+		return pair[*clusterv1.MachineSet](&coreadmission.MachineSet{})
+	case *clusterv1.MachineDeployment:
+		return pair[*clusterv1.MachineDeployment](&coreadmission.MachineDeployment{})
+	case *clusterv1.MachineHealthCheck:
+		return pair[*clusterv1.MachineHealthCheck](&coreadmission.MachineHealthCheck{})
+	case *controlplanev1.KubeadmControlPlane:
+		return pair[*controlplanev1.KubeadmControlPlane](&controlplaneadmission.KubeadmControlPlane{})
+	case *bootstrapv1.KubeadmConfigTemplate:
+		return pair[*bootstrapv1.KubeadmConfigTemplate](&bootstrapadmission.KubeadmConfigTemplate{})
+	case *bootstrapv1.KubeadmConfig:
+		// Validation only: the webhook defaults nothing.
+		return validatorOnly[*bootstrapv1.KubeadmConfig](&bootstrapadmission.KubeadmConfig{})
+	}
+	return nil
+}
+
+type validator[T client.Object] interface {
+	ValidateCreate(ctx context.Context, obj T) (admission.Warnings, error)
+	ValidateUpdate(ctx context.Context, old, obj T) (admission.Warnings, error)
+}
+
+type defaulter[T client.Object] interface {
+	validator[T]
+	Default(ctx context.Context, obj T) error
+}
+
+func pair[T client.Object](w defaulter[T]) *webhookPair {
+	p := validatorOnly[T](w)
+	p.defaults = func(ctx context.Context, obj client.Object) error { return w.Default(ctx, obj.(T)) }
+	return p
+}
+
+func validatorOnly[T client.Object](v validator[T]) *webhookPair {
+	return &webhookPair{
+		defaults: func(context.Context, client.Object) error { return nil },
+		validate: func(ctx context.Context, obj, old client.Object) (admission.Warnings, error) {
+			if old == nil {
+				return v.ValidateCreate(ctx, obj.(T))
+			}
+			typedOld, ok := old.(T)
+			if !ok {
+				return nil, fmt.Errorf("old object is %T, not %T", old, obj)
+			}
+			return v.ValidateUpdate(ctx, typedOld, obj.(T))
+		},
+	}
+}
+
+// admittingClient wraps the manager's client so that objects the
+// reconcilers write are defaulted as the webhooks would default them; the
+// reconcilers rely on it (a Machine without
+// spec.deletion.nodeDeletionTimeoutSeconds would retry node deletion
+// forever). Creates are validated as well; server-side applies, the way
+// KCP and MachineSets create Machines, are defaulted.
+func admittingClient(c client.WithWatch) client.WithWatch {
+	return interceptor.NewClient(c, interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			if _, err := Admit(ctx, c, obj, nil); err != nil {
+				return err
+			}
+			return c.Create(ctx, obj, opts...)
+		},
+		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+			if err := defaultApplyConfiguration(ctx, c.Scheme(), c, obj); err != nil {
+				return err
+			}
+			return c.Apply(ctx, obj, opts...)
+		},
+	})
+}
+
+// unstructuredContent is what controller-runtime's unstructured apply
+// configurations expose of their content.
+type unstructuredContent interface {
+	UnstructuredContent() map[string]any
+	SetUnstructuredContent(map[string]any)
+}
+
+func defaultApplyConfiguration(ctx context.Context, scheme *runtime.Scheme, reader client.Reader, obj runtime.ApplyConfiguration) error {
+	u, ok := obj.(unstructuredContent)
+	if !ok {
+		return nil
+	}
+	content := &unstructured.Unstructured{Object: u.UnstructuredContent()}
+	typed, err := scheme.New(content.GroupVersionKind())
+	if err != nil {
+		return nil // not a kind of ours
+	}
+	o, ok := typed.(client.Object)
+	if !ok || webhookFor(reader, o) == nil {
+		return nil
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(content.Object, o); err != nil {
+		return err
+	}
+	if err := Default(ctx, reader, o, true); err != nil {
+		return fmt.Errorf("defaulting %s %s: %w", content.GetKind(), content.GetName(), err)
+	}
+	defaulted, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		return err
+	}
+	// As Cluster API's own server-side apply helper does: no status, no
+	// creation timestamp.
+	delete(defaulted, "status")
+	unstructured.RemoveNestedField(defaulted, "metadata", "creationTimestamp")
+	u.SetUnstructuredContent(defaulted)
+	return nil
+}

@@ -1,0 +1,328 @@
+// Package engine runs Cluster API's own reconcilers (core, kubeadm
+// bootstrap, kubeadm control plane) and the provider's infrastructure
+// reconcilers inside the provider process, against the management cluster,
+// for as long as an apply or destroy needs them.
+//
+// It does the wiring that Cluster API's deployment otherwise does: one
+// cache whose options serve all three providers, webhook defaulting and
+// validation in process, explicit values for flags whose zero value would
+// silently disable behaviour, and a filter so that only the clusters of
+// this provider are reconciled.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlcache "sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"go.etcd.io/etcd/client/pkg/v3/logutil"
+	"go.uber.org/zap/zapcore"
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/bootstrap/kubeadm/reconcilers/kubeadmconfig"
+	"sigs.k8s.io/cluster-api/controllers/clustercache"
+	"sigs.k8s.io/cluster-api/controlplane/kubeadm/reconcilers/kubeadmcontrolplane"
+	"sigs.k8s.io/cluster-api/core/reconcilers/cluster"
+	"sigs.k8s.io/cluster-api/core/reconcilers/machine"
+	"sigs.k8s.io/cluster-api/core/reconcilers/machinedeployment"
+	"sigs.k8s.io/cluster-api/core/reconcilers/machinehealthcheck"
+	"sigs.k8s.io/cluster-api/core/reconcilers/machineset"
+	"sigs.k8s.io/cluster-api/core/setup"
+	"sigs.k8s.io/cluster-api/util/index"
+	"sigs.k8s.io/cluster-api/util/secret"
+)
+
+// WatchFilterValue is the value of Cluster API's watch-filter label
+// (cluster.x-k8s.io/watch-filter) on every object this provider manages.
+// The engine reconciles only objects that carry it.
+const WatchFilterValue = "terraform-provider-capi"
+
+// controllerName is what the engine's clients and events are attributed to.
+const controllerName = "terraform-provider-capi"
+
+// Timings that Cluster API's binaries take from flags. Their zero values
+// are invalid or disable behaviour, so each is set on purpose.
+const (
+	// remoteConnectionGracePeriod and remoteConditionsGracePeriod are the
+	// upstream defaults; the reconcilers require the latter to be at least
+	// two minutes and longer than the former.
+	remoteConnectionGracePeriod = 50 * time.Second
+	remoteConditionsGracePeriod = 5 * time.Minute
+	etcdDialTimeout             = 10 * time.Second
+	etcdCallTimeout             = 15 * time.Second
+	// bootstrapTokenTTL is CABPK's default.
+	bootstrapTokenTTL = 15 * time.Minute
+	// clusterCacheRetryInterval replaces the ClusterCache's fixed 30s wait
+	// after a failed connection to a workload cluster: during an apply the
+	// API server comes up seconds after the first attempt.
+	clusterCacheRetryInterval = 2 * time.Second
+	syncPeriod                = 10 * time.Minute
+)
+
+// Provider adds an infrastructure provider's kinds and reconcilers.
+type Provider interface {
+	AddToScheme(*runtime.Scheme) error
+	SetupWithManager(ctx context.Context, mgr ctrl.Manager, deps Dependencies) error
+}
+
+// Dependencies are what an infrastructure provider's reconcilers share with
+// Cluster API's.
+type Dependencies struct {
+	ClusterCache     clustercache.ClusterCache
+	WatchFilterValue string
+}
+
+// Options configure an engine.
+type Options struct {
+	Config *rest.Config
+	// Logger receives the reconcilers' logs. Default: discard.
+	Logger logr.Logger
+	// Providers are the infrastructure providers to run.
+	Providers []Provider
+	// WatchFilterValue overrides WatchFilterValue (tests run engines side
+	// by side).
+	WatchFilterValue string
+}
+
+// Engine is a running controller manager.
+type Engine struct {
+	mgr    ctrl.Manager
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// Scheme returns a scheme with every kind the engine reconciles.
+func Scheme(providers ...Provider) (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	adders := []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme,
+		clusterv1.AddToScheme, bootstrapv1.AddToScheme, controlplanev1.AddToScheme,
+	}
+	for _, p := range providers {
+		adders = append(adders, p.AddToScheme)
+	}
+	for _, add := range adders {
+		if err := add(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+var (
+	setLoggerOnce sync.Once
+	// engines counts the engines started in this process.
+	engines atomic.Int64
+)
+
+// Start builds the manager, starts it in the background and returns once
+// its caches have synced. It runs until Stop or until ctx ends.
+func Start(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Logger.GetSink() == nil {
+		opts.Logger = logr.Discard()
+	}
+	if opts.WatchFilterValue == "" {
+		opts.WatchFilterValue = WatchFilterValue
+	}
+	// controller-runtime and klog keep one global logger; the first engine
+	// of the process sets it.
+	setLoggerOnce.Do(func() {
+		ctrllog.SetLogger(opts.Logger)
+		klog.SetLoggerWithOptions(opts.Logger, klog.ContextualLogger(true))
+	})
+
+	scheme, err := Scheme(opts.Providers...)
+	if err != nil {
+		return nil, err
+	}
+	mgr, err := ctrl.NewManager(opts.Config, ctrl.Options{
+		Scheme: scheme,
+		Logger: opts.Logger,
+		Controller: config.Controller{
+			UsePriorityQueue: ptr.To(true),
+			// Several engines may run in one process (tests); controller
+			// names then repeat.
+			SkipNameValidation: ptr.To(true),
+		},
+		Cache:  cacheOptions(scheme),
+		Client: setup.ManagerClientOptions(),
+		NewClient: func(cfg *rest.Config, o client.Options) (client.Client, error) {
+			c, err := client.NewWithWatch(cfg, o)
+			if err != nil {
+				return nil, err
+			}
+			return admittingClient(c), nil
+		},
+		// Nothing listens: no metrics, no health probes, no webhooks.
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		LeaderElection:         false,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the controller manager: %w", err)
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if err := setupReconcilers(runCtx, mgr, opts); err != nil {
+		cancel()
+		return nil, err
+	}
+
+	e := &Engine{mgr: mgr, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		e.err = mgr.Start(runCtx)
+	}()
+	syncCtx, syncCancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer syncCancel()
+	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
+		e.Stop()
+		if e.err != nil {
+			return nil, fmt.Errorf("starting the controller manager: %w", e.err)
+		}
+		return nil, errors.New("the controller manager's caches did not sync")
+	}
+	return e, nil
+}
+
+// Client returns a client that reads through the engine's cache and
+// defaults and validates what it creates.
+func (e *Engine) Client() client.Client { return e.mgr.GetClient() }
+
+// Stop stops the reconcilers and waits until they have returned.
+func (e *Engine) Stop() {
+	e.cancel()
+	<-e.done
+}
+
+// cacheOptions merges what core, CABPK and KCP each ask of the cache:
+// core's options, with Secret data kept for every Cluster API purpose
+// (certificates, kubeconfig, bootstrap data), which KCP and CABPK read,
+// instead of the kubeconfig only.
+func cacheOptions(scheme *runtime.Scheme) ctrlcache.Options {
+	// Informer names must be unique in a process, and tests run several
+	// engines in one.
+	informerName := fmt.Sprintf("%s-%d", controllerName, engines.Add(1))
+	opts := setup.ManagerCacheOptions(scheme, informerName, "", syncPeriod)
+	secretOpts := opts.ByObject[&corev1.Secret{}]
+	for obj, byObject := range opts.ByObject {
+		if _, ok := obj.(*corev1.Secret); ok {
+			secretOpts = byObject
+			delete(opts.ByObject, obj)
+		}
+	}
+	secretOpts.Transform = func(in any) (any, error) {
+		if s, ok := in.(*corev1.Secret); ok {
+			s.SetManagedFields(nil)
+			if !secret.HasPurposeSuffix(s.Name) && !strings.HasSuffix(s.Name, "-"+string(secret.Kubeconfig)) {
+				s.Data = nil
+			}
+		}
+		return in, nil
+	}
+	opts.ByObject[&corev1.Secret{}] = secretOpts
+	return opts
+}
+
+func setupReconcilers(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	if err := index.AddDefaultIndexes(ctx, mgr); err != nil {
+		return fmt.Errorf("adding indexes: %w", err)
+	}
+	secretCachingClient, err := setup.CreateSecretCachingClient(mgr)
+	if err != nil {
+		return err
+	}
+	clusterCache, err := clustercache.SetupWithManager(ctx, mgr, clustercache.Options{
+		SecretClient:     secretCachingClient,
+		Cache:            setup.ClusterCacheCacheOptions(),
+		Client:           setup.ClusterCacheClientOptions(controllerName, 20, 30),
+		WatchFilterValue: opts.WatchFilterValue,
+	}, concurrency(10))
+	if err != nil {
+		return fmt.Errorf("setting up the cluster cache: %w", err)
+	}
+	if cc, ok := clusterCache.(interface{ SetConnectionCreationRetryInterval(time.Duration) }); ok {
+		cc.SetConnectionCreationRetryInterval(clusterCacheRetryInterval)
+	}
+
+	etcdLogger, err := logutil.CreateDefaultZapLogger(zapcore.WarnLevel)
+	if err != nil {
+		return err
+	}
+	filter := opts.WatchFilterValue
+	steps := []struct {
+		name  string
+		setup func() error
+	}{
+		{"Cluster", func() error {
+			return (&cluster.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ClusterCache: clusterCache,
+				WatchFilterValue: filter, RemoteConnectionGracePeriod: remoteConnectionGracePeriod}).SetupWithManager(ctx, mgr, concurrency(10))
+		}},
+		{"Machine", func() error {
+			return (&machine.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ClusterCache: clusterCache,
+				WatchFilterValue: filter, RemoteConditionsGracePeriod: remoteConditionsGracePeriod}).SetupWithManager(ctx, mgr, concurrency(10))
+		}},
+		{"MachineSet", func() error {
+			// A nil set would silently disable every preflight check.
+			return (&machineset.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ClusterCache: clusterCache,
+				PreflightChecks:  sets.New(clusterv1.MachineSetPreflightCheckAll),
+				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(10))
+		}},
+		{"MachineDeployment", func() error {
+			return (&machinedeployment.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(10))
+		}},
+		{"MachineHealthCheck", func() error {
+			return (&machinehealthcheck.Reconciler{Client: mgr.GetClient(), ClusterCache: clusterCache,
+				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(10))
+		}},
+		{"KubeadmConfig", func() error {
+			return (&kubeadmconfig.Reconciler{Client: mgr.GetClient(), SecretCachingClient: secretCachingClient, APIReader: mgr.GetAPIReader(),
+				ClusterCache: clusterCache, WatchFilterValue: filter, TokenTTL: bootstrapTokenTTL}).SetupWithManager(ctx, mgr, concurrency(10))
+		}},
+		{"KubeadmControlPlane", func() error {
+			return (&kubeadmcontrolplane.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SecretCachingClient: secretCachingClient,
+				ClusterCache: clusterCache, WatchFilterValue: filter, EtcdDialTimeout: etcdDialTimeout, EtcdCallTimeout: etcdCallTimeout,
+				EtcdLogger: etcdLogger, RemoteConditionsGracePeriod: remoteConditionsGracePeriod,
+			}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 10, ReconciliationTimeout: 3 * time.Minute})
+		}},
+	}
+	for _, s := range steps {
+		if err := s.setup(); err != nil {
+			return fmt.Errorf("setting up the %s reconciler: %w", s.name, err)
+		}
+	}
+	for _, p := range opts.Providers {
+		if err := p.SetupWithManager(ctx, mgr, Dependencies{ClusterCache: clusterCache, WatchFilterValue: filter}); err != nil {
+			return fmt.Errorf("setting up %T: %w", p, err)
+		}
+	}
+	return nil
+}
+
+func concurrency(n int) controller.Options {
+	return controller.Options{MaxConcurrentReconciles: n}
+}
