@@ -6,7 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-func TestManifestsServeOnlyV1beta2WithContractLabels(t *testing.T) {
+func TestManifestsServeOneVersionWithContractLabels(t *testing.T) {
 	ms, err := Manifests()
 	if err != nil {
 		t.Fatal(err)
@@ -16,13 +16,15 @@ func TestManifestsServeOnlyV1beta2WithContractLabels(t *testing.T) {
 		"machinedeployments.cluster.x-k8s.io": false, "machinesets.cluster.x-k8s.io": false,
 		"machinehealthchecks.cluster.x-k8s.io": false, "kubeadmconfigs.bootstrap.cluster.x-k8s.io": false,
 		"kubeadmconfigtemplates.bootstrap.cluster.x-k8s.io": false, "kubeadmcontrolplanes.controlplane.cluster.x-k8s.io": false,
+		"awsclusters.infrastructure.terraform-capi.io": false, "awsmachines.infrastructure.terraform-capi.io": false,
+		"awsmachinetemplates.infrastructure.terraform-capi.io": false,
 	}
 	digests := map[string]bool{}
 	for _, m := range ms {
 		if _, ok := want[m.Name]; ok {
 			want[m.Name] = true
 		}
-		if m.Object.GetLabels()["cluster.x-k8s.io/v1beta2"] != "v1beta2" {
+		if v := m.Object.GetLabels()["cluster.x-k8s.io/v1beta2"]; v != "v1beta2" && v != "v1alpha1" {
 			t.Errorf("%s: contract label missing: %v", m.Name, m.Object.GetLabels())
 		}
 		if m.Object.GetLabels()["cluster.x-k8s.io/provider"] == "" {
@@ -40,7 +42,7 @@ func TestManifestsServeOnlyV1beta2WithContractLabels(t *testing.T) {
 			t.Fatalf("%s: %d versions", m.Name, len(versions))
 		}
 		v := versions[0].(map[string]any)
-		if v["name"] != "v1beta2" || v["served"] != true || v["storage"] != true {
+		if v["name"] != m.Object.GetLabels()["cluster.x-k8s.io/v1beta2"] || v["served"] != true || v["storage"] != true {
 			t.Errorf("%s: version %v served %v storage %v", m.Name, v["name"], v["served"], v["storage"])
 		}
 		if _, ok := m.Object.Object["spec"].(map[string]any)["conversion"]; ok {

@@ -1,5 +1,7 @@
-// Command gen produces the CRD manifests that the provider installs into the
-// management cluster, from the Cluster API module pinned in go.mod.
+// Command gen produces the Cluster API CRD manifests that the provider
+// installs into the management cluster, from the Cluster API module pinned
+// in go.mod. (The provider's own infrastructure CRDs come from
+// controller-gen, run after this; see main.go.)
 //
 // Upstream's manifests get their final shape from kustomize; this does the
 // same edits for a cluster without conversion webhooks: only v1beta2 is

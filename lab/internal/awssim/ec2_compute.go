@@ -134,23 +134,9 @@ func (s *Simulator) authorizeSecurityGroupIngress(p params, _ string) (any, *api
 	}
 	var added []ipPermission
 	for _, perm := range p.indexed("IpPermissions") {
-		rule := ipPermission{IPProtocol: perm.get("IpProtocol")}
-		if perm.has("FromPort") {
-			v := perm.int("FromPort", 0)
-			rule.FromPort = &v
-		}
-		if perm.has("ToPort") {
-			v := perm.int("ToPort", 0)
-			rule.ToPort = &v
-		}
-		for _, r := range perm.indexed("IpRanges") {
-			rule.IPRanges = append(rule.IPRanges, ipRange{CidrIP: r.get("CidrIp"), Description: r.get("Description")})
-		}
-		for _, pair := range perm.indexed("Groups") {
-			if _, ok := s.groups[pair.get("GroupId")]; !ok {
-				return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", pair.get("GroupId"))
-			}
-			rule.Groups = append(rule.Groups, groupPair{GroupID: pair.get("GroupId"), Description: pair.get("Description")})
+		rule, err := s.parsePermission(perm)
+		if err != nil {
+			return nil, err
 		}
 		for _, existing := range g.Ingress {
 			if sameRule(existing, rule) {
@@ -160,6 +146,54 @@ func (s *Simulator) authorizeSecurityGroupIngress(p params, _ string) (any, *api
 		added = append(added, rule)
 	}
 	g.Ingress = append(g.Ingress, added...)
+	return returnTrue(), nil
+}
+
+// parsePermission reads one IpPermissions.N structure.
+func (s *Simulator) parsePermission(perm params) (ipPermission, *apiError) {
+	rule := ipPermission{IPProtocol: perm.get("IpProtocol")}
+	if perm.has("FromPort") {
+		v := perm.int("FromPort", 0)
+		rule.FromPort = &v
+	}
+	if perm.has("ToPort") {
+		v := perm.int("ToPort", 0)
+		rule.ToPort = &v
+	}
+	for _, r := range perm.indexed("IpRanges") {
+		rule.IPRanges = append(rule.IPRanges, ipRange{CidrIP: r.get("CidrIp"), Description: r.get("Description")})
+	}
+	for _, pair := range perm.indexed("Groups") {
+		if _, ok := s.groups[pair.get("GroupId")]; !ok {
+			return rule, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", pair.get("GroupId"))
+		}
+		rule.Groups = append(rule.Groups, groupPair{GroupID: pair.get("GroupId"), Description: pair.get("Description")})
+	}
+	return rule, nil
+}
+
+func (s *Simulator) revokeSecurityGroupIngress(p params, _ string) (any, *apiError) {
+	g, ok := s.groups[p.get("GroupId")]
+	if !ok {
+		return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", p.get("GroupId"))
+	}
+	for _, perm := range p.indexed("IpPermissions") {
+		rule, err := s.parsePermission(perm)
+		if err != nil {
+			return nil, err
+		}
+		found := false
+		for i, existing := range g.Ingress {
+			if sameRule(existing, rule) {
+				g.Ingress = append(g.Ingress[:i], g.Ingress[i+1:]...)
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, badRequest("InvalidPermission.NotFound", "The specified rule does not exist in this security group.")
+		}
+	}
 	return returnTrue(), nil
 }
 
@@ -528,6 +562,7 @@ var ec2Actions = map[string]func(*Simulator, params, string) (any, *apiError){
 	"DescribeRouteTables":           (*Simulator).describeRouteTables,
 	"CreateSecurityGroup":           (*Simulator).createSecurityGroup,
 	"AuthorizeSecurityGroupIngress": (*Simulator).authorizeSecurityGroupIngress,
+	"RevokeSecurityGroupIngress":    (*Simulator).revokeSecurityGroupIngress,
 	"DeleteSecurityGroup":           (*Simulator).deleteSecurityGroup,
 	"DescribeSecurityGroups":        (*Simulator).describeSecurityGroups,
 	"DescribeAvailabilityZones":     (*Simulator).describeAvailabilityZones,

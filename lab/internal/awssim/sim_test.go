@@ -183,8 +183,12 @@ func TestNetworkLifecycle(t *testing.T) {
 	}
 
 	// Deleting in the right order leaves nothing.
-	try(e.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: cpSG.GroupId})).must(t)
+	try(e.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: cpSG.GroupId, IpPermissions: []ec2types.IpPermission{rule}})).must(t)
+	if _, err := e.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: cpSG.GroupId, IpPermissions: []ec2types.IpPermission{rule}}); errorCode(err) != "InvalidPermission.NotFound" {
+		t.Errorf("revoking a rule twice: %v", err)
+	}
 	try(e.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: lbSG.GroupId})).must(t)
+	try(e.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: cpSG.GroupId})).must(t)
 	try(e.ec2.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: assoc.AssociationId})).must(t)
 	try(e.ec2.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: rt.RouteTableId})).must(t)
 	try(e.ec2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: nat.NatGatewayId})).must(t)

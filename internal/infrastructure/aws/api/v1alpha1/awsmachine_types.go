@@ -1,0 +1,157 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+)
+
+// MachineFinalizer holds an AWSMachine until its instance is terminated.
+const MachineFinalizer = "awsmachine.infrastructure.terraform-capi.io"
+
+// AWSMachine conditions, besides Ready and Paused.
+const (
+	// InstanceReadyCondition is true when the EC2 instance is running.
+	InstanceReadyCondition = "InstanceReady"
+)
+
+// AWSMachineSpec is the desired EC2 instance of a Machine.
+type AWSMachineSpec struct {
+	// providerID is aws:///<zone>/<instance-id>, set by the reconciler.
+	// +optional
+	ProviderID string `json:"providerID,omitempty"`
+
+	// instanceID is set by the reconciler once the instance exists.
+	// +optional
+	InstanceID string `json:"instanceID,omitempty"`
+
+	// ami is the image to boot.
+	// +required
+	// +kubebuilder:validation:Pattern=`^ami-[0-9a-f]{8,17}$`
+	AMI string `json:"ami"`
+
+	// instanceType such as t3.large.
+	// +required
+	// +kubebuilder:validation:MinLength=2
+	InstanceType string `json:"instanceType"`
+
+	// rootVolumeSizeGiB is the size of the root EBS volume. Default 30.
+	// +optional
+	// +kubebuilder:validation:Minimum=8
+	RootVolumeSizeGiB int32 `json:"rootVolumeSizeGiB,omitempty"`
+
+	// sshKeyName is an existing EC2 key pair.
+	// +optional
+	SSHKeyName string `json:"sshKeyName,omitempty"`
+
+	// iamInstanceProfile is an existing instance profile's name.
+	// +optional
+	IAMInstanceProfile string `json:"iamInstanceProfile,omitempty"`
+
+	// publicIP gives the instance a public address (a public subnet).
+	// +optional
+	PublicIP bool `json:"publicIP,omitempty"`
+}
+
+// AWSMachineStatus is what exists in the cloud.
+type AWSMachineStatus struct {
+	// initialization reports when the instance is running.
+	// +optional
+	Initialization AWSMachineInitializationStatus `json:"initialization,omitempty,omitzero"`
+
+	// instanceState is the EC2 state: pending, running, shutting-down, terminated.
+	// +optional
+	InstanceState string `json:"instanceState,omitempty"`
+
+	// failureDomain is the zone the instance runs in.
+	// +optional
+	FailureDomain string `json:"failureDomain,omitempty"`
+
+	// addresses of the instance.
+	// +optional
+	Addresses []clusterv1.MachineAddress `json:"addresses,omitempty"`
+
+	// conditions of the AWSMachine.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// AWSMachineInitializationStatus is part of the infrastructure contract.
+// +kubebuilder:validation:MinProperties=1
+type AWSMachineInitializationStatus struct {
+	// provisioned is true once the instance runs.
+	// +optional
+	Provisioned *bool `json:"provisioned,omitempty"`
+}
+
+// AWSMachine is the EC2 instance of a Cluster API Machine.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:path=awsmachines,scope=Namespaced,categories=cluster-api
+// +kubebuilder:metadata:labels="cluster.x-k8s.io/v1beta2=v1alpha1"
+// +kubebuilder:metadata:labels="cluster.x-k8s.io/provider=infrastructure-terraform-capi-aws"
+// +kubebuilder:printcolumn:name="Cluster",type="string",JSONPath=".metadata.labels['cluster\\.x-k8s\\.io/cluster-name']"
+// +kubebuilder:printcolumn:name="Instance",type="string",JSONPath=".spec.instanceID"
+// +kubebuilder:printcolumn:name="State",type="string",JSONPath=".status.instanceState"
+// +kubebuilder:printcolumn:name="Zone",type="string",JSONPath=".status.failureDomain"
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
+type AWSMachine struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   AWSMachineSpec   `json:"spec,omitempty"`
+	Status AWSMachineStatus `json:"status,omitempty"`
+}
+
+// GetConditions returns the conditions, for Cluster API's conditions helpers.
+func (m *AWSMachine) GetConditions() []metav1.Condition { return m.Status.Conditions }
+
+// SetConditions sets the conditions, for Cluster API's conditions helpers.
+func (m *AWSMachine) SetConditions(conditions []metav1.Condition) { m.Status.Conditions = conditions }
+
+// AWSMachineList is a list of AWSMachines.
+//
+// +kubebuilder:object:root=true
+type AWSMachineList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AWSMachine `json:"items"`
+}
+
+// AWSMachineTemplateSpec holds the spec of the AWSMachines made from it.
+type AWSMachineTemplateSpec struct {
+	Template AWSMachineTemplateResource `json:"template"`
+}
+
+// AWSMachineTemplateResource is the template proper.
+type AWSMachineTemplateResource struct {
+	// +optional
+	ObjectMeta clusterv1.ObjectMeta `json:"metadata,omitempty,omitzero"`
+	Spec       AWSMachineSpec       `json:"spec"`
+}
+
+// AWSMachineTemplate is what KubeadmControlPlanes and MachineDeployments
+// clone AWSMachines from.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:path=awsmachinetemplates,scope=Namespaced,categories=cluster-api
+// +kubebuilder:metadata:labels="cluster.x-k8s.io/v1beta2=v1alpha1"
+// +kubebuilder:metadata:labels="cluster.x-k8s.io/provider=infrastructure-terraform-capi-aws"
+type AWSMachineTemplate struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec AWSMachineTemplateSpec `json:"spec,omitempty"`
+}
+
+// AWSMachineTemplateList is a list of AWSMachineTemplates.
+//
+// +kubebuilder:object:root=true
+type AWSMachineTemplateList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AWSMachineTemplate `json:"items"`
+}
