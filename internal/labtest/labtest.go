@@ -4,7 +4,10 @@ package labtest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +60,82 @@ func (l *Lab) Stop() error {
 		return fmt.Errorf("capi-lab down: %w\n%s", err, out)
 	}
 	return os.RemoveAll(l.Dir)
+}
+
+// AWSEndpoint is the URL of the lab's EC2 and ELBv2 simulator.
+func (l *Lab) AWSEndpoint() (string, error) {
+	data, err := os.ReadFile(filepath.Join(l.Dir, "ports.json"))
+	if err != nil {
+		return "", err
+	}
+	var ports struct {
+		AWS int `json:"aws"`
+	}
+	if err := json.Unmarshal(data, &ports); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", ports.AWS), nil
+}
+
+// LiveResource is an entry of the simulator's leak check.
+type LiveResource struct {
+	Kind  string            `json:"kind"`
+	ID    string            `json:"id"`
+	State string            `json:"state"`
+	Tags  map[string]string `json:"tags"`
+}
+
+// AWSResources lists every live resource in the AWS simulator.
+func (l *Lab) AWSResources() ([]LiveResource, error) {
+	var out []LiveResource
+	return out, l.awsControl(http.MethodGet, "/_lab/resources", nil, &out)
+}
+
+// AWSCalls returns the simulator's calls per "service:Action".
+func (l *Lab) AWSCalls() (map[string]int, error) {
+	out := map[string]int{}
+	return out, l.awsControl(http.MethodGet, "/_lab/calls", nil, &out)
+}
+
+// SetAWSFaults replaces the simulator's injected faults, such as
+// [{"action":"RunInstances","rate":0.3,"error":"throttling"}].
+func (l *Lab) SetAWSFaults(faults any) error {
+	if faults == nil {
+		return l.awsControl(http.MethodDelete, "/_lab/faults", nil, nil)
+	}
+	return l.awsControl(http.MethodPut, "/_lab/faults", faults, nil)
+}
+
+func (l *Lab) awsControl(method, path string, in, out any) error {
+	endpoint, err := l.AWSEndpoint()
+	if err != nil {
+		return err
+	}
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, endpoint+path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		msg, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, msg)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 // RESTConfig returns the admin connection to the lab's management cluster.

@@ -7,7 +7,7 @@ import (
 )
 
 // ClusterFinalizer holds an AWSCluster until its cloud resources are gone.
-const ClusterFinalizer = "awscluster.infrastructure.terraform-capi.io"
+const ClusterFinalizer = "infrastructure.terraform-capi.io/awscluster"
 
 // AWSCluster conditions, besides Ready and Paused.
 const (

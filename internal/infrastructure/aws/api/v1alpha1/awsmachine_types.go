@@ -7,7 +7,7 @@ import (
 )
 
 // MachineFinalizer holds an AWSMachine until its instance is terminated.
-const MachineFinalizer = "awsmachine.infrastructure.terraform-capi.io"
+const MachineFinalizer = "infrastructure.terraform-capi.io/awsmachine"
 
 // AWSMachine conditions, besides Ready and Paused.
 const (

@@ -1,0 +1,244 @@
+package aws
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/go-logr/logr/testr"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/crds"
+	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/labtest"
+)
+
+var testLab *labtest.Lab
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		if os.Getenv("TF_ACC") == "" {
+			return m.Run()
+		}
+		lab, err := labtest.Start()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer lab.Stop()
+		testLab = lab
+		return m.Run()
+	}())
+}
+
+type env struct {
+	c       client.Client
+	clients cloud.Clients
+	engine  *engine.Engine
+}
+
+// startEngine runs the engine with the AWS provider against the lab's
+// management plane and AWS simulator.
+func startEngine(t *testing.T) env {
+	t.Helper()
+	if testLab == nil {
+		t.Skip("needs the lab: TF_ACC=1 (make testacc)")
+	}
+	endpoint, err := testLab.AWSEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "capi-lab")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "capi-lab")
+	t.Setenv("AWS_ENDPOINT_URL", endpoint)
+	ctx := context.Background()
+	cfg, err := testLab.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crds.Install(ctx, cfg, "aws-test"); err != nil {
+		t.Fatal(err)
+	}
+	provider := Provider{}
+	e, err := engine.Start(ctx, engine.Options{Config: cfg, Providers: []engine.Provider{provider}, Logger: testr.NewWithOptions(t, testr.Options{Verbosity: 0})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	scheme, err := engine.Scheme(provider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients, err := cloud.NewClients(ctx, "us-east-1", cloud.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env{c: c, clients: clients, engine: e}
+}
+
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() (bool, error)) {
+	t.Helper()
+	start := time.Now()
+	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, timeout, true, func(context.Context) (bool, error) { return cond() })
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	t.Logf("%s after %s", what, time.Since(start).Round(100*time.Millisecond))
+}
+
+func countKinds(t *testing.T) map[string]int {
+	t.Helper()
+	live, err := testLab.AWSResources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, r := range live {
+		out[r.Kind]++
+	}
+	return out
+}
+
+// A Cluster with AWS infrastructure and a kubeadm control plane: the
+// network, security groups and load balancer appear in the simulator, the
+// first control plane instance runs with the kubeadm-init user data CABPK
+// generated, and deleting the Cluster leaves the simulator empty.
+func TestAccAWSClusterWithControlPlane(t *testing.T) {
+	e := startEngine(t)
+	ctx := context.Background()
+	name := fmt.Sprintf("aws-%d", time.Now().UnixNano()%100000)
+	labels := map[string]string{clusterv1.WatchLabel: engine.WatchFilterValue}
+
+	awsCluster := &infrav1.AWSCluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: labels}}
+	awsCluster.Spec.Region = "us-east-1"
+	awsCluster.Spec.Network.AvailabilityZones = []string{"us-east-1a", "us-east-1b"}
+	template := &infrav1.AWSMachineTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name + "-cp", Labels: labels}}
+	template.Spec.Template.Spec = infrav1.AWSMachineSpec{AMI: "ami-0123456789abcdef0", InstanceType: "t3.large"}
+	kcp := &controlplanev1.KubeadmControlPlane{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name + "-cp", Labels: labels}}
+	kcp.Spec.Replicas = ptr.To[int32](1)
+	kcp.Spec.Version = "v1.36.0"
+	kcp.Spec.MachineTemplate.ObjectMeta.Labels = labels
+	kcp.Spec.MachineTemplate.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "AWSMachineTemplate", Name: template.Name}
+	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: labels}}
+	cluster.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "AWSCluster", Name: name}
+	cluster.Spec.ControlPlaneRef = clusterv1.ContractVersionedObjectReference{APIGroup: controlplanev1.GroupVersion.Group, Kind: "KubeadmControlPlane", Name: kcp.Name}
+	for _, obj := range []client.Object{awsCluster, template, kcp, cluster} {
+		if _, err := engine.Admit(ctx, e.c, obj, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.c.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	eventually(t, "Cluster provisioned", 60*time.Second, func() (bool, error) {
+		err := e.c.Get(ctx, client.ObjectKeyFromObject(cluster), cluster)
+		return err == nil && cluster.Status.Phase == string(clusterv1.ClusterPhaseProvisioned), err
+	})
+	if err := e.c.Get(ctx, client.ObjectKeyFromObject(awsCluster), awsCluster); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(cluster.Spec.ControlPlaneEndpoint.Host, ".elb.us-east-1.amazonaws.com") || cluster.Spec.ControlPlaneEndpoint.Port != 6443 {
+		t.Errorf("control plane endpoint = %+v, want the load balancer's DNS name", cluster.Spec.ControlPlaneEndpoint)
+	}
+	if len(awsCluster.Status.FailureDomains) != 2 {
+		t.Errorf("failure domains = %+v", awsCluster.Status.FailureDomains)
+	}
+
+	var machine clusterv1.Machine
+	eventually(t, "control plane Machine provisioned on a running instance", 60*time.Second, func() (bool, error) {
+		var machines clusterv1.MachineList
+		if err := e.c.List(ctx, &machines, client.MatchingLabels{clusterv1.ClusterNameLabel: name}); err != nil || len(machines.Items) != 1 {
+			return false, err
+		}
+		machine = machines.Items[0]
+		return machine.Status.Phase == string(clusterv1.MachinePhaseProvisioned), nil
+	})
+	if !strings.HasPrefix(machine.Spec.ProviderID, "aws:///us-east-1") {
+		t.Errorf("providerID = %q", machine.Spec.ProviderID)
+	}
+
+	kinds := countKinds(t)
+	want := map[string]int{"vpc": 1, "subnet": 4, "internet-gateway": 1, "elastic-ip": 1, "natgateway": 1, "route-table": 3,
+		"security-group": 3, "loadbalancer": 1, "targetgroup": 1, "listener": 1, "instance": 1}
+	for kind, n := range want {
+		if kinds[kind] != n {
+			t.Errorf("simulator has %d %s, want %d (all: %v)", kinds[kind], kind, n, kinds)
+		}
+	}
+
+	instanceID := machine.Spec.ProviderID[strings.LastIndex(machine.Spec.ProviderID, "/")+1:]
+	attr, err := e.clients.EC2.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: awssdk.String(instanceID), Attribute: ec2types.InstanceAttributeNameUserData})
+	if err != nil {
+		t.Fatal(err)
+	}
+	userData, _ := base64.StdEncoding.DecodeString(awssdk.ToString(attr.UserData.Value))
+	if !strings.Contains(string(userData), "kubeadm init") {
+		t.Errorf("instance user data is not CABPK's kubeadm init:\n%.300s", userData)
+	}
+
+	if err := e.c.Delete(ctx, cluster); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpObjects(t, e.c)
+		}
+	})
+	eventually(t, "Cluster deleted", 90*time.Second, func() (bool, error) {
+		err := e.c.Get(ctx, client.ObjectKeyFromObject(cluster), &clusterv1.Cluster{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	if left, err := testLab.AWSResources(); err != nil || len(left) != 0 {
+		t.Errorf("simulator resources left after delete: %+v %v", left, err)
+	}
+	var awsMachines infrav1.AWSMachineList
+	if err := e.c.List(ctx, &awsMachines, client.InNamespace("default")); err != nil || len(awsMachines.Items) != 0 {
+		t.Errorf("AWSMachines left: %d %v", len(awsMachines.Items), err)
+	}
+}
+
+// dumpObjects logs what is left, with finalizers and conditions, for a
+// failed test.
+func dumpObjects(t *testing.T, c client.Client) {
+	ctx := context.Background()
+	lists := []client.ObjectList{&clusterv1.ClusterList{}, &controlplanev1.KubeadmControlPlaneList{}, &clusterv1.MachineList{},
+		&infrav1.AWSClusterList{}, &infrav1.AWSMachineList{}}
+	for _, l := range lists {
+		if err := c.List(ctx, l); err != nil {
+			t.Log(err)
+			continue
+		}
+		items, _ := meta.ExtractList(l)
+		for _, item := range items {
+			o := item.(client.Object)
+			t.Logf("%T %s finalizers=%v deleting=%v", o, o.GetName(), o.GetFinalizers(), o.GetDeletionTimestamp() != nil)
+			if g, ok := o.(interface{ GetConditions() []metav1.Condition }); ok {
+				for _, cond := range g.GetConditions() {
+					t.Logf("    %s=%s %s: %s", cond.Type, cond.Status, cond.Reason, cond.Message)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,148 @@
+// Package cloud makes the EC2 and ELBv2 calls of the AWS infrastructure
+// provider: the network of a cluster (VPC, subnets, gateways, routes,
+// security groups), its API server load balancer, and instances. Every
+// create is idempotent: resources are found by their ownership tags (and
+// instances and NAT gateways by client token) before anything is created,
+// so a retry or a crashed process never makes a second one.
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/smithy-go"
+)
+
+// Clients are the AWS API clients of one region.
+type Clients struct {
+	EC2 *ec2.Client
+	ELB *elbv2.Client
+}
+
+// Settings say how to reach AWS; empty fields fall back to the SDK's
+// standard chain (environment, shared config, instance role).
+type Settings struct {
+	Profile string
+	// EC2Endpoint and ELBEndpoint override the service endpoints;
+	// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_EC2 work as usual too.
+	EC2Endpoint string
+	ELBEndpoint string
+}
+
+// NewClients builds the clients of a region with the SDK's standard
+// retryer, which retries throttling and transient errors with backoff.
+func NewClients(ctx context.Context, region string, s Settings) (Clients, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
+	if s.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(s.Profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return Clients{}, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	return Clients{
+		EC2: ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+			if s.EC2Endpoint != "" {
+				o.BaseEndpoint = aws.String(s.EC2Endpoint)
+			}
+		}),
+		ELB: elbv2.NewFromConfig(cfg, func(o *elbv2.Options) {
+			if s.ELBEndpoint != "" {
+				o.BaseEndpoint = aws.String(s.ELBEndpoint)
+			}
+		}),
+	}, nil
+}
+
+// Tag keys of the resources this provider creates.
+const (
+	// clusterTagPrefix + "<namespace>/<name>" = "owned" marks what a
+	// cluster owns, as Cluster API Provider AWS does with its own prefix.
+	clusterTagPrefix = "terraform-capi.io/cluster/"
+	// RoleTag names a resource's part in the cluster (vpc, public-subnet, ...).
+	RoleTag = "terraform-capi.io/role"
+	// ZoneTag names the availability zone a per-zone resource serves.
+	ZoneTag = "terraform-capi.io/zone"
+	// MachineTag names the Machine an instance belongs to.
+	MachineTag = "terraform-capi.io/machine"
+	ownedValue = "owned"
+)
+
+// Cluster identifies a cluster's resources.
+type Cluster struct {
+	Namespace, Name string
+	// UID of the AWSCluster: client tokens derive from it.
+	UID string
+}
+
+// OwnerTag is the tag key that marks what c owns.
+func (c Cluster) OwnerTag() string { return clusterTagPrefix + c.Namespace + "/" + c.Name }
+
+// tags returns the tags of a new resource of c with role (and zone, when
+// the resource is per zone).
+func (c Cluster) tags(role, zone string, extra map[string]string) map[string]string {
+	t := map[string]string{c.OwnerTag(): ownedValue, RoleTag: role, "Name": c.Name + "-" + role}
+	if zone != "" {
+		t[ZoneTag] = zone
+		t["Name"] += "-" + zone
+	}
+	for k, v := range extra {
+		t[k] = v
+	}
+	return t
+}
+
+// filters selects c's resources with role (and zone).
+func (c Cluster) filters(role, zone string) []ec2types.Filter {
+	f := []ec2types.Filter{
+		{Name: aws.String("tag:" + c.OwnerTag()), Values: []string{ownedValue}},
+		{Name: aws.String("tag:" + RoleTag), Values: []string{role}},
+	}
+	if zone != "" {
+		f = append(f, ec2types.Filter{Name: aws.String("tag:" + ZoneTag), Values: []string{zone}})
+	}
+	return f
+}
+
+func tagSpecs(rt ec2types.ResourceType, tags map[string]string) []ec2types.TagSpecification {
+	spec := ec2types.TagSpecification{ResourceType: rt}
+	for k, v := range tags {
+		spec.Tags = append(spec.Tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	return []ec2types.TagSpecification{spec}
+}
+
+// errorCode returns an AWS API error's code, or "".
+func errorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+// IsNotFound reports an AWS "does not exist" error.
+func IsNotFound(err error) bool {
+	switch errorCode(err) {
+	case "InvalidInstanceID.NotFound", "InvalidVpcID.NotFound", "InvalidSubnetID.NotFound", "InvalidGroup.NotFound",
+		"InvalidRouteTableID.NotFound", "InvalidInternetGatewayID.NotFound", "InvalidAllocationID.NotFound",
+		"NatGatewayNotFound", "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound", "InvalidAssociationID.NotFound":
+		return true
+	}
+	return false
+}
+
+// IsDependencyViolation reports a delete that has to wait for dependents.
+func IsDependencyViolation(err error) bool {
+	switch errorCode(err) {
+	case "DependencyViolation", "ResourceInUse", "InvalidIPAddress.InUse":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,131 @@
+package cloud
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// UserDataLimit is EC2's limit on user data before base64.
+const UserDataLimit = 16 * 1024
+
+// InstanceSpec is an instance to run for a Machine.
+type InstanceSpec struct {
+	Cluster Cluster
+	// Machine names the Machine, for tags.
+	Machine string
+	// Token is the idempotency token: the AWSMachine's UID.
+	Token              string
+	Role               string
+	AMI                string
+	InstanceType       string
+	RootVolumeSizeGiB  int32
+	SSHKeyName         string
+	IAMInstanceProfile string
+	SubnetID           string
+	SecurityGroupIDs   []string
+	UserData           []byte
+}
+
+// FindInstance returns the instance with id, or else the live instance run
+// with token, or nil.
+func (c Clients) FindInstance(ctx context.Context, id, token string) (*ec2types.Instance, error) {
+	in := &ec2.DescribeInstancesInput{}
+	if id != "" {
+		in.InstanceIds = []string{id}
+	} else {
+		in.Filters = []ec2types.Filter{
+			{Name: aws.String("client-token"), Values: []string{token}},
+			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped", "shutting-down"}},
+		}
+	}
+	out, err := c.EC2.DescribeInstances(ctx, in)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			return &i, nil
+		}
+	}
+	return nil, nil
+}
+
+// RunInstance starts the instance of spec. The token makes a repeated call
+// return the same instance instead of a second one.
+func (c Clients) RunInstance(ctx context.Context, spec InstanceSpec) (*ec2types.Instance, error) {
+	userData, err := EncodeUserData(spec.UserData)
+	if err != nil {
+		return nil, err
+	}
+	size := spec.RootVolumeSizeGiB
+	if size == 0 {
+		size = 30
+	}
+	in := &ec2.RunInstancesInput{
+		ImageId: aws.String(spec.AMI), InstanceType: ec2types.InstanceType(spec.InstanceType),
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), ClientToken: aws.String(clientToken(spec.Token, "instance")),
+		SubnetId: aws.String(spec.SubnetID), SecurityGroupIds: spec.SecurityGroupIDs, UserData: aws.String(userData),
+		BlockDeviceMappings: []ec2types.BlockDeviceMapping{{DeviceName: aws.String("/dev/xvda"),
+			Ebs: &ec2types.EbsBlockDevice{VolumeSize: aws.Int32(size), VolumeType: ec2types.VolumeTypeGp3, DeleteOnTermination: aws.Bool(true)}}},
+		TagSpecifications: tagSpecs(ec2types.ResourceTypeInstance, spec.Cluster.tags(spec.Role, "", map[string]string{
+			MachineTag: spec.Machine, "Name": spec.Machine})),
+	}
+	if spec.SSHKeyName != "" {
+		in.KeyName = aws.String(spec.SSHKeyName)
+	}
+	if spec.IAMInstanceProfile != "" {
+		in.IamInstanceProfile = &ec2types.IamInstanceProfileSpecification{Name: aws.String(spec.IAMInstanceProfile)}
+	}
+	out, err := c.EC2.RunInstances(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("running instance for %s: %w", spec.Machine, err)
+	}
+	return &out.Instances[0], nil
+}
+
+// EncodeUserData base64-encodes user data, gzip-compressing it first when
+// it would not fit EC2's limit otherwise (cloud-init reads both).
+func EncodeUserData(data []byte) (string, error) {
+	if len(data) > UserDataLimit {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if _, err := zw.Write(data); err != nil {
+			return "", err
+		}
+		if err := zw.Close(); err != nil {
+			return "", err
+		}
+		if buf.Len() > UserDataLimit {
+			return "", fmt.Errorf("user data is %d bytes, %d compressed: more than EC2's limit of %d", len(data), buf.Len(), UserDataLimit)
+		}
+		data = buf.Bytes()
+	}
+	return base64.StdEncoding.EncodeToString(data), nil
+}
+
+// TerminateInstance terminates an instance and reports whether it is gone.
+func (c Clients) TerminateInstance(ctx context.Context, id string) (bool, error) {
+	i, err := c.FindInstance(ctx, id, "")
+	if err != nil {
+		return false, err
+	}
+	if i == nil || i.State.Name == ec2types.InstanceStateNameTerminated {
+		return true, nil
+	}
+	if i.State.Name != ec2types.InstanceStateNameShuttingDown {
+		if _, err := c.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil && !IsNotFound(err) {
+			return false, err
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,145 @@
+package cloud
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+)
+
+// LoadBalancerName is the API server load balancer's (and target group's)
+// name: at most 32 characters, unique per namespace and name.
+func LoadBalancerName(cl Cluster) string {
+	sum := sha256.Sum256([]byte(cl.Namespace + "/" + cl.Name))
+	name := cl.Name
+	if len(name) > 20 {
+		name = name[:20]
+	}
+	return fmt.Sprintf("%s-api-%s", name, hex.EncodeToString(sum[:])[:7])
+}
+
+// ReconcileLoadBalancer makes the API server's network load balancer, its
+// target group and listener exist in the public subnets, records them in
+// st and reports whether the load balancer is active.
+func (c Clients) ReconcileLoadBalancer(ctx context.Context, cl Cluster, port int32, st *infrav1.NetworkStatus) (bool, error) {
+	name := LoadBalancerName(cl)
+	tags := []elbv2types.Tag{}
+	for k, v := range cl.tags("apiserver-lb", "", nil) {
+		tags = append(tags, elbv2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	var lb elbv2types.LoadBalancer
+	out, err := c.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{name}})
+	switch {
+	case err == nil && len(out.LoadBalancers) > 0:
+		lb = out.LoadBalancers[0]
+	case err == nil || IsNotFound(err):
+		created, err := c.ELB.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{Name: aws.String(name),
+			Type: elbv2types.LoadBalancerTypeEnumNetwork, Scheme: elbv2types.LoadBalancerSchemeEnumInternetFacing,
+			Subnets: publicSubnets(st.Subnets), SecurityGroups: []string{st.SecurityGroups.LoadBalancer}, Tags: tags})
+		if err != nil {
+			return false, fmt.Errorf("creating load balancer %s: %w", name, err)
+		}
+		lb = created.LoadBalancers[0]
+	default:
+		return false, err
+	}
+	st.LoadBalancer.ARN, st.LoadBalancer.DNSName = aws.ToString(lb.LoadBalancerArn), aws.ToString(lb.DNSName)
+
+	tg, err := c.ensureTargetGroup(ctx, name, port, st.VPCID, tags)
+	if err != nil {
+		return false, err
+	}
+	st.LoadBalancer.TargetGroupARN = tg
+	listeners, err := c.ELB.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
+	if err != nil {
+		return false, err
+	}
+	for _, l := range listeners.Listeners {
+		if aws.ToInt32(l.Port) == port {
+			st.LoadBalancer.ListenerARN = aws.ToString(l.ListenerArn)
+		}
+	}
+	if st.LoadBalancer.ListenerARN == "" {
+		created, err := c.ELB.CreateListener(ctx, &elbv2.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Port: aws.Int32(port),
+			Protocol: elbv2types.ProtocolEnumTcp, Tags: tags,
+			DefaultActions: []elbv2types.Action{{Type: elbv2types.ActionTypeEnumForward, TargetGroupArn: aws.String(tg)}}})
+		if err != nil {
+			return false, fmt.Errorf("creating the listener of %s: %w", name, err)
+		}
+		st.LoadBalancer.ListenerARN = aws.ToString(created.Listeners[0].ListenerArn)
+	}
+	return lb.State != nil && lb.State.Code == elbv2types.LoadBalancerStateEnumActive, nil
+}
+
+func (c Clients) ensureTargetGroup(ctx context.Context, name string, port int32, vpcID string, tags []elbv2types.Tag) (string, error) {
+	out, err := c.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
+	if err == nil && len(out.TargetGroups) > 0 {
+		return aws.ToString(out.TargetGroups[0].TargetGroupArn), nil
+	}
+	if err != nil && !IsNotFound(err) {
+		return "", err
+	}
+	created, err := c.ELB.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String(name), Protocol: elbv2types.ProtocolEnumTcp,
+		Port: aws.Int32(port), VpcId: aws.String(vpcID), TargetType: elbv2types.TargetTypeEnumInstance,
+		HealthCheckProtocol: elbv2types.ProtocolEnumTcp, Tags: tags})
+	if err != nil {
+		return "", fmt.Errorf("creating target group %s: %w", name, err)
+	}
+	return aws.ToString(created.TargetGroups[0].TargetGroupArn), nil
+}
+
+// DeleteLoadBalancer deletes the load balancer (with its listener) and the
+// target group. It reports false while the target group is still in use.
+func (c Clients) DeleteLoadBalancer(ctx context.Context, cl Cluster) (bool, error) {
+	name := LoadBalancerName(cl)
+	out, err := c.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{name}})
+	if err != nil && !IsNotFound(err) {
+		return false, err
+	}
+	if err == nil {
+		for _, lb := range out.LoadBalancers {
+			if _, err := c.ELB.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: lb.LoadBalancerArn}); err != nil && !IsNotFound(err) {
+				return false, err
+			}
+		}
+	}
+	tgs, err := c.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
+	if err != nil && !IsNotFound(err) {
+		return false, err
+	}
+	if err == nil {
+		for _, tg := range tgs.TargetGroups {
+			if _, err := c.ELB.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: tg.TargetGroupArn}); err != nil && !IsNotFound(err) {
+				if IsDependencyViolation(err) {
+					return false, nil
+				}
+				return false, err
+			}
+		}
+	}
+	return true, nil
+}
+
+// RegisterTarget adds an instance to the API server's target group.
+func (c Clients) RegisterTarget(ctx context.Context, targetGroupARN, instanceID string) error {
+	_, err := c.ELB.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: aws.String(targetGroupARN),
+		Targets: []elbv2types.TargetDescription{{Id: aws.String(instanceID)}}})
+	return err
+}
+
+// DeregisterTarget removes an instance from the target group; a target
+// group already gone is fine.
+func (c Clients) DeregisterTarget(ctx context.Context, targetGroupARN, instanceID string) error {
+	_, err := c.ELB.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(targetGroupARN),
+		Targets: []elbv2types.TargetDescription{{Id: aws.String(instanceID)}}})
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,124 @@
+package cloud
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+)
+
+const (
+	roleControlPlaneSG = "controlplane-sg"
+	roleNodeSG         = "node-sg"
+	roleLoadBalancerSG = "apiserver-lb-sg"
+)
+
+// ReconcileSecurityGroups makes the control plane, node and load balancer
+// security groups exist with their rules and records them in st.
+func (c Clients) ReconcileSecurityGroups(ctx context.Context, cl Cluster, apiServerPort int32, st *infrav1.NetworkStatus) error {
+	groups := map[string]*ec2types.SecurityGroup{}
+	for _, role := range []string{roleControlPlaneSG, roleNodeSG, roleLoadBalancerSG} {
+		g, err := c.ensureSecurityGroup(ctx, cl, role, st.VPCID)
+		if err != nil {
+			return err
+		}
+		groups[role] = g
+	}
+	cp, node, lb := aws.ToString(groups[roleControlPlaneSG].GroupId), aws.ToString(groups[roleNodeSG].GroupId), aws.ToString(groups[roleLoadBalancerSG].GroupId)
+	st.SecurityGroups = infrav1.SecurityGroups{ControlPlane: cp, Node: node, LoadBalancer: lb}
+
+	anywhere := func(proto string, from, to int32) ec2types.IpPermission {
+		return ec2types.IpPermission{IpProtocol: aws.String(proto), FromPort: aws.Int32(from), ToPort: aws.Int32(to),
+			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}
+	}
+	fromGroup := func(proto string, from, to int32, group string) ec2types.IpPermission {
+		p := ec2types.IpPermission{IpProtocol: aws.String(proto), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(group)}}}
+		if proto != "-1" {
+			p.FromPort, p.ToPort = aws.Int32(from), aws.Int32(to)
+		}
+		return p
+	}
+	rules := map[string][]ec2types.IpPermission{
+		// A network load balancer keeps the client's address, so the API
+		// server port is open to where clients are.
+		roleLoadBalancerSG: {anywhere("tcp", apiServerPort, apiServerPort)},
+		roleControlPlaneSG: {
+			anywhere("tcp", apiServerPort, apiServerPort),
+			fromGroup("tcp", 2379, 2380, cp), // etcd
+			fromGroup("-1", 0, 0, node),
+			fromGroup("-1", 0, 0, cp),
+		},
+		roleNodeSG: {
+			fromGroup("-1", 0, 0, cp),
+			fromGroup("-1", 0, 0, node),
+			anywhere("tcp", 30000, 32767), // NodePort services
+		},
+	}
+	for role, want := range rules {
+		g := groups[role]
+		if len(g.IpPermissions) >= len(want) {
+			continue
+		}
+		for _, rule := range want {
+			_, err := c.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: []ec2types.IpPermission{rule}})
+			if err != nil && errorCode(err) != "InvalidPermission.Duplicate" {
+				return fmt.Errorf("adding a rule to security group %s: %w", aws.ToString(g.GroupId), err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c Clients) ensureSecurityGroup(ctx context.Context, cl Cluster, role, vpcID string) (*ec2types.SecurityGroup, error) {
+	out, err := c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: append(cl.filters(role, ""),
+		ec2types.Filter{Name: aws.String("vpc-id"), Values: []string{vpcID}})})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.SecurityGroups) > 0 {
+		return &out.SecurityGroups[0], nil
+	}
+	// Names are unique per VPC; a shared VPC may hold several clusters.
+	name := cl.Namespace + "-" + cl.Name + "-" + role
+	created, err := c.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), VpcId: aws.String(vpcID),
+		Description:       aws.String("Cluster " + cl.Namespace + "/" + cl.Name + ": " + role),
+		TagSpecifications: tagSpecs(ec2types.ResourceTypeSecurityGroup, cl.tags(role, "", nil))})
+	if err != nil {
+		return nil, fmt.Errorf("creating security group %s: %w", name, err)
+	}
+	return &ec2types.SecurityGroup{GroupId: created.GroupId, GroupName: aws.String(name)}, nil
+}
+
+// DeleteSecurityGroups revokes the groups' rules (they reference each
+// other) and deletes them. It reports false while instances still use them.
+func (c Clients) DeleteSecurityGroups(ctx context.Context, cl Cluster) (bool, error) {
+	var groups []ec2types.SecurityGroup
+	for _, role := range []string{roleControlPlaneSG, roleNodeSG, roleLoadBalancerSG} {
+		out, err := c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: cl.filters(role, "")})
+		if err != nil {
+			return false, err
+		}
+		groups = append(groups, out.SecurityGroups...)
+	}
+	for _, g := range groups {
+		if len(g.IpPermissions) == 0 {
+			continue
+		}
+		if _, err := c.EC2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: g.IpPermissions}); err != nil && !IsNotFound(err) {
+			return false, fmt.Errorf("revoking the rules of %s: %w", aws.ToString(g.GroupId), err)
+		}
+	}
+	for _, g := range groups {
+		if _, err := c.EC2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: g.GroupId}); err != nil && !IsNotFound(err) {
+			if IsDependencyViolation(err) {
+				return false, nil
+			}
+			return false, err
+		}
+	}
+	return true, nil
+}

@@ -1,0 +1,226 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util"
+	"sigs.k8s.io/cluster-api/util/conditions"
+	"sigs.k8s.io/cluster-api/util/finalizers"
+	"sigs.k8s.io/cluster-api/util/patch"
+	"sigs.k8s.io/cluster-api/util/paused"
+	"sigs.k8s.io/cluster-api/util/predicates"
+
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+)
+
+// pendingRequeue is how soon a reconciler looks again at cloud resources
+// that are still on their way (EC2 has no watch).
+const pendingRequeue = 2 * time.Second
+
+// AWSClusterReconciler makes an AWSCluster's network and API server load
+// balancer exist, and deletes them.
+type AWSClusterReconciler struct {
+	Client           client.Client
+	Clients          ClientsFactory
+	WatchFilterValue string
+	recorder         record.EventRecorder
+}
+
+// SetupWithManager registers the reconciler.
+func (r *AWSClusterReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
+	log := ctrl.LoggerFrom(ctx)
+	r.recorder = mgr.GetEventRecorderFor("awscluster-controller")
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&infrav1.AWSCluster{}).
+		Named("awscluster").
+		WithOptions(options).
+		WithEventFilter(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue)).
+		Watches(&clusterv1.Cluster{},
+			handler.EnqueueRequestsFromMapFunc(util.ClusterToInfrastructureMapFunc(ctx, infrav1.GroupVersion.WithKind("AWSCluster"), mgr.GetClient(), &infrav1.AWSCluster{}))).
+		Complete(r)
+}
+
+// Reconcile is one pass over an AWSCluster.
+func (r *AWSClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
+	awsCluster := &infrav1.AWSCluster{}
+	if err := r.Client.Get(ctx, req.NamespacedName, awsCluster); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	cluster, err := util.GetOwnerCluster(ctx, r.Client, awsCluster.ObjectMeta)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if cluster == nil {
+		// The Cluster controller sets the owner reference.
+		return ctrl.Result{}, nil
+	}
+	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, awsCluster); err != nil || isPaused || requeue {
+		return ctrl.Result{}, err
+	}
+	if !awsCluster.DeletionTimestamp.IsZero() {
+		return r.patching(ctx, awsCluster, func() (ctrl.Result, error) { return r.reconcileDelete(ctx, cluster, awsCluster) })
+	}
+	if added, err := finalizers.EnsureFinalizer(ctx, r.Client, awsCluster, infrav1.ClusterFinalizer); err != nil || added {
+		return ctrl.Result{}, err
+	}
+	return r.patching(ctx, awsCluster, func() (ctrl.Result, error) { return r.reconcileNormal(ctx, cluster, awsCluster) })
+}
+
+// patching runs phase and patches what it changed, conditions included.
+func (r *AWSClusterReconciler) patching(ctx context.Context, awsCluster *infrav1.AWSCluster, phase func() (ctrl.Result, error)) (ctrl.Result, error) {
+	helper, err := patch.NewHelper(awsCluster, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	result, err := phase()
+	summarizeCluster(awsCluster)
+	if perr := helper.Patch(ctx, awsCluster, patch.WithOwnedConditions{Conditions: []string{
+		infrav1.ReadyCondition, infrav1.NetworkReadyCondition, infrav1.SecurityGroupsReadyCondition, infrav1.LoadBalancerReadyCondition,
+		clusterv1.PausedCondition,
+	}}); perr != nil && !apierrors.IsNotFound(perr) {
+		return ctrl.Result{}, perr
+	}
+	return result, err
+}
+
+func ownerCluster(cluster *clusterv1.Cluster, awsCluster *infrav1.AWSCluster) cloud.Cluster {
+	return cloud.Cluster{Namespace: cluster.Namespace, Name: cluster.Name, UID: string(awsCluster.UID)}
+}
+
+func apiServerPort(awsCluster *infrav1.AWSCluster) int32 {
+	if p := awsCluster.Spec.Network.APIServerPort; p != 0 {
+		return p
+	}
+	return 6443
+}
+
+func (r *AWSClusterReconciler) reconcileNormal(ctx context.Context, cluster *clusterv1.Cluster, awsCluster *infrav1.AWSCluster) (ctrl.Result, error) {
+	clients, err := r.Clients(ctx, awsCluster.Spec.Region)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	cl := ownerCluster(cluster, awsCluster)
+	st := &awsCluster.Status.Network
+	first := !ptr.Deref(awsCluster.Status.Initialization.Provisioned, false)
+
+	networkReady, err := clients.ReconcileNetwork(ctx, cl, awsCluster.Spec.Network, st)
+	if err != nil {
+		setCondition(awsCluster, infrav1.NetworkReadyCondition, false, "NetworkFailed", err.Error())
+		r.recorder.Eventf(awsCluster, corev1.EventTypeWarning, "NetworkFailed", "Reconciling the network: %v", err)
+		return ctrl.Result{}, err
+	}
+	if !networkReady {
+		setCondition(awsCluster, infrav1.NetworkReadyCondition, false, "NATGatewaysPending", "Waiting for the NAT gateways to become available")
+		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
+	}
+	setCondition(awsCluster, infrav1.NetworkReadyCondition, true, "NetworkReady",
+		fmt.Sprintf("VPC %s with %d subnets", st.VPCID, len(st.Subnets)))
+
+	if err := clients.ReconcileSecurityGroups(ctx, cl, apiServerPort(awsCluster), st); err != nil {
+		setCondition(awsCluster, infrav1.SecurityGroupsReadyCondition, false, "SecurityGroupsFailed", err.Error())
+		return ctrl.Result{}, err
+	}
+	setCondition(awsCluster, infrav1.SecurityGroupsReadyCondition, true, "SecurityGroupsReady", "")
+
+	lbReady, err := clients.ReconcileLoadBalancer(ctx, cl, apiServerPort(awsCluster), st)
+	if err != nil {
+		setCondition(awsCluster, infrav1.LoadBalancerReadyCondition, false, "LoadBalancerFailed", err.Error())
+		r.recorder.Eventf(awsCluster, corev1.EventTypeWarning, "LoadBalancerFailed", "Reconciling the API server load balancer: %v", err)
+		return ctrl.Result{}, err
+	}
+	// The endpoint is known as soon as the load balancer exists.
+	awsCluster.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: st.LoadBalancer.DNSName, Port: apiServerPort(awsCluster)}
+	if !lbReady {
+		setCondition(awsCluster, infrav1.LoadBalancerReadyCondition, false, "LoadBalancerProvisioning", "Waiting for the load balancer to become active")
+		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
+	}
+	setCondition(awsCluster, infrav1.LoadBalancerReadyCondition, true, "LoadBalancerActive", st.LoadBalancer.DNSName)
+
+	awsCluster.Status.FailureDomains = nil
+	seen := map[string]bool{}
+	for _, s := range st.Subnets {
+		if !seen[s.AvailabilityZone] {
+			seen[s.AvailabilityZone] = true
+			awsCluster.Status.FailureDomains = append(awsCluster.Status.FailureDomains, clusterv1.FailureDomain{Name: s.AvailabilityZone, ControlPlane: ptr.To(true)})
+		}
+	}
+	awsCluster.Status.Initialization.Provisioned = ptr.To(true)
+	if first {
+		r.recorder.Eventf(awsCluster, corev1.EventTypeNormal, "Provisioned", "VPC %s, %d zones, API server load balancer %s",
+			st.VPCID, len(awsCluster.Status.FailureDomains), st.LoadBalancer.DNSName)
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *AWSClusterReconciler) reconcileDelete(ctx context.Context, cluster *clusterv1.Cluster, awsCluster *infrav1.AWSCluster) (ctrl.Result, error) {
+	clients, err := r.Clients(ctx, awsCluster.Spec.Region)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	cl := ownerCluster(cluster, awsCluster)
+	steps := []struct {
+		what string
+		del  func() (bool, error)
+	}{
+		{"load balancer", func() (bool, error) { return clients.DeleteLoadBalancer(ctx, cl) }},
+		{"security groups", func() (bool, error) { return clients.DeleteSecurityGroups(ctx, cl) }},
+		{"network", func() (bool, error) { return clients.DeleteNetwork(ctx, cl, awsCluster.Spec.Network) }},
+	}
+	for _, s := range steps {
+		done, err := s.del()
+		if err != nil {
+			r.recorder.Eventf(awsCluster, corev1.EventTypeWarning, "DeleteFailed", "Deleting the %s: %v", s.what, err)
+			return ctrl.Result{}, err
+		}
+		if !done {
+			setCondition(awsCluster, infrav1.ReadyCondition, false, "Deleting", "Waiting for the "+s.what+" to be deleted")
+			return ctrl.Result{RequeueAfter: pendingRequeue}, nil
+		}
+	}
+	r.recorder.Eventf(awsCluster, corev1.EventTypeNormal, "Deleted", "Deleted the load balancer, security groups and network")
+	controllerutil.RemoveFinalizer(awsCluster, infrav1.ClusterFinalizer)
+	return ctrl.Result{}, nil
+}
+
+func setCondition(obj conditions.Setter, condType string, ok bool, reason, message string) {
+	status := metav1.ConditionFalse
+	if ok {
+		status = metav1.ConditionTrue
+	}
+	conditions.Set(obj, metav1.Condition{Type: condType, Status: status, Reason: reason, Message: message})
+}
+
+// summarizeCluster sets Ready from the other conditions, unless deletion
+// set it.
+func summarizeCluster(c *infrav1.AWSCluster) {
+	if !c.DeletionTimestamp.IsZero() {
+		return
+	}
+	for _, t := range []string{infrav1.NetworkReadyCondition, infrav1.SecurityGroupsReadyCondition, infrav1.LoadBalancerReadyCondition} {
+		cond := conditions.Get(c, t)
+		if cond == nil || cond.Status != metav1.ConditionTrue {
+			reason, message := "Provisioning", t+" not reported yet"
+			if cond != nil {
+				reason, message = cond.Reason, cond.Message
+			}
+			setCondition(c, infrav1.ReadyCondition, false, reason, message)
+			return
+		}
+	}
+	setCondition(c, infrav1.ReadyCondition, true, "Ready", "")
+}

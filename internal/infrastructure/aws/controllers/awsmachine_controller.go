@@ -1,0 +1,251 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util"
+	"sigs.k8s.io/cluster-api/util/finalizers"
+	"sigs.k8s.io/cluster-api/util/patch"
+	"sigs.k8s.io/cluster-api/util/paused"
+	"sigs.k8s.io/cluster-api/util/predicates"
+
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+)
+
+// AWSMachineReconciler runs and terminates the EC2 instance of a Machine.
+type AWSMachineReconciler struct {
+	Client           client.Client
+	Clients          ClientsFactory
+	WatchFilterValue string
+	recorder         record.EventRecorder
+}
+
+// SetupWithManager registers the reconciler.
+func (r *AWSMachineReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
+	log := ctrl.LoggerFrom(ctx)
+	r.recorder = mgr.GetEventRecorderFor("awsmachine-controller")
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&infrav1.AWSMachine{}).
+		Named("awsmachine").
+		WithOptions(options).
+		WithEventFilter(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue)).
+		// A Machine gets its bootstrap data after its AWSMachine exists.
+		Watches(&clusterv1.Machine{},
+			handler.EnqueueRequestsFromMapFunc(util.MachineToInfrastructureMapFunc(infrav1.GroupVersion.WithKind("AWSMachine")))).
+		Complete(r)
+}
+
+// Reconcile is one pass over an AWSMachine.
+func (r *AWSMachineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	awsMachine := &infrav1.AWSMachine{}
+	if err := r.Client.Get(ctx, req.NamespacedName, awsMachine); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	machine, err := util.GetOwnerMachine(ctx, r.Client, awsMachine.ObjectMeta)
+	if err != nil || machine == nil {
+		return ctrl.Result{}, err
+	}
+	cluster, err := util.GetClusterFromMetadata(ctx, r.Client, machine.ObjectMeta)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, awsMachine); err != nil || isPaused || requeue {
+		return ctrl.Result{}, err
+	}
+	awsCluster := &infrav1.AWSCluster{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: cluster.Namespace, Name: cluster.Spec.InfrastructureRef.Name}, awsCluster); err != nil {
+		return ctrl.Result{}, err
+	}
+	if !awsMachine.DeletionTimestamp.IsZero() {
+		return r.patching(ctx, awsMachine, func() (ctrl.Result, error) { return r.reconcileDelete(ctx, machine, awsCluster, awsMachine) })
+	}
+	if added, err := finalizers.EnsureFinalizer(ctx, r.Client, awsMachine, infrav1.MachineFinalizer); err != nil || added {
+		return ctrl.Result{}, err
+	}
+	return r.patching(ctx, awsMachine, func() (ctrl.Result, error) {
+		return r.reconcileNormal(ctx, cluster, machine, awsCluster, awsMachine)
+	})
+}
+
+func (r *AWSMachineReconciler) patching(ctx context.Context, awsMachine *infrav1.AWSMachine, phase func() (ctrl.Result, error)) (ctrl.Result, error) {
+	helper, err := patch.NewHelper(awsMachine, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	result, err := phase()
+	if perr := helper.Patch(ctx, awsMachine, patch.WithOwnedConditions{Conditions: []string{
+		infrav1.ReadyCondition, infrav1.InstanceReadyCondition, clusterv1.PausedCondition,
+	}}); perr != nil && !apierrors.IsNotFound(perr) {
+		return ctrl.Result{}, perr
+	}
+	return result, err
+}
+
+func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, cluster *clusterv1.Cluster, machine *clusterv1.Machine, awsCluster *infrav1.AWSCluster, awsMachine *infrav1.AWSMachine) (ctrl.Result, error) {
+	if !ptr.Deref(cluster.Status.Initialization.InfrastructureProvisioned, false) {
+		r.waiting(awsMachine, "WaitingForClusterInfrastructure", "Waiting for the cluster's network and load balancer")
+		return ctrl.Result{}, nil
+	}
+	if machine.Spec.Bootstrap.DataSecretName == nil {
+		r.waiting(awsMachine, "WaitingForBootstrapData", "Waiting for the bootstrap provider's data secret")
+		return ctrl.Result{}, nil
+	}
+	clients, err := r.Clients(ctx, awsCluster.Spec.Region)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	instance, err := clients.FindInstance(ctx, awsMachine.Spec.InstanceID, clientTokenOf(awsMachine))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if instance == nil && awsMachine.Spec.InstanceID != "" {
+		// The instance was there and is gone: report it, do not replace it
+		// behind Cluster API's back (a MachineHealthCheck remediates).
+		r.waiting(awsMachine, "InstanceNotFound", fmt.Sprintf("Instance %s no longer exists", awsMachine.Spec.InstanceID))
+		r.recorder.Eventf(awsMachine, corev1.EventTypeWarning, "InstanceNotFound", "Instance %s no longer exists", awsMachine.Spec.InstanceID)
+		return ctrl.Result{}, nil
+	}
+	if instance == nil {
+		spec, err := r.instanceSpec(ctx, cluster, machine, awsCluster, awsMachine)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if instance, err = clients.RunInstance(ctx, spec); err != nil {
+			r.recorder.Eventf(awsMachine, corev1.EventTypeWarning, "RunInstanceFailed", "%v", err)
+			r.waiting(awsMachine, "RunInstanceFailed", err.Error())
+			return ctrl.Result{}, err
+		}
+		r.recorder.Eventf(awsMachine, corev1.EventTypeNormal, "InstanceCreated", "Instance %s (%s) in %s",
+			aws.ToString(instance.InstanceId), spec.InstanceType, aws.ToString(instance.Placement.AvailabilityZone))
+	}
+	r.recordInstance(awsMachine, instance)
+
+	switch instance.State.Name {
+	case ec2types.InstanceStateNameRunning:
+	case ec2types.InstanceStateNamePending:
+		r.waiting(awsMachine, "InstancePending", "Instance "+awsMachine.Spec.InstanceID+" is pending")
+		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
+	default:
+		r.waiting(awsMachine, "InstanceNotRunning", fmt.Sprintf("Instance %s is %s", awsMachine.Spec.InstanceID, instance.State.Name))
+		return ctrl.Result{}, nil
+	}
+	if !ptr.Deref(awsMachine.Status.Initialization.Provisioned, false) {
+		if util.IsControlPlaneMachine(machine) {
+			if err := clients.RegisterTarget(ctx, awsCluster.Status.Network.LoadBalancer.TargetGroupARN, awsMachine.Spec.InstanceID); err != nil {
+				return ctrl.Result{}, fmt.Errorf("registering %s with the API server load balancer: %w", awsMachine.Spec.InstanceID, err)
+			}
+		}
+		r.recorder.Eventf(awsMachine, corev1.EventTypeNormal, "InstanceRunning", "Instance %s is running", awsMachine.Spec.InstanceID)
+	}
+	awsMachine.Status.Initialization.Provisioned = ptr.To(true)
+	setCondition(awsMachine, infrav1.InstanceReadyCondition, true, "InstanceRunning", awsMachine.Spec.InstanceID)
+	setCondition(awsMachine, infrav1.ReadyCondition, true, "Ready", "")
+	return ctrl.Result{}, nil
+}
+
+func (r *AWSMachineReconciler) waiting(m *infrav1.AWSMachine, reason, message string) {
+	setCondition(m, infrav1.InstanceReadyCondition, false, reason, message)
+	setCondition(m, infrav1.ReadyCondition, false, reason, message)
+}
+
+// clientTokenOf is the idempotency token of an AWSMachine's instance: its
+// UID never repeats, so a retry or a restarted process finds the instance
+// an earlier call started.
+func clientTokenOf(m *infrav1.AWSMachine) string { return string(m.UID) }
+
+func (r *AWSMachineReconciler) instanceSpec(ctx context.Context, cluster *clusterv1.Cluster, machine *clusterv1.Machine, awsCluster *infrav1.AWSCluster, awsMachine *infrav1.AWSMachine) (cloud.InstanceSpec, error) {
+	data := &corev1.Secret{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: machine.Namespace, Name: *machine.Spec.Bootstrap.DataSecretName}, data); err != nil {
+		return cloud.InstanceSpec{}, fmt.Errorf("reading bootstrap data: %w", err)
+	}
+	zone := machine.Spec.FailureDomain
+	st := awsCluster.Status.Network
+	subnet := ""
+	for _, s := range st.Subnets {
+		if s.Public == awsMachine.Spec.PublicIP && (zone == "" || s.AvailabilityZone == zone) {
+			subnet = s.ID
+			break
+		}
+	}
+	if subnet == "" {
+		return cloud.InstanceSpec{}, fmt.Errorf("no subnet in failure domain %q", zone)
+	}
+	role, group := "node", st.SecurityGroups.Node
+	if util.IsControlPlaneMachine(machine) {
+		role, group = "control-plane", st.SecurityGroups.ControlPlane
+	}
+	return cloud.InstanceSpec{
+		Cluster: ownerCluster(cluster, awsCluster), Machine: machine.Name, Token: clientTokenOf(awsMachine), Role: role,
+		AMI: awsMachine.Spec.AMI, InstanceType: awsMachine.Spec.InstanceType, RootVolumeSizeGiB: awsMachine.Spec.RootVolumeSizeGiB,
+		SSHKeyName: awsMachine.Spec.SSHKeyName, IAMInstanceProfile: awsMachine.Spec.IAMInstanceProfile,
+		SubnetID: subnet, SecurityGroupIDs: []string{group}, UserData: data.Data["value"],
+	}, nil
+}
+
+func (r *AWSMachineReconciler) recordInstance(m *infrav1.AWSMachine, i *ec2types.Instance) {
+	zone := aws.ToString(i.Placement.AvailabilityZone)
+	m.Spec.InstanceID = aws.ToString(i.InstanceId)
+	m.Spec.ProviderID = fmt.Sprintf("aws:///%s/%s", zone, m.Spec.InstanceID)
+	m.Status.InstanceState = string(i.State.Name)
+	m.Status.FailureDomain = zone
+	m.Status.Addresses = nil
+	add := func(t clusterv1.MachineAddressType, v *string) {
+		if aws.ToString(v) != "" {
+			m.Status.Addresses = append(m.Status.Addresses, clusterv1.MachineAddress{Type: t, Address: aws.ToString(v)})
+		}
+	}
+	add(clusterv1.MachineInternalIP, i.PrivateIpAddress)
+	add(clusterv1.MachineInternalDNS, i.PrivateDnsName)
+	add(clusterv1.MachineExternalIP, i.PublicIpAddress)
+}
+
+func (r *AWSMachineReconciler) reconcileDelete(ctx context.Context, machine *clusterv1.Machine, awsCluster *infrav1.AWSCluster, awsMachine *infrav1.AWSMachine) (ctrl.Result, error) {
+	clients, err := r.Clients(ctx, awsCluster.Spec.Region)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	id := awsMachine.Spec.InstanceID
+	if id == "" {
+		// A crash between RunInstances and the status patch: find it by token.
+		i, err := clients.FindInstance(ctx, "", clientTokenOf(awsMachine))
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if i != nil {
+			id = aws.ToString(i.InstanceId)
+		}
+	}
+	if id != "" {
+		if util.IsControlPlaneMachine(machine) && awsCluster.Status.Network.LoadBalancer.TargetGroupARN != "" {
+			if err := clients.DeregisterTarget(ctx, awsCluster.Status.Network.LoadBalancer.TargetGroupARN, id); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		gone, err := clients.TerminateInstance(ctx, id)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if !gone {
+			r.waiting(awsMachine, "Deleting", "Waiting for instance "+id+" to terminate")
+			return ctrl.Result{RequeueAfter: pendingRequeue}, nil
+		}
+		r.recorder.Eventf(awsMachine, corev1.EventTypeNormal, "InstanceTerminated", "Instance %s terminated", id)
+	}
+	controllerutil.RemoveFinalizer(awsMachine, infrav1.MachineFinalizer)
+	return ctrl.Result{}, nil
+}
