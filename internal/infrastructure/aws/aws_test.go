@@ -10,9 +10,10 @@ import (
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/go-logr/logr/testr"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/go-logr/logr/testr"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -240,5 +241,103 @@ func dumpObjects(t *testing.T, c client.Client) {
 				}
 			}
 		}
+	}
+}
+
+// With 30% of RunInstances calls throttled, a control plane Machine and two
+// standalone Machines (with user-supplied bootstrap data) still get exactly
+// one instance each: the SDK's retryer retries, the client tokens dedupe.
+func TestAccAWSThrottledRunInstancesMakeOneInstancePerMachine(t *testing.T) {
+	e := startEngine(t)
+	ctx := context.Background()
+	if err := testLab.SetAWSFaults([]map[string]any{{"action": "RunInstances", "rate": 0.3, "error": "throttling"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = testLab.SetAWSFaults(nil) })
+	before, err := testLab.AWSCalls()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	name := fmt.Sprintf("throttled-%d", time.Now().UnixNano()%100000)
+	labels := map[string]string{clusterv1.WatchLabel: engine.WatchFilterValue}
+	awsCluster := &infrav1.AWSCluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: labels}}
+	awsCluster.Spec.Region = "us-east-1"
+	template := &infrav1.AWSMachineTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name + "-cp", Labels: labels}}
+	template.Spec.Template.Spec = infrav1.AWSMachineSpec{AMI: "ami-0123456789abcdef0", InstanceType: "t3.large"}
+	kcp := &controlplanev1.KubeadmControlPlane{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name + "-cp", Labels: labels}}
+	kcp.Spec.Replicas = ptr.To[int32](1)
+	kcp.Spec.Version = "v1.36.0"
+	kcp.Spec.MachineTemplate.ObjectMeta.Labels = labels
+	kcp.Spec.MachineTemplate.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "AWSMachineTemplate", Name: template.Name}
+	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: labels}}
+	cluster.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "AWSCluster", Name: name}
+	cluster.Spec.ControlPlaneRef = clusterv1.ContractVersionedObjectReference{APIGroup: controlplanev1.GroupVersion.Group, Kind: "KubeadmControlPlane", Name: kcp.Name}
+	objects := []client.Object{awsCluster, template, kcp, cluster}
+	for i := 0; i < 2; i++ {
+		machineName := fmt.Sprintf("%s-standalone-%d", name, i)
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: machineName + "-bootstrap", Labels: labels},
+			Data: map[string][]byte{"value": []byte("#!/bin/sh\necho user-supplied bootstrap\n"), "format": []byte("cloud-config")}}
+		awsMachine := &infrav1.AWSMachine{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: machineName, Labels: labels},
+			Spec: infrav1.AWSMachineSpec{AMI: "ami-0123456789abcdef0", InstanceType: "t3.medium"}}
+		machine := &clusterv1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: machineName, Labels: labels}}
+		machine.Spec.ClusterName = name
+		machine.Spec.Bootstrap.DataSecretName = ptr.To(secret.Name)
+		machine.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "AWSMachine", Name: machineName}
+		objects = append(objects, secret, awsMachine, machine)
+	}
+	for _, obj := range objects {
+		if _, err := engine.Admit(ctx, e.c, obj, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.c.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpObjects(t, e.c)
+		}
+	})
+	eventually(t, "three Machines provisioned", 90*time.Second, func() (bool, error) {
+		var machines clusterv1.MachineList
+		if err := e.c.List(ctx, &machines, client.MatchingLabels{clusterv1.ClusterNameLabel: name}); err != nil {
+			return false, err
+		}
+		provisioned := 0
+		for _, m := range machines.Items {
+			if m.Status.Phase == string(clusterv1.MachinePhaseProvisioned) {
+				provisioned++
+			}
+		}
+		return provisioned == 3, nil
+	})
+	if n := countKinds(t)["instance"]; n != 3 {
+		t.Errorf("%d instances for 3 Machines", n)
+	}
+	after, err := testLab.AWSCalls()
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]int{}
+	for k, v := range after {
+		if d := v - before[k]; d > 0 {
+			calls[k] = d
+		}
+	}
+	if calls["ec2:RunInstances"] <= 3 {
+		t.Errorf("RunInstances was called %d times: the faults did not bite", calls["ec2:RunInstances"])
+	}
+	t.Logf("calls per action for a cluster, its control plane machine and two standalone machines (30%% of RunInstances throttled): %v", calls)
+
+	if err := e.c.Delete(ctx, cluster); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Cluster deleted", 90*time.Second, func() (bool, error) {
+		err := e.c.Get(ctx, client.ObjectKeyFromObject(cluster), &clusterv1.Cluster{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	if left, err := testLab.AWSResources(); err != nil || len(left) != 0 {
+		t.Errorf("simulator resources left after delete: %+v %v", left, err)
 	}
 }

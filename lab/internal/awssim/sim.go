@@ -258,7 +258,8 @@ type Fault struct {
 	// Action is "RunInstances", "ec2:RunInstances", or "*" for every action.
 	Action string `json:"action"`
 	// Rate is the share of calls that fail, from 0 to 1. The failures are
-	// spread evenly: with 0.3, exactly 3 calls in every 10 fail.
+	// spread evenly: with 0.3, exactly 3 calls in every 10 fail, the first
+	// of them the second call.
 	Rate float64 `json:"rate"`
 	// Error is "throttling", "server" or "capacity" (InsufficientInstanceCapacity).
 	Error string `json:"error"`
@@ -381,6 +382,9 @@ func (s *Simulator) SetFaults(faults []Fault) {
 	s.faults = nil
 	for i := range faults {
 		f := faults[i]
+		// Starting half way makes the failures fall evenly: with a rate of
+		// 0.3 the 2nd, 5th and 8th of every ten calls fail.
+		f.credit = 0.5
 		s.faults = append(s.faults, &f)
 	}
 }

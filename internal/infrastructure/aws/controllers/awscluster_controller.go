@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,11 @@ import (
 // that are still on their way (EC2 has no watch).
 const pendingRequeue = 2 * time.Second
 
+// driftCheckInterval is how often a provisioned AWSCluster whose spec has
+// not changed is checked against the cloud again. Events in between (status
+// updates of the Cluster, say) cost no cloud calls.
+const driftCheckInterval = 10 * time.Minute
+
 // AWSClusterReconciler makes an AWSCluster's network and API server load
 // balancer exist, and deletes them.
 type AWSClusterReconciler struct {
@@ -39,6 +45,9 @@ type AWSClusterReconciler struct {
 	Clients          ClientsFactory
 	WatchFilterValue string
 	recorder         record.EventRecorder
+	// checked records when each AWSCluster (by UID and generation) was
+	// last reconciled against the cloud.
+	checked sync.Map
 }
 
 // SetupWithManager registers the reconciler.
@@ -110,6 +119,21 @@ func apiServerPort(awsCluster *infrav1.AWSCluster) int32 {
 }
 
 func (r *AWSClusterReconciler) reconcileNormal(ctx context.Context, cluster *clusterv1.Cluster, awsCluster *infrav1.AWSCluster) (ctrl.Result, error) {
+	key := fmt.Sprintf("%s/%d", awsCluster.UID, awsCluster.Generation)
+	if last, ok := r.checked.Load(key); ok && ptr.Deref(awsCluster.Status.Initialization.Provisioned, false) {
+		if wait := driftCheckInterval - time.Since(last.(time.Time)); wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+	}
+	result, err := r.reconcileCloud(ctx, cluster, awsCluster)
+	if err == nil && result.IsZero() {
+		r.checked.Store(key, time.Now())
+		result.RequeueAfter = driftCheckInterval
+	}
+	return result, err
+}
+
+func (r *AWSClusterReconciler) reconcileCloud(ctx context.Context, cluster *clusterv1.Cluster, awsCluster *infrav1.AWSCluster) (ctrl.Result, error) {
 	clients, err := r.Clients(ctx, awsCluster.Spec.Region)
 	if err != nil {
 		return ctrl.Result{}, err
