@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -18,17 +19,20 @@ import (
 // ClusterModel is the Terraform shape of a Cluster, shared by the
 // capi_cluster resource and data source.
 type ClusterModel struct {
-	ID                   types.String               `tfsdk:"id"`
-	Name                 types.String               `tfsdk:"name"`
-	Namespace            types.String               `tfsdk:"namespace"`
-	UID                  types.String               `tfsdk:"uid"`
-	Labels               types.Map                  `tfsdk:"labels"`
-	Annotations          types.Map                  `tfsdk:"annotations"`
-	Paused               types.Bool                 `tfsdk:"paused"`
-	ClusterNetwork       *ClusterNetworkModel       `tfsdk:"cluster_network"`
-	ControlPlaneEndpoint *ControlPlaneEndpointModel `tfsdk:"control_plane_endpoint"`
-	Phase                types.String               `tfsdk:"phase"`
-	Conditions           types.List                 `tfsdk:"conditions"`
+	ID                   types.String         `tfsdk:"id"`
+	Name                 types.String         `tfsdk:"name"`
+	Namespace            types.String         `tfsdk:"namespace"`
+	UID                  types.String         `tfsdk:"uid"`
+	Labels               types.Map            `tfsdk:"labels"`
+	Annotations          types.Map            `tfsdk:"annotations"`
+	Paused               types.Bool           `tfsdk:"paused"`
+	ClusterNetwork       *ClusterNetworkModel `tfsdk:"cluster_network"`
+	ControlPlaneEndpoint types.Object         `tfsdk:"control_plane_endpoint"`
+	APIServerEndpoint    types.String         `tfsdk:"api_server_endpoint"`
+	AWS                  *AWSModel            `tfsdk:"aws"`
+	ControlPlane         *ControlPlaneModel   `tfsdk:"control_plane"`
+	Phase                types.String         `tfsdk:"phase"`
+	Conditions           types.List           `tfsdk:"conditions"`
 }
 
 // ClusterNetworkModel is spec.clusterNetwork.
@@ -44,6 +48,9 @@ type ControlPlaneEndpointModel struct {
 	Host types.String `tfsdk:"host"`
 	Port types.Int32  `tfsdk:"port"`
 }
+
+// EndpointAttrTypes is the type of control_plane_endpoint.
+var EndpointAttrTypes = map[string]attr.Type{"host": types.StringType, "port": types.Int32Type}
 
 // ConditionAttrTypes is the element type of the conditions attribute.
 var ConditionAttrTypes = map[string]attr.Type{
@@ -65,9 +72,9 @@ func ParseClusterID(id string) (namespace, name string, err error) {
 	return parts[0], parts[1], nil
 }
 
-// ExpandCluster builds the Cluster to apply from a fully known plan. Only
-// what the model sets is set, so server-side apply owns exactly that.
-func ExpandCluster(ctx context.Context, m ClusterModel) (*clusterv1.Cluster, diag.Diagnostics) {
+// expandClusterObject builds the Cluster object alone. Only what the model
+// sets is set, so server-side apply owns exactly that.
+func expandClusterObject(ctx context.Context, m ClusterModel) (*clusterv1.Cluster, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	c := &clusterv1.Cluster{
 		TypeMeta: metav1.TypeMeta{APIVersion: clusterv1.GroupVersion.String(), Kind: "Cluster"},
@@ -89,21 +96,26 @@ func ExpandCluster(ctx context.Context, m ClusterModel) (*clusterv1.Cluster, dia
 			Services:      clusterv1.NetworkRanges{CIDRBlocks: expandStringList(ctx, n.ServiceCIDRs, &diags)},
 		}
 	}
-	if e := m.ControlPlaneEndpoint; e != nil {
-		c.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: e.Host.ValueString(), Port: e.Port.ValueInt32()}
+	// With infrastructure, the infrastructure provider sets the endpoint.
+	if e := m.ControlPlaneEndpoint; m.AWS == nil && !e.IsNull() && !e.IsUnknown() {
+		var endpoint ControlPlaneEndpointModel
+		diags.Append(e.As(ctx, &endpoint, basetypes.ObjectAsOptions{})...)
+		c.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: endpoint.Host.ValueString(), Port: endpoint.Port.ValueInt32()}
 	}
 	return c, diags
 }
 
-// FlattenCluster maps a Cluster read from the API server to the model.
+// FlattenCluster maps a Cluster read from the API server, with the objects
+// it references, to the model.
 //
 // Labels and annotations: with a prior model (refresh after create or
 // update) only the keys the prior model has are kept, so keys that
 // controllers or people add elsewhere do not show as drift; with no prior
 // model (import, data source) every key except those of Cluster API and of
 // this provider is kept.
-func FlattenCluster(ctx context.Context, c *clusterv1.Cluster, prior *ClusterModel) (ClusterModel, diag.Diagnostics) {
+func FlattenCluster(ctx context.Context, objs ClusterObjects, prior *ClusterModel) (ClusterModel, diag.Diagnostics) {
 	var diags diag.Diagnostics
+	c := objs.Cluster
 	m := ClusterModel{
 		ID:        types.StringValue(ClusterID(c.Namespace, c.Name)),
 		Name:      types.StringValue(c.Name),
@@ -127,10 +139,26 @@ func FlattenCluster(ctx context.Context, c *clusterv1.Cluster, prior *ClusterMod
 			APIServerPort: optionalInt32(n.APIServerPort),
 		}
 	}
-	if e := c.Spec.ControlPlaneEndpoint; e.Host != "" || e.Port != 0 {
-		m.ControlPlaneEndpoint = &ControlPlaneEndpointModel{Host: types.StringValue(e.Host), Port: types.Int32Value(e.Port)}
+	m.ControlPlaneEndpoint = types.ObjectNull(EndpointAttrTypes)
+	m.APIServerEndpoint = types.StringNull()
+	if e := c.Spec.ControlPlaneEndpoint; e.IsValid() {
+		m.APIServerEndpoint = types.StringValue(fmt.Sprintf("https://%s:%d", e.Host, e.Port))
+	}
+	// With infrastructure the endpoint is the infrastructure's, not the
+	// configuration's: it shows in api_server_endpoint only.
+	if e := c.Spec.ControlPlaneEndpoint; objs.AWSCluster == nil && (e.Host != "" || e.Port != 0) {
+		obj, d := types.ObjectValue(EndpointAttrTypes, map[string]attr.Value{"host": types.StringValue(e.Host), "port": types.Int32Value(e.Port)})
+		diags.Append(d...)
+		m.ControlPlaneEndpoint = obj
 	}
 	m.Conditions = FlattenConditions(c.Status.Conditions, &diags)
+	var priorAWS *AWSModel
+	var priorCP *ControlPlaneModel
+	if prior != nil {
+		priorAWS, priorCP = prior.AWS, prior.ControlPlane
+	}
+	m.AWS = flattenAWS(ctx, objs.AWSCluster, priorAWS, &diags)
+	m.ControlPlane = flattenControlPlane(objs.ControlPlane, objs.ControlPlaneTemplate, priorCP)
 	return m, diags
 }
 

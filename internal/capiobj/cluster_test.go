@@ -40,15 +40,19 @@ func fullModel() ClusterModel {
 			ServiceDomain: types.StringValue("cluster.local"),
 			APIServerPort: types.Int32Value(6443),
 		},
-		ControlPlaneEndpoint: &ControlPlaneEndpointModel{Host: types.StringValue("10.0.0.1"), Port: types.Int32Value(6443)},
+		ControlPlaneEndpoint: types.ObjectValueMust(EndpointAttrTypes, map[string]attr.Value{"host": types.StringValue("10.0.0.1"), "port": types.Int32Value(6443)}),
 	}
 }
 
 func TestExpandCluster(t *testing.T) {
-	c, diags := ExpandCluster(context.Background(), fullModel())
+	objs, diags := ExpandCluster(context.Background(), fullModel())
 	if diags.HasError() {
 		t.Fatal(diags)
 	}
+	if objs.Managed() || objs.AWSCluster != nil || objs.ControlPlane != nil {
+		t.Errorf("a cluster without aws made %+v", objs)
+	}
+	c := objs.Cluster
 	if c.APIVersion != "cluster.x-k8s.io/v1beta2" || c.Kind != "Cluster" {
 		t.Errorf("type meta = %s %s", c.APIVersion, c.Kind)
 	}
@@ -74,12 +78,13 @@ func TestExpandClusterMinimalSetsOnlyPaused(t *testing.T) {
 	m := ClusterModel{
 		Name: types.StringValue("demo"), Namespace: types.StringValue("default"),
 		Labels: types.MapNull(types.StringType), Annotations: types.MapNull(types.StringType),
-		Paused: types.BoolValue(false),
+		Paused: types.BoolValue(false), ControlPlaneEndpoint: types.ObjectNull(EndpointAttrTypes),
 	}
-	c, diags := ExpandCluster(context.Background(), m)
+	objs, diags := ExpandCluster(context.Background(), m)
 	if diags.HasError() {
 		t.Fatal(diags)
 	}
+	c := objs.Cluster
 	// paused=false is applied explicitly so that a pause made by hand is undone.
 	if c.Spec.Paused == nil || *c.Spec.Paused {
 		t.Errorf("paused = %v, want explicit false", c.Spec.Paused)
@@ -97,13 +102,13 @@ func TestExpandClusterMinimalSetsOnlyPaused(t *testing.T) {
 func TestClusterRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	in := fullModel()
-	c, diags := ExpandCluster(ctx, in)
+	objs, diags := ExpandCluster(ctx, in)
 	if diags.HasError() {
 		t.Fatal(diags)
 	}
-	c.UID = "1234"
+	objs.Cluster.UID = "1234"
 	for _, prior := range []*ClusterModel{&in, nil} {
-		out, diags := FlattenCluster(ctx, c, prior)
+		out, diags := FlattenCluster(ctx, objs, prior)
 		if diags.HasError() {
 			t.Fatal(diags)
 		}
@@ -115,8 +120,8 @@ func TestClusterRoundTrip(t *testing.T) {
 			!n.ServiceDomain.Equal(want.ServiceDomain) || !n.APIServerPort.Equal(want.APIServerPort) {
 			t.Errorf("cluster_network = %+v, want %+v", *out.ClusterNetwork, *in.ClusterNetwork)
 		}
-		if *out.ControlPlaneEndpoint != *in.ControlPlaneEndpoint {
-			t.Errorf("control_plane_endpoint = %+v", *out.ControlPlaneEndpoint)
+		if !out.ControlPlaneEndpoint.Equal(in.ControlPlaneEndpoint) {
+			t.Errorf("control_plane_endpoint = %v", out.ControlPlaneEndpoint)
 		}
 		if out.ID.ValueString() != "team-a/demo" || out.UID.ValueString() != "1234" {
 			t.Errorf("id %s uid %s", out.ID, out.UID)
@@ -132,7 +137,7 @@ func TestFlattenClusterLabelsAndAnnotations(t *testing.T) {
 	c.Annotations = map[string]string{"terraform-capi.io/internal": "x"}
 
 	// Import: every key but the system ones.
-	out, _ := FlattenCluster(ctx, c, nil)
+	out, _ := FlattenCluster(ctx, ClusterObjects{Cluster: c}, nil)
 	if !out.Labels.Equal(stringMap("env", "dev", "added-by-hand", "x")) {
 		t.Errorf("import labels = %v", out.Labels)
 	}
@@ -142,7 +147,7 @@ func TestFlattenClusterLabelsAndAnnotations(t *testing.T) {
 
 	// Refresh: only the keys Terraform manages; a key removed by hand shows.
 	prior := ClusterModel{Labels: stringMap("env", "dev", "gone", "y"), Annotations: types.MapNull(types.StringType)}
-	out, _ = FlattenCluster(ctx, c, &prior)
+	out, _ = FlattenCluster(ctx, ClusterObjects{Cluster: c}, &prior)
 	if !out.Labels.Equal(stringMap("env", "dev")) {
 		t.Errorf("refresh labels = %v", out.Labels)
 	}
@@ -152,7 +157,7 @@ func TestFlattenClusterLabelsAndAnnotations(t *testing.T) {
 
 	// An empty map in the configuration stays an empty map.
 	prior = ClusterModel{Labels: stringMap(), Annotations: types.MapNull(types.StringType)}
-	out, _ = FlattenCluster(ctx, c, &prior)
+	out, _ = FlattenCluster(ctx, ClusterObjects{Cluster: c}, &prior)
 	if out.Labels.IsNull() || len(out.Labels.Elements()) != 0 {
 		t.Errorf("labels = %v, want {}", out.Labels)
 	}
@@ -161,11 +166,11 @@ func TestFlattenClusterLabelsAndAnnotations(t *testing.T) {
 func TestFlattenClusterUnsetSpec(t *testing.T) {
 	c := &clusterv1.Cluster{}
 	c.Name, c.Namespace = "demo", "default"
-	out, diags := FlattenCluster(context.Background(), c, nil)
+	out, diags := FlattenCluster(context.Background(), ClusterObjects{Cluster: c}, nil)
 	if diags.HasError() {
 		t.Fatal(diags)
 	}
-	if out.ClusterNetwork != nil || out.ControlPlaneEndpoint != nil {
+	if out.ClusterNetwork != nil || !out.ControlPlaneEndpoint.IsNull() {
 		t.Errorf("network %v endpoint %v, want nil", out.ClusterNetwork, out.ControlPlaneEndpoint)
 	}
 	if out.Paused.ValueBool() {
@@ -183,7 +188,7 @@ func TestFlattenConditions(t *testing.T) {
 		{Type: "Available", Status: metav1.ConditionFalse, Reason: "NotAvailable", Message: "* ControlPlaneAvailable: waiting"},
 		{Type: "Paused", Status: metav1.ConditionFalse, Reason: "NotPaused"},
 	}
-	out, diags := FlattenCluster(context.Background(), c, nil)
+	out, diags := FlattenCluster(context.Background(), ClusterObjects{Cluster: c}, nil)
 	if diags.HasError() {
 		t.Fatal(diags)
 	}

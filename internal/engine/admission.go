@@ -36,6 +36,22 @@ func Admit(ctx context.Context, reader client.Reader, obj, old client.Object) (a
 	return w.validate(ctx, obj, old)
 }
 
+// Validate only validates obj, as the validating webhooks would: as a
+// create when old is nil, as an update from old otherwise. For an update
+// obj must be the object as stored after the change (a server-side
+// dry-run apply gives it), not just the fields being applied.
+func Validate(ctx context.Context, reader client.Reader, obj, old client.Object) (admission.Warnings, error) {
+	w := webhookFor(reader, obj)
+	if w == nil {
+		return nil, nil
+	}
+	if old != nil {
+		// Typed reads drop the type meta; the webhooks compare it.
+		old.GetObjectKind().SetGroupVersionKind(obj.GetObjectKind().GroupVersionKind())
+	}
+	return w.validate(withOperation(ctx, old), obj, old)
+}
+
 // Default only defaults obj, as the mutating webhooks would.
 func Default(ctx context.Context, reader client.Reader, obj client.Object, create bool) error {
 	w := webhookFor(reader, obj)

@@ -14,10 +14,13 @@ import (
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/crds"
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 )
 
 // FieldManager owns every field the provider applies.
@@ -26,7 +29,9 @@ const FieldManager = "terraform-provider-capi"
 // Scheme knows every kind the provider reads or writes.
 var Scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, clusterv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, clusterv1.AddToScheme, bootstrapv1.AddToScheme, controlplanev1.AddToScheme, infrav1.AddToScheme,
+	} {
 		if err := add(s); err != nil {
 			panic(err)
 		}
@@ -98,6 +103,9 @@ func (c *Client) explain(err error) error {
 	}
 }
 
+// RESTConfig is the connection to the management cluster.
+func (c *Client) RESTConfig() *rest.Config { return rest.CopyConfig(c.rest) }
+
 // Reader returns a client for reads. It never changes anything in the
 // cluster, so plan and refresh stay side-effect free.
 func (c *Client) Reader() (client.WithWatch, error) {
@@ -117,10 +125,24 @@ func (c *Client) Writer(ctx context.Context) (client.WithWatch, error) {
 	return cl, nil
 }
 
+// DryRunApply returns what the stored object would be after applying obj,
+// without changing anything: what an admission webhook would be shown.
+func (c *Client) DryRunApply(ctx context.Context, obj client.Object) (client.Object, error) {
+	out := obj.DeepCopyObject().(client.Object)
+	if err := c.apply(ctx, out, client.DryRunAll); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Apply server-side applies obj with the provider's field manager and
 // updates obj with the result. Only fields that are set in obj are owned,
 // so fields written by controllers or by hand elsewhere are left alone.
 func (c *Client) Apply(ctx context.Context, obj client.Object) error {
+	return c.apply(ctx, obj)
+}
+
+func (c *Client) apply(ctx context.Context, obj client.Object, opts ...client.ApplyOption) error {
 	cl, err := c.Writer(ctx)
 	if err != nil {
 		return err
@@ -134,7 +156,8 @@ func (c *Client) Apply(ctx context.Context, obj client.Object) error {
 	if err != nil {
 		return err
 	}
-	if err := cl.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	opts = append(opts, client.FieldOwner(FieldManager), client.ForceOwnership)
+	if err := cl.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), opts...); err != nil {
 		return err
 	}
 	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj)

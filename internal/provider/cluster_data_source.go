@@ -7,7 +7,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
@@ -18,7 +17,7 @@ import (
 var _ datasource.DataSourceWithConfigure = (*clusterDataSource)(nil)
 
 type clusterDataSource struct {
-	kube *kube.Client
+	data *providerData
 }
 
 // NewClusterDataSource is the capi_cluster data source.
@@ -74,7 +73,36 @@ func (d *clusterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 					"port": schema.Int32Attribute{Computed: true, MarkdownDescription: "Port."},
 				},
 			},
-			"phase": str("`status.phase` of the Cluster."),
+			"aws": schema.SingleNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "AWS infrastructure of the Cluster, when it is an `AWSCluster` of this provider.",
+				Attributes: map[string]schema.Attribute{
+					"region":               str("Region."),
+					"vpc_id":               str("Existing VPC used, if any."),
+					"vpc_cidr":             str("CIDR of a created VPC, if set."),
+					"availability_zones":   schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Zones with subnets."},
+					"nat_gateway_per_zone": schema.BoolAttribute{Computed: true, MarkdownDescription: "One NAT gateway per zone."},
+				},
+			},
+			"control_plane": schema.SingleNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "The `KubeadmControlPlane` of the Cluster, when there is one.",
+				Attributes: map[string]schema.Attribute{
+					"replicas": schema.Int32Attribute{Computed: true, MarkdownDescription: "Control plane machines."},
+					"version":  str("Kubernetes version."),
+					"machine": schema.SingleNestedAttribute{
+						Computed:            true,
+						MarkdownDescription: "EC2 instances of the control plane.",
+						Attributes: map[string]schema.Attribute{
+							"ami": str("AMI ID."), "instance_type": str("Instance type."),
+							"root_volume_size": schema.Int32Attribute{Computed: true, MarkdownDescription: "Root volume size in GiB."},
+							"ssh_key_name":     str("EC2 key pair."), "iam_instance_profile": str("IAM instance profile."),
+						},
+					},
+				},
+			},
+			"api_server_endpoint": str("URL of the workload cluster's API server (`https://host:port`), once known."),
+			"phase":               str("`status.phase` of the Cluster."),
 			"conditions": schema.ListNestedAttribute{
 				Computed:            true,
 				MarkdownDescription: "`status.conditions` of the Cluster.",
@@ -88,7 +116,7 @@ func (d *clusterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 }
 
 func (d *clusterDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	d.kube = configuredClient(req.ProviderData, &resp.Diagnostics)
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
 func (d *clusterDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
@@ -102,13 +130,13 @@ func (d *clusterDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		namespace = defaultNamespace
 	}
 	id := capiobj.ClusterID(namespace, cfg.Name.ValueString())
-	cl, err := d.kube.Reader()
+	cl, err := d.data.kube.Reader()
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read Cluster "+id, err.Error())
 		return
 	}
-	obj := &clusterv1.Cluster{}
-	if err := cl.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cfg.Name.ValueString()}, obj); err != nil {
+	objs, err := readClusterObjects(ctx, cl, client.ObjectKey{Namespace: namespace, Name: cfg.Name.ValueString()})
+	if err != nil {
 		if kube.IsNotFound(err) {
 			resp.Diagnostics.AddError("Cluster "+id+" not found", "No Cluster named "+id+" exists in the management cluster.")
 			return
@@ -116,7 +144,7 @@ func (d *clusterDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		resp.Diagnostics.AddError("Cannot read Cluster "+id, err.Error())
 		return
 	}
-	flat, diags := capiobj.FlattenCluster(ctx, obj, nil)
+	flat, diags := capiobj.FlattenCluster(ctx, objs, nil)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &flat)...)
 }

@@ -9,11 +9,15 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int32validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -21,7 +25,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
@@ -42,8 +48,14 @@ const (
 	importedKey = "imported"
 )
 
-// Default timeouts. Until the engine runs reconcilers, create and update
-// return once the object is applied; delete waits until it is gone.
+// Wait targets of wait_for.
+const (
+	waitProvisioned = "provisioned"
+	waitAvailable   = "available"
+)
+
+// Default timeouts: creating a cluster on AWS takes minutes (NAT gateways,
+// load balancer, instances booting).
 const (
 	defaultClusterCreateTimeout = 30 * time.Minute
 	defaultClusterUpdateTimeout = 30 * time.Minute
@@ -51,11 +63,12 @@ const (
 )
 
 type clusterResource struct {
-	kube *kube.Client
+	data *providerData
 }
 
 type clusterResourceModel struct {
 	capiobj.ClusterModel
+	WaitFor  types.String   `tfsdk:"wait_for"`
 	Timeouts timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -154,8 +167,8 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			},
 			"control_plane_endpoint": schema.SingleNestedAttribute{
 				Optional: true,
-				MarkdownDescription: "Endpoint of the workload cluster's API server (`spec.controlPlaneEndpoint`). " +
-					"Usually left unset: the infrastructure provider fills it in.",
+				MarkdownDescription: "Endpoint of the workload cluster's API server (`spec.controlPlaneEndpoint`), for clusters without an `aws` block " +
+					"whose infrastructure does not set it. With `aws`, the load balancer's address is set by the infrastructure: see `api_server_endpoint`.",
 				Attributes: map[string]schema.Attribute{
 					"host": schema.StringAttribute{
 						Required:            true,
@@ -168,6 +181,73 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 						Validators:          []validator.Int32{int32validator.Between(1, 65535)},
 					},
 				},
+			},
+			"aws": schema.SingleNestedAttribute{
+				Optional: true,
+				MarkdownDescription: "AWS infrastructure (an `AWSCluster`): a VPC with a public and a private subnet per zone, an internet " +
+					"gateway, NAT gateways, route tables, security groups and a network load balancer for the API server. " +
+					"With this block the provider runs Cluster API's reconcilers during apply and destroy.",
+				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(regionChanged,
+					"Changing aws.region replaces the cluster.", "Changing `aws.region` replaces the cluster.")},
+				Attributes: map[string]schema.Attribute{
+					"region": schema.StringAttribute{
+						Required:            true,
+						MarkdownDescription: "Region of every resource of the cluster, such as `us-east-1`. Changing it replaces the cluster.",
+						Validators:          []validator.String{stringvalidator.RegexMatches(regionPattern, "must be an AWS region such as us-east-1")},
+					},
+					"vpc_id": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "An existing VPC to create the subnets in, instead of a new VPC.",
+						Validators:          []validator.String{stringvalidator.RegexMatches(vpcIDPattern, "must be a VPC ID such as vpc-0123456789abcdef0")},
+					},
+					"vpc_cidr": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "CIDR of a new VPC (default `10.0.0.0/16`); subnets are /+4 blocks of it.",
+						Validators:          []validator.String{validators.CIDR()},
+					},
+					"availability_zones": schema.ListAttribute{
+						ElementType: types.StringType, Optional: true,
+						MarkdownDescription: "Zones with subnets, which become the cluster's failure domains. Default: the region's first three.",
+						Validators:          []validator.List{listvalidator.SizeBetween(1, 6)},
+					},
+					"nat_gateway_per_zone": schema.BoolAttribute{
+						Optional:            true,
+						MarkdownDescription: "One NAT gateway per zone instead of one for the cluster (default false).",
+					},
+				},
+			},
+			"control_plane": schema.SingleNestedAttribute{
+				Optional: true,
+				MarkdownDescription: "The control plane (a `KubeadmControlPlane` and the `AWSMachineTemplate` of its machines). " +
+					"Changes roll the control plane machines one at a time; the cluster is not replaced. Requires `aws`.",
+				Validators: []validator.Object{objectvalidator.AlsoRequires(path.MatchRoot("aws"))},
+				Attributes: map[string]schema.Attribute{
+					"replicas": schema.Int32Attribute{
+						Optional:            true,
+						MarkdownDescription: "Control plane machines: 1, 3 or 5 (etcd needs an odd number). Default 1.",
+						Validators:          []validator.Int32{int32validator.OneOf(1, 3, 5)},
+					},
+					"version": schema.StringAttribute{
+						Required:            true,
+						MarkdownDescription: "Kubernetes version, such as `v1.36.0`.",
+						Validators:          []validator.String{stringvalidator.RegexMatches(versionPattern, "must be a Kubernetes version such as v1.36.0")},
+					},
+					"machine": schema.SingleNestedAttribute{
+						Required:            true,
+						MarkdownDescription: "EC2 instances of the control plane.",
+						Attributes:          awsMachineAttributes(),
+					},
+				},
+			},
+			"wait_for": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(waitAvailable),
+				MarkdownDescription: "What create and update wait for, with an `aws` block: `provisioned` (network and API server load balancer ready, " +
+					"endpoint known) or `available` (Cluster API's `Available` condition: control plane and nodes ready). Default `available`.",
+				Validators: []validator.String{stringvalidator.OneOf(waitProvisioned, waitAvailable)},
+			},
+			"api_server_endpoint": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "URL of the workload cluster's API server (`https://host:port`), once known.",
 			},
 			"phase": schema.StringAttribute{
 				Computed:            true,
@@ -191,11 +271,14 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 }
 
 func (r *clusterResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{clusterNetworkOverlapValidator{}}
+	return []resource.ConfigValidator{
+		clusterNetworkOverlapValidator{},
+		resourcevalidator.Conflicting(path.MatchRoot("aws"), path.MatchRoot("control_plane_endpoint")),
+	}
 }
 
 func (r *clusterResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.kube = configuredClient(req.ProviderData, &resp.Diagnostics)
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
 func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -209,39 +292,50 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	obj, d := capiobj.ExpandCluster(ctx, plan.ClusterModel)
+	objs, d := capiobj.ExpandCluster(ctx, plan.ClusterModel)
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	id := capiobj.ClusterID(obj.Namespace, obj.Name)
-	cl, err := r.kube.Writer(ctx)
+	id := capiobj.ClusterID(objs.Cluster.Namespace, objs.Cluster.Name)
+	cl, err := r.data.kube.Writer(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot create Cluster "+id, err.Error())
 		return
 	}
-	// Applying over an existing Cluster would silently take it over.
-	if err := cl.Get(ctx, client.ObjectKeyFromObject(obj), &clusterv1.Cluster{}); err == nil {
+	// Applying over a Cluster that someone else made would silently take it
+	// over. One this provider made (an apply that was interrupted before
+	// Terraform saved its state) is resumed.
+	found := &clusterv1.Cluster{}
+	if err := cl.Get(ctx, client.ObjectKeyFromObject(objs.Cluster), found); err == nil && !managedByProvider(found) {
 		resp.Diagnostics.AddError("Cluster "+id+" already exists",
 			fmt.Sprintf("A Cluster named %s already exists in the management cluster. Import it to manage it with Terraform: terraform import <address> %s", id, id))
 		return
-	} else if !apierrors.IsNotFound(err) {
+	} else if err != nil && !apierrors.IsNotFound(err) {
 		resp.Diagnostics.AddError("Cannot create Cluster "+id, err.Error())
 		return
+	} else if err == nil {
+		tflog.Info(ctx, "resuming a Cluster an earlier apply created", map[string]any{"id": id})
+	}
+	if objs.Managed() {
+		if err := r.data.engine.ensure(ctx); err != nil {
+			resp.Diagnostics.AddError("Cannot create Cluster "+id, err.Error())
+			return
+		}
 	}
 
 	tflog.Info(ctx, "applying Cluster", map[string]any{"id": id})
-	if err := r.kube.Apply(ctx, obj); err != nil {
+	if err := admitAndApply(ctx, r.data.kube, cl, objs); err != nil {
 		resp.Diagnostics.AddError("Cannot create Cluster "+id, err.Error())
 		return
 	}
 	// Saved before any wait, so an interrupted apply resumes this Cluster
 	// instead of creating another.
 	plan.ID = types.StringValue(id)
-	plan.UID = types.StringValue(string(obj.UID))
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), plan.ID)...)
 
-	r.readInto(ctx, &plan, cl, obj, &resp.Diagnostics)
+	r.wait(ctx, &plan, cl, objs.Cluster, timeout, &resp.Diagnostics)
+	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -256,13 +350,13 @@ func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, re
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid ID", err.Error())
 		return
 	}
-	cl, err := r.kube.Reader()
+	cl, err := r.data.kube.Reader()
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read Cluster "+state.ID.ValueString(), err.Error())
 		return
 	}
-	obj := &clusterv1.Cluster{}
-	if err := cl.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj); err != nil {
+	objs, err := readClusterObjects(ctx, cl, client.ObjectKey{Namespace: namespace, Name: name})
+	if err != nil {
 		if kube.IsNotFound(err) {
 			resp.Diagnostics.AddWarning("Cluster "+state.ID.ValueString()+" not found",
 				"The Cluster no longer exists in the management cluster; it is removed from the state and the next apply creates it again.")
@@ -279,9 +373,12 @@ func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, re
 		prior = nil
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, nil)...)
 	}
-	flat, d := capiobj.FlattenCluster(ctx, obj, prior)
+	flat, d := capiobj.FlattenCluster(ctx, objs, prior)
 	resp.Diagnostics.Append(d...)
 	state.ClusterModel = flat
+	if state.WaitFor.IsNull() {
+		state.WaitFor = types.StringValue(waitAvailable)
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -296,23 +393,35 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	obj, d := capiobj.ExpandCluster(ctx, plan.ClusterModel)
+	objs, d := capiobj.ExpandCluster(ctx, plan.ClusterModel)
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	id := plan.ID.ValueString()
-	cl, err := r.kube.Writer(ctx)
+	cl, err := r.data.kube.Writer(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot update Cluster "+id, err.Error())
 		return
 	}
+	if objs.Managed() {
+		if err := r.data.engine.ensure(ctx); err != nil {
+			resp.Diagnostics.AddError("Cannot update Cluster "+id, err.Error())
+			return
+		}
+	}
 	tflog.Info(ctx, "applying Cluster", map[string]any{"id": id})
-	if err := r.kube.Apply(ctx, obj); err != nil {
+	if err := admitAndApply(ctx, r.data.kube, cl, objs); err != nil {
 		resp.Diagnostics.AddError("Cannot update Cluster "+id, err.Error())
 		return
 	}
-	r.readInto(ctx, &plan, cl, obj, &resp.Diagnostics)
+	if objs.ControlPlaneTemplate != nil {
+		if err := deleteStaleTemplates(ctx, cl, objs.Cluster, objs.ControlPlaneTemplate.Name); err != nil {
+			resp.Diagnostics.AddWarning("Old control plane templates left", err.Error())
+		}
+	}
+	r.wait(ctx, &plan, cl, objs.Cluster, timeout, &resp.Diagnostics)
+	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -333,13 +442,27 @@ func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid ID", err.Error())
 		return
 	}
-	cl, err := r.kube.Writer(ctx)
+	cl, err := r.data.kube.Writer(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot delete Cluster "+id, err.Error())
 		return
 	}
 	obj := &clusterv1.Cluster{}
-	obj.Namespace, obj.Name = namespace, name
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj); err != nil {
+		if kube.IsNotFound(err) {
+			return
+		}
+		resp.Diagnostics.AddError("Cannot delete Cluster "+id, err.Error())
+		return
+	}
+	// Cluster API's finalizers (drain, cloud clean-up) run in the
+	// reconcilers, so destroy needs them as much as apply does.
+	if managedByProvider(obj) {
+		if err := r.data.engine.ensure(ctx); err != nil {
+			resp.Diagnostics.AddError("Cannot delete Cluster "+id, err.Error())
+			return
+		}
+	}
 	tflog.Info(ctx, "deleting Cluster", map[string]any{"id": id})
 	if err := cl.Delete(ctx, obj); err != nil && !kube.IsNotFound(err) {
 		resp.Diagnostics.AddError("Cannot delete Cluster "+id, err.Error())
@@ -349,6 +472,11 @@ func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest
 		resp.Diagnostics.AddError("Cluster "+id+" was not deleted in time",
 			fmt.Sprintf("Waited %s for the Cluster to go away (its finalizers run in Cluster API's controllers): %s. "+
 				"Check `kubectl describe cluster -n %s %s`, then run destroy again.", timeout, err, namespace, name))
+		return
+	}
+	// Templates are not owned by the Cluster; nothing else deletes them.
+	if err := deleteStaleTemplates(ctx, cl, obj, ""); err != nil {
+		resp.Diagnostics.AddWarning("Control plane templates left", err.Error())
 	}
 }
 
@@ -364,15 +492,104 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, []byte(`true`))...)
 }
 
+// wait blocks until the Cluster reaches the plan's wait target, watching
+// it. Clusters without an aws block have no reconcilers here: nothing to
+// wait for.
+func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl client.WithWatch, cluster *clusterv1.Cluster, timeout time.Duration, diags *diag.Diagnostics) {
+	if m.AWS == nil || diags.HasError() {
+		return
+	}
+	target := m.WaitFor.ValueString()
+	tflog.Info(ctx, "waiting for the Cluster", map[string]any{"id": m.ID.ValueString(), "wait_for": target})
+	obj := &clusterv1.Cluster{}
+	obj.Namespace, obj.Name = cluster.Namespace, cluster.Name
+	err := kube.WaitFor(ctx, cl, obj, &clusterv1.ClusterList{}, func() (bool, error) {
+		return clusterReached(obj, target), nil
+	})
+	if err != nil {
+		diags.AddError(fmt.Sprintf("Cluster %s not %s in time", m.ID.ValueString(), target),
+			fmt.Sprintf("Waited %s: %s. The Cluster exists and its reconcilers resume at the next apply; see its conditions with "+
+				"`kubectl describe cluster -n %s %s` or `clusterctl describe cluster -n %s %s`, or raise the timeout.",
+				timeout, err, obj.Namespace, obj.Name, obj.Namespace, obj.Name))
+	}
+}
+
+// clusterReached says whether a Cluster has reached a wait target.
+func clusterReached(c *clusterv1.Cluster, target string) bool {
+	switch target {
+	case waitProvisioned:
+		return ptr.Deref(c.Status.Initialization.InfrastructureProvisioned, false) && c.Spec.ControlPlaneEndpoint.IsValid()
+	default:
+		return conditions.IsTrue(c, clusterv1.AvailableCondition)
+	}
+}
+
+// managedByProvider says whether this provider applied the Cluster, and
+// runs its reconcilers.
+func managedByProvider(c *clusterv1.Cluster) bool {
+	if c.Labels[clusterv1.WatchLabel] == capiobj.WatchFilterValue {
+		return true
+	}
+	for _, f := range c.ManagedFields {
+		if f.Manager == kube.FieldManager {
+			return true
+		}
+	}
+	return false
+}
+
 // readInto refreshes m from the API server after a write, keeping the
 // planned labels and annotations as the set of keys to report.
-func (r *clusterResource) readInto(ctx context.Context, m *clusterResourceModel, cl client.Reader, obj *clusterv1.Cluster, diags *diag.Diagnostics) {
-	fresh := &clusterv1.Cluster{}
-	if err := cl.Get(ctx, client.ObjectKeyFromObject(obj), fresh); err != nil {
+func (r *clusterResource) readInto(ctx context.Context, m *clusterResourceModel, cl client.Reader, diags *diag.Diagnostics) {
+	namespace, name, _ := capiobj.ParseClusterID(m.ID.ValueString())
+	objs, err := readClusterObjects(ctx, cl, client.ObjectKey{Namespace: namespace, Name: name})
+	if err != nil {
 		diags.AddError("Cannot read Cluster "+m.ID.ValueString()+" after writing it", err.Error())
 		return
 	}
-	flat, d := capiobj.FlattenCluster(ctx, fresh, &m.ClusterModel)
+	flat, d := capiobj.FlattenCluster(ctx, objs, &m.ClusterModel)
 	diags.Append(d...)
 	m.ClusterModel = flat
+}
+
+func awsMachineAttributes() map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"ami": schema.StringAttribute{
+			Required:            true,
+			MarkdownDescription: "AMI ID, such as `ami-0123456789abcdef0`.",
+			Validators:          []validator.String{stringvalidator.RegexMatches(amiPattern, "must be an AMI ID such as ami-0123456789abcdef0")},
+		},
+		"instance_type": schema.StringAttribute{
+			Required:            true,
+			MarkdownDescription: "EC2 instance type, such as `t3.large`.",
+			Validators:          []validator.String{stringvalidator.RegexMatches(instanceTypePattern, "must be an EC2 instance type such as t3.large")},
+		},
+		"root_volume_size": schema.Int32Attribute{
+			Optional:            true,
+			MarkdownDescription: "Root volume size in GiB (default 30).",
+			Validators:          []validator.Int32{int32validator.Between(8, 16384)},
+		},
+		"ssh_key_name": schema.StringAttribute{
+			Optional:            true,
+			MarkdownDescription: "Existing EC2 key pair.",
+		},
+		"iam_instance_profile": schema.StringAttribute{
+			Optional:            true,
+			MarkdownDescription: "Existing IAM instance profile name.",
+		},
+	}
+}
+
+// regionChanged replaces the cluster when its region or VPC changes: its
+// network cannot move.
+func regionChanged(ctx context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
+	if req.StateValue.IsNull() || req.PlanValue.IsNull() || req.PlanValue.IsUnknown() {
+		return
+	}
+	for _, name := range []string{"region", "vpc_id"} {
+		before, after := req.StateValue.Attributes()[name], req.PlanValue.Attributes()[name]
+		if before != nil && after != nil && !after.IsUnknown() && !before.Equal(after) {
+			resp.RequiresReplace = true
+		}
+	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/crds"
@@ -77,4 +79,12 @@ func labClient(t *testing.T) client.WithWatch {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func mustExtract(list client.ObjectList) []runtime.Object {
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		panic(err)
+	}
+	return items
 }

@@ -161,15 +161,26 @@ func down(args []string) error {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if syscall.Kill(pid, 0) != nil {
-			fmt.Println("capi-lab stopped")
-			return nil
+	// A graceful stop takes a few seconds. Past 30s, kill: etcd has every
+	// write in its WAL already.
+	for _, step := range []struct {
+		wait time.Duration
+		kill bool
+	}{{30 * time.Second, true}, {10 * time.Second, false}} {
+		deadline := time.Now().Add(step.wait)
+		for time.Now().Before(deadline) {
+			if !alive(pid) {
+				fmt.Println("capi-lab stopped")
+				return nil
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		time.Sleep(100 * time.Millisecond)
+		if step.kill {
+			fmt.Fprintf(os.Stderr, "capi-lab: pid %d still running after %s: killing it\n", pid, step.wait)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
-	return fmt.Errorf("pid %d did not stop within 60s", pid)
+	return fmt.Errorf("pid %d did not stop", pid)
 }
 
 func env(args []string) error {
@@ -205,10 +216,27 @@ func running(dir mgmt.Dir) (int, bool) {
 	if err != nil || pid <= 0 {
 		return 0, false
 	}
-	if syscall.Kill(pid, 0) != nil {
+	if !alive(pid) {
 		return 0, false
 	}
 	return pid, true
+}
+
+// alive reports whether pid runs. An exited lab whose parent is gone may
+// linger as a zombie until something reaps it: that counts as stopped.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses.
+	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z'
+	}
+	return true
 }
 
 func shellQuote(s string) string {

@@ -34,6 +34,8 @@ func apiServerArgs(dir Dir, ports Ports) []string {
 		"--disable-admission-plugins=ServiceAccount",
 		"--allow-privileged=true",
 		"--profiling=false",
+		// Open watches (a controller, kubectl -w) must not hold a stop up.
+		"--shutdown-watch-termination-grace-period=2s",
 		"--v=0",
 	}
 }

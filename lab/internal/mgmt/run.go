@@ -2,6 +2,9 @@ package mgmt
 
 import (
 	"fmt"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
 	"os"
 	"strconv"
 
@@ -27,6 +30,18 @@ func Run(dir Dir, ports Ports) error {
 	if err != nil {
 		return err
 	}
-	defer etcd.Close()
+	defer closeEtcd(etcd)
 	return runAPIServer(dir, ports)
+}
+
+// closeEtcd stops etcd, giving up after a few seconds: the in-process API
+// server leaves its etcd client streams open, and a graceful stop would
+// wait for them forever. Every write is already in etcd's WAL.
+func closeEtcd(e *embed.Etcd) {
+	done := make(chan struct{})
+	go func() { e.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
 }

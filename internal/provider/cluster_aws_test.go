@@ -1,0 +1,252 @@
+package provider
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+)
+
+// useLabAWS points the AWS SDK's standard configuration at the lab's
+// simulator, as `eval "$(capi-lab env)"` does for a user.
+func useLabAWS(t *testing.T) cloud.Clients {
+	t.Helper()
+	labClient(t)
+	endpoint, err := testLab.AWSEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", endpoint)
+	t.Setenv("AWS_ACCESS_KEY_ID", "capi-lab")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "capi-lab")
+	t.Setenv("AWS_REGION", "us-east-1")
+	clients, err := cloud.NewClients(context.Background(), "us-east-1", cloud.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clients
+}
+
+func awsClusterConfig(name, labels string) string {
+	return fmt.Sprintf(`
+resource "capi_cluster" "test" {
+  name   = %q
+  labels = %s
+
+  aws = {
+    region             = "us-east-1"
+    availability_zones = ["us-east-1a", "us-east-1b"]
+  }
+
+  control_plane = {
+    version = "v1.36.0"
+    machine = {
+      ami           = "ami-0123456789abcdef0"
+      instance_type = "t3.large"
+    }
+  }
+
+  # Nodes never join until the lab simulates workload clusters.
+  wait_for = "provisioned"
+}`, name, labels)
+}
+
+// A cluster with AWS infrastructure and a control plane, through the real
+// terraform CLI: the network, security groups and load balancer appear in
+// the lab's simulator, the first control plane instance runs with CABPK's
+// kubeadm-init user data, updates happen in place, import reproduces the
+// state, and destroy leaves neither cloud resources nor objects behind.
+func TestAccCluster_aws(t *testing.T) {
+	clients := useLabAWS(t)
+	name := testClusterName()
+	key := client.ObjectKey{Namespace: "default", Name: name}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNothingLeft(t, key),
+		Steps: []resource.TestStep{
+			{
+				Config: awsClusterConfig(name, `{ env = "dev" }`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("phase"), knownvalue.StringExact("Provisioned")),
+					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("aws").AtMapKey("region"), knownvalue.StringExact("us-east-1")),
+					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("api_server_endpoint"),
+						knownvalue.StringRegexp(regexp.MustCompile(`^https://.*\.elb\.us-east-1\.amazonaws\.com:6443$`))),
+					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("control_plane").AtMapKey("replicas"), knownvalue.Null()),
+				},
+				Check: resource.ComposeTestCheckFunc(
+					checkControlPlane(t, key, 1),
+					checkSimulatorHas(t, map[string]int{"vpc": 1, "subnet": 4, "internet-gateway": 1, "natgateway": 1, "route-table": 3,
+						"security-group": 3, "loadbalancer": 1, "targetgroup": 1, "listener": 1}),
+					checkControlPlaneInstance(t, clients, name),
+				),
+			},
+			{
+				Config: awsClusterConfig(name, `{ env = "prod" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testResource, plancheck.ResourceActionUpdate),
+				}},
+				Check: checkCluster(t, key, func(c *clusterv1.Cluster) error {
+					if c.Labels["env"] != "prod" || c.Labels[clusterv1.WatchLabel] != "terraform-provider-capi" {
+						return fmt.Errorf("labels = %v", c.Labels)
+					}
+					return nil
+				}),
+			},
+			{
+				ResourceName:      testResource,
+				ImportState:       true,
+				ImportStateId:     "default/" + name,
+				ImportStateVerify: true,
+				// Conditions are live status: they move while the control plane boots.
+				ImportStateVerifyIgnore: []string{"wait_for", "conditions", "phase"},
+			},
+		},
+	})
+}
+
+func TestAccCluster_awsInvalidInput(t *testing.T) {
+	useLabAWS(t)
+	cases := []struct{ body, want string }{
+		{`control_plane = { version = "v1.36.0", machine = { ami = "ami-0123456789abcdef0", instance_type = "t3.large" } }`,
+			`Attribute "aws" must be specified when "control_plane" is specified`},
+		{`aws = { region = "us-east-1" }` + "\n" + `control_plane = { replicas = 2, version = "v1.36.0", machine = { ami = "ami-0123456789abcdef0", instance_type = "t3.large" } }`,
+			`Attribute control_plane.replicas value must be one of: ["1" "3" "5"], got: 2`},
+		{`aws = { region = "us-east-1" }` + "\n" + `control_plane = { version = "1.36", machine = { ami = "ami-0123456789abcdef0", instance_type = "t3.large" } }`,
+			`Attribute control_plane.version must be a Kubernetes version such as v1.36.0`},
+		{`aws = { region = "us-east-1" }` + "\n" + `control_plane = { version = "v1.36.0", machine = { ami = "ubuntu", instance_type = "t3.large" } }`,
+			`Attribute control_plane.machine.ami must be an AMI ID such as ami-0123456789abcdef0`},
+		{`aws = { region = "mars" }`, `Attribute aws.region must be an AWS region such as us-east-1`},
+		{`aws = { region = "us-east-1", vpc_cidr = "10.0.0.0/33" }`, `Attribute aws.vpc_cidr must be a network in CIDR notation`},
+		{`aws = { region = "us-east-1" }` + "\n" + `control_plane_endpoint = { host = "api.example.com", port = 6443 }`,
+			`These attributes cannot be configured together: [aws,control_plane_endpoint]`},
+		{`aws = { region = "us-east-1" }` + "\n" + `wait_for = "forever"`, `Attribute wait_for value must be one of: ["provisioned" "available"], got: "forever"`},
+	}
+	var steps []resource.TestStep
+	for _, c := range cases {
+		steps = append(steps, resource.TestStep{
+			Config:      "resource \"capi_cluster\" \"test\" {\n name = \"invalid\"\n " + c.body + "\n}",
+			PlanOnly:    true,
+			ExpectError: wrapped(c.want),
+		})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkClusterGone(t, client.ObjectKey{Namespace: "default", Name: "invalid"}),
+		Steps:                    steps,
+	})
+}
+
+// checkSimulatorHas compares the simulator's live resources by kind.
+func checkSimulatorHas(t *testing.T, want map[string]int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		live, err := testLab.AWSResources()
+		if err != nil {
+			return err
+		}
+		have := map[string]int{}
+		for _, r := range live {
+			have[r.Kind]++
+		}
+		for kind, n := range want {
+			if have[kind] != n {
+				return fmt.Errorf("simulator has %d %s, want %d (all: %v)", have[kind], kind, n, have)
+			}
+		}
+		return nil
+	}
+}
+
+// checkControlPlaneInstance waits for the first control plane instance to
+// run and checks that it boots with CABPK's kubeadm init.
+func checkControlPlaneInstance(t *testing.T, clients cloud.Clients, cluster string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := context.Background()
+		var instance ec2types.Instance
+		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+			out, err := clients.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+				{Name: awssdk.String("tag:terraform-capi.io/cluster/default/" + cluster), Values: []string{"owned"}},
+				{Name: awssdk.String("instance-state-name"), Values: []string{"running"}},
+			}})
+			if err != nil || len(out.Reservations) == 0 {
+				return false, err
+			}
+			instance = out.Reservations[0].Instances[0]
+			return true, nil
+		})
+		if err != nil {
+			return fmt.Errorf("no running control plane instance: %w", err)
+		}
+		attr, err := clients.EC2.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: instance.InstanceId, Attribute: ec2types.InstanceAttributeNameUserData})
+		if err != nil {
+			return err
+		}
+		data, _ := base64.StdEncoding.DecodeString(awssdk.ToString(attr.UserData.Value))
+		if !strings.Contains(string(data), "kubeadm init") {
+			return fmt.Errorf("instance %s does not boot with kubeadm init:\n%.300s", awssdk.ToString(instance.InstanceId), data)
+		}
+		return nil
+	}
+}
+
+// checkNothingLeft is the leak check after destroy: no Cluster API or
+// infrastructure objects of the cluster, and no live simulated resource.
+func checkNothingLeft(t *testing.T, key client.ObjectKey) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		if err := checkClusterGone(t, key)(s); err != nil {
+			return err
+		}
+		ctx := context.Background()
+		cl := labClient(t)
+		for _, list := range []client.ObjectList{&controlplanev1.KubeadmControlPlaneList{}, &clusterv1.MachineList{},
+			&infrav1.AWSClusterList{}, &infrav1.AWSMachineList{}, &infrav1.AWSMachineTemplateList{}} {
+			if err := cl.List(ctx, list, client.InNamespace(key.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: key.Name}); err != nil {
+				return err
+			}
+			if n := len(mustExtract(list)); n != 0 {
+				return fmt.Errorf("%d %T left", n, list)
+			}
+		}
+		live, err := testLab.AWSResources()
+		if err != nil {
+			return err
+		}
+		if len(live) != 0 {
+			return fmt.Errorf("simulated resources left: %+v", live)
+		}
+		return nil
+	}
+}
+
+func checkControlPlane(t *testing.T, key client.ObjectKey, replicas int32) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		kcp := &controlplanev1.KubeadmControlPlane{}
+		if err := labClient(t).Get(context.Background(), client.ObjectKey{Namespace: key.Namespace, Name: key.Name + "-control-plane"}, kcp); err != nil {
+			return err
+		}
+		if kcp.Spec.Replicas == nil || *kcp.Spec.Replicas != replicas || kcp.Spec.Version != "v1.36.0" {
+			return fmt.Errorf("KubeadmControlPlane replicas %v version %s", kcp.Spec.Replicas, kcp.Spec.Version)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,139 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
+	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+)
+
+// readClusterObjects reads a Cluster and the objects of this provider it
+// references. A missing Cluster is returned as kube.IsNotFound; a missing
+// referenced object is left nil, which shows as drift.
+func readClusterObjects(ctx context.Context, cl client.Reader, key client.ObjectKey) (capiobj.ClusterObjects, error) {
+	objs := capiobj.ClusterObjects{Cluster: &clusterv1.Cluster{}}
+	if err := cl.Get(ctx, key, objs.Cluster); err != nil {
+		return objs, err
+	}
+	c := objs.Cluster
+	if ref := c.Spec.InfrastructureRef; ref.Kind == "AWSCluster" && ref.APIGroup == infrav1.GroupVersion.Group {
+		a := &infrav1.AWSCluster{}
+		if err := get(ctx, cl, client.ObjectKey{Namespace: c.Namespace, Name: ref.Name}, a); err != nil {
+			return objs, err
+		} else if a.Name != "" {
+			objs.AWSCluster = a
+		}
+	}
+	if ref := c.Spec.ControlPlaneRef; ref.Kind == "KubeadmControlPlane" && ref.APIGroup == controlplanev1.GroupVersion.Group {
+		kcp := &controlplanev1.KubeadmControlPlane{}
+		if err := get(ctx, cl, client.ObjectKey{Namespace: c.Namespace, Name: ref.Name}, kcp); err != nil {
+			return objs, err
+		} else if kcp.Name != "" {
+			objs.ControlPlane = kcp
+			t := &infrav1.AWSMachineTemplate{}
+			tref := kcp.Spec.MachineTemplate.Spec.InfrastructureRef
+			if err := get(ctx, cl, client.ObjectKey{Namespace: c.Namespace, Name: tref.Name}, t); err != nil {
+				return objs, err
+			} else if t.Name != "" {
+				objs.ControlPlaneTemplate = t
+			}
+		}
+	}
+	return objs, nil
+}
+
+// get reads obj, leaving it empty when it does not exist.
+func get(ctx context.Context, cl client.Reader, key client.ObjectKey, obj client.Object) error {
+	if err := cl.Get(ctx, key, obj); err != nil && !kube.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// admitAndApply validates the objects as Cluster API's webhooks would and
+// applies them, the referenced ones before the Cluster.
+func admitAndApply(ctx context.Context, k *kube.Client, cl client.Client, objs capiobj.ClusterObjects) error {
+	ordered := []client.Object{}
+	if objs.AWSCluster != nil {
+		ordered = append(ordered, objs.AWSCluster)
+	}
+	if objs.ControlPlaneTemplate != nil {
+		ordered = append(ordered, objs.ControlPlaneTemplate)
+	}
+	if objs.ControlPlane != nil {
+		ordered = append(ordered, objs.ControlPlane)
+	}
+	ordered = append(ordered, objs.Cluster)
+	if objs.Managed() {
+		// As with webhooks in the management cluster: the applied object is
+		// defaulted (so the defaults are stored, and owned by the applier),
+		// and the result is validated before anything is written.
+		for _, obj := range ordered {
+			old, err := existing(ctx, cl, obj)
+			if err != nil {
+				return err
+			}
+			if err := engine.Default(ctx, cl, obj, old == nil); err != nil {
+				return err
+			}
+			result := obj
+			if old != nil {
+				if result, err = k.DryRunApply(ctx, obj); err != nil {
+					return fmt.Errorf("applying %s %s: %w", kindOf(obj), obj.GetName(), err)
+				}
+			}
+			if _, err := engine.Validate(ctx, cl, result, old); err != nil {
+				return err
+			}
+		}
+	}
+	for _, obj := range ordered {
+		if err := k.Apply(ctx, obj); err != nil {
+			return fmt.Errorf("applying %s %s: %w", kindOf(obj), obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// existing returns the stored version of obj, or nil.
+func existing(ctx context.Context, cl client.Client, obj client.Object) (client.Object, error) {
+	old := obj.DeepCopyObject().(client.Object)
+	if err := cl.Get(ctx, client.ObjectKeyFromObject(obj), old); err != nil {
+		if kube.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return old, nil
+}
+
+// deleteStaleTemplates removes the cluster's control plane templates that
+// the KubeadmControlPlane no longer references.
+func deleteStaleTemplates(ctx context.Context, cl client.Client, cluster *clusterv1.Cluster, keep string) error {
+	var templates infrav1.AWSMachineTemplateList
+	if err := cl.List(ctx, &templates, client.InNamespace(cluster.Namespace),
+		client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name, capiobj.RoleLabel: "control-plane"}); err != nil {
+		if kube.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	for i := range templates.Items {
+		if t := &templates.Items[i]; t.Name != keep {
+			if err := cl.Delete(ctx, t); err != nil && !kube.IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func kindOf(obj client.Object) string { return obj.GetObjectKind().GroupVersionKind().Kind }

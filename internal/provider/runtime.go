@@ -1,0 +1,69 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+	"github.com/terraform-capi/terraform-provider-capi/internal/tflogr"
+)
+
+// providerData is what Configure hands to resources and data sources.
+type providerData struct {
+	kube   *kube.Client
+	engine *engineRunner
+}
+
+// engineRunner starts the embedded reconcilers at most once per provider
+// process, and only when an apply or a destroy needs them: validate, plan
+// and refresh never start it.
+type engineRunner struct {
+	kube *kube.Client
+	aws  cloud.Settings
+
+	once sync.Once
+	err  error
+}
+
+// ensure starts the engine if it is not running yet. The engine outlives
+// ctx: it runs until the provider process exits at the end of the apply.
+func (r *engineRunner) ensure(ctx context.Context) error {
+	r.once.Do(func() {
+		// Writer installs the CRDs the reconcilers watch.
+		if _, err := r.kube.Writer(ctx); err != nil {
+			r.err = err
+			return
+		}
+		tflog.Info(ctx, "starting the embedded Cluster API reconcilers")
+		_, err := engine.Start(ctx, engine.Options{
+			Config:    r.kube.RESTConfig(),
+			Logger:    tflogr.New(ctx),
+			Providers: []engine.Provider{aws.Provider{Settings: r.aws}},
+		})
+		if err != nil {
+			r.err = fmt.Errorf("starting the embedded Cluster API reconcilers: %w", err)
+		}
+	})
+	return r.err
+}
+
+// configuredData extracts the provider data that Configure hands to
+// resources and data sources. Before Configure it returns nil.
+func configuredData(data any, diags *diag.Diagnostics) *providerData {
+	if data == nil {
+		return nil
+	}
+	d, ok := data.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected provider data", fmt.Sprintf("expected *providerData, got %T; this is a bug in the provider", data))
+		return nil
+	}
+	return d
+}
