@@ -157,21 +157,30 @@ func TestAccCluster_awsInvalidInput(t *testing.T) {
 	})
 }
 
-// checkSimulatorHas compares the simulator's live resources by kind.
+// checkSimulatorHas compares the simulator's live resources by kind,
+// waiting up to a minute for them: the reconcilers go on after a wait
+// target such as provisioned is reached.
 func checkSimulatorHas(t *testing.T, want map[string]int) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		live, err := testLab.AWSResources()
-		if err != nil {
-			return err
-		}
-		have := map[string]int{}
-		for _, r := range live {
-			have[r.Kind]++
-		}
-		for kind, n := range want {
-			if have[kind] != n {
-				return fmt.Errorf("simulator has %d %s, want %d (all: %v)", have[kind], kind, n, have)
+		var have map[string]int
+		err := wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+			live, err := testLab.AWSResources()
+			if err != nil {
+				return false, err
 			}
+			have = map[string]int{}
+			for _, r := range live {
+				have[r.Kind]++
+			}
+			for kind, n := range want {
+				if have[kind] != n {
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+		if err != nil {
+			return fmt.Errorf("simulator has %v, want %v: %w", have, want, err)
 		}
 		return nil
 	}

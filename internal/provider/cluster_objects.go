@@ -72,7 +72,14 @@ func admitAndApply(ctx context.Context, k *kube.Client, cl client.Client, objs c
 		ordered = append(ordered, objs.ControlPlane)
 	}
 	ordered = append(ordered, objs.Cluster)
-	if objs.Managed() {
+	return applyAll(ctx, k, cl, ordered, objs.Managed())
+}
+
+// applyAll applies objects in order. With admit, each is first defaulted
+// and validated as Cluster API's webhooks would in a management cluster
+// that runs them.
+func applyAll(ctx context.Context, k *kube.Client, cl client.Client, ordered []client.Object, admit bool) error {
+	if admit {
 		// As with webhooks in the management cluster: the applied object is
 		// defaulted (so the defaults are stored, and owned by the applier),
 		// and the result is validated before anything is written.

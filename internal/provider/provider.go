@@ -174,16 +174,16 @@ func (p *capiProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	}
 	data := &providerData{
 		kube: client,
-		engine: &engineRunner{kube: client, aws: cloud.Settings{
+		engine: runnerFor(client, cloud.Settings{
 			Profile: a.Profile.ValueString(), EC2Endpoint: a.EC2Endpoint.ValueString(), ELBEndpoint: a.ELBEndpoint.ValueString(),
-		}},
+		}),
 	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
 
 func (p *capiProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewClusterResource}
+	return []func() resource.Resource{NewClusterResource, NewMachineResource}
 }
 
 func (p *capiProvider) DataSources(context.Context) []func() datasource.DataSource {

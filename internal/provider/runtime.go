@@ -22,8 +22,8 @@ type providerData struct {
 }
 
 // engineRunner starts the embedded reconcilers at most once per provider
-// process, and only when an apply or a destroy needs them: validate, plan
-// and refresh never start it.
+// process (and management cluster), and only when an apply or a destroy
+// needs them: validate, plan and refresh never start it.
 type engineRunner struct {
 	kube *kube.Client
 	aws  cloud.Settings
@@ -52,6 +52,17 @@ func (r *engineRunner) ensure(ctx context.Context) error {
 		}
 	})
 	return r.err
+}
+
+// runners holds the process's engine runners by management cluster and AWS
+// settings. Terraform configures the provider once per command, but a
+// process serving several commands (tests, a debugger) keeps one engine.
+var runners sync.Map
+
+func runnerFor(k *kube.Client, settings cloud.Settings) *engineRunner {
+	key := fmt.Sprintf("%s|%+v", k.RESTConfig().Host, settings)
+	r, _ := runners.LoadOrStore(key, &engineRunner{kube: k, aws: settings})
+	return r.(*engineRunner)
 }
 
 // configuredData extracts the provider data that Configure hands to

@@ -1,0 +1,364 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/conditions"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*machineResource)(nil)
+	_ resource.ResourceWithImportState = (*machineResource)(nil)
+)
+
+// Wait targets of capi_machine.
+const (
+	waitMachineProvisioned = "provisioned"
+	waitNodeReady          = "node_ready"
+)
+
+const (
+	defaultMachineCreateTimeout = 20 * time.Minute
+	defaultMachineUpdateTimeout = 20 * time.Minute
+	defaultMachineDeleteTimeout = 20 * time.Minute
+)
+
+type machineResource struct {
+	data *providerData
+}
+
+type machineResourceModel struct {
+	capiobj.MachineModel
+	WaitFor  types.String   `tfsdk:"wait_for"`
+	Timeouts timeouts.Value `tfsdk:"timeouts"`
+}
+
+// NewMachineResource is the capi_machine resource.
+func NewMachineResource() resource.Resource { return &machineResource{} }
+
+func (r *machineResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_machine"
+}
+
+func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	machine := awsMachineAttributes()
+	machine["availability_zone"] = schema.StringAttribute{
+		Optional:            true,
+		MarkdownDescription: "Failure domain (availability zone) of the machine. Default: Cluster API picks one of the cluster's.",
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "One Cluster API `Machine` of a `capi_cluster`, with its `AWSMachine` and either a `KubeadmConfig` " +
+			"(kubeadm join, the default) or a bootstrap script of your own (Cluster API's `dataSecretName`). A Machine's spec " +
+			"is immutable in Cluster API: changing it replaces the machine; labels and annotations change in place.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`namespace/name` of the Machine.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"name": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the Machine.",
+				Validators: []validator.String{validators.ClusterName()}, PlanModifiers: replace},
+			"namespace": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultNamespace),
+				MarkdownDescription: "Namespace, the cluster's (default `default`).", Validators: []validator.String{validators.DNS1123Label()}, PlanModifiers: replace},
+			"cluster": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the `capi_cluster` the machine belongs to.",
+				Validators: []validator.String{validators.ClusterName()}, PlanModifiers: replace},
+			"version": schema.StringAttribute{Optional: true, MarkdownDescription: "Kubernetes version of the node, such as `v1.36.0` (required with kubeadm).",
+				Validators: []validator.String{stringvalidator.RegexMatches(versionPattern, "must be a Kubernetes version such as v1.36.0")}, PlanModifiers: replace},
+			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Labels of the Machine.",
+				Validators: []validator.Map{mapvalidator.KeysAre(validators.LabelKey()), mapvalidator.ValueStringsAre(validators.LabelValue())}},
+			"annotations": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Annotations of the Machine.",
+				Validators: []validator.Map{mapvalidator.KeysAre(validators.LabelKey())}},
+			"aws": schema.SingleNestedAttribute{Required: true, MarkdownDescription: "The machine's EC2 instance.", Attributes: machine,
+				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplace()}},
+			"bootstrap_script": schema.StringAttribute{Optional: true, Sensitive: true,
+				MarkdownDescription: "User data of your own instead of kubeadm join (stored in a Secret that the Machine's `dataSecretName` names).",
+				PlanModifiers:       replace},
+			"uid":         schema.StringAttribute{Computed: true, MarkdownDescription: "Kubernetes UID of the Machine.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"provider_id": schema.StringAttribute{Computed: true, MarkdownDescription: "`aws:///<zone>/<instance-id>` once the instance exists."},
+			"phase":       schema.StringAttribute{Computed: true, MarkdownDescription: "`status.phase` of the Machine."},
+			"conditions": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "`status.conditions` of the Machine.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"type": schema.StringAttribute{Computed: true}, "status": schema.StringAttribute{Computed: true},
+					"reason": schema.StringAttribute{Computed: true}, "message": schema.StringAttribute{Computed: true},
+				}}},
+			"wait_for": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(waitNodeReady),
+				MarkdownDescription: "What create waits for: `provisioned` (the instance runs) or `node_ready` (its node is Ready). Default `node_ready`.",
+				Validators:          []validator.String{stringvalidator.OneOf(waitMachineProvisioned, waitNodeReady)}},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *machineResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func machineObjectsInOrder(objs capiobj.MachineObjects) []client.Object {
+	var out []client.Object
+	if objs.BootstrapSecret != nil {
+		out = append(out, objs.BootstrapSecret)
+	}
+	if objs.KubeadmConfig != nil {
+		out = append(out, objs.KubeadmConfig)
+	}
+	if objs.AWSMachine != nil {
+		out = append(out, objs.AWSMachine)
+	}
+	return append(out, objs.Machine)
+}
+
+func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan machineResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Create(ctx, defaultMachineCreateTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	objs, d := capiobj.ExpandMachine(ctx, plan.MachineModel)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id := capiobj.ClusterID(objs.Machine.Namespace, objs.Machine.Name)
+	cl, err := r.data.kube.Writer(ctx)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
+		return
+	}
+	found := &clusterv1.Machine{}
+	if err := cl.Get(ctx, client.ObjectKeyFromObject(objs.Machine), found); err == nil && found.Labels[clusterv1.WatchLabel] != capiobj.WatchFilterValue {
+		resp.Diagnostics.AddError("Machine "+id+" already exists", "Import it to manage it with Terraform: terraform import <address> "+id)
+		return
+	} else if err != nil && !kube.IsNotFound(err) {
+		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
+		return
+	}
+	if err := r.data.engine.ensure(ctx); err != nil {
+		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
+		return
+	}
+	tflog.Info(ctx, "applying Machine", map[string]any{"id": id})
+	if err := applyAll(ctx, r.data.kube, cl, machineObjectsInOrder(objs), true); err != nil {
+		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
+		return
+	}
+	plan.ID = types.StringValue(id)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), plan.ID)...)
+	r.wait(ctx, &plan, cl, timeout, &resp.Diagnostics)
+	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *machineResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state machineResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cl, err := r.data.kube.Reader()
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read Machine "+state.ID.ValueString(), err.Error())
+		return
+	}
+	objs, err := readMachineObjects(ctx, cl, state.ID.ValueString())
+	if err != nil {
+		if kube.IsNotFound(err) {
+			resp.Diagnostics.AddWarning("Machine "+state.ID.ValueString()+" not found",
+				"The Machine no longer exists; it is removed from the state and the next apply creates it again.")
+			resp.State.RemoveResource(ctx)
+			return
+		}
+		resp.Diagnostics.AddError("Cannot read Machine "+state.ID.ValueString(), err.Error())
+		return
+	}
+	imported, d := req.Private.GetKey(ctx, importedKey)
+	resp.Diagnostics.Append(d...)
+	prior := &state.MachineModel
+	if imported != nil {
+		prior = nil
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, nil)...)
+	}
+	flat, d := capiobj.FlattenMachine(ctx, objs, prior)
+	resp.Diagnostics.Append(d...)
+	state.MachineModel = flat
+	if state.WaitFor.IsNull() {
+		state.WaitFor = types.StringValue(waitNodeReady)
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan machineResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Update(ctx, defaultMachineUpdateTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	objs, d := capiobj.ExpandMachine(ctx, plan.MachineModel)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cl, err := r.data.kube.Writer(ctx)
+	if err == nil {
+		err = r.data.engine.ensure(ctx)
+	}
+	if err == nil {
+		err = applyAll(ctx, r.data.kube, cl, machineObjectsInOrder(objs), true)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot update Machine "+plan.ID.ValueString(), err.Error())
+		return
+	}
+	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state machineResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := state.Timeouts.Delete(ctx, defaultMachineDeleteTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	id := state.ID.ValueString()
+	namespace, name, err := capiobj.ParseClusterID(id)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid ID", err.Error())
+		return
+	}
+	cl, err := r.data.kube.Writer(ctx)
+	if err == nil {
+		// Drain and the instance's termination run in the reconcilers.
+		err = r.data.engine.ensure(ctx)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot delete Machine "+id, err.Error())
+		return
+	}
+	m := &clusterv1.Machine{}
+	m.Namespace, m.Name = namespace, name
+	if err := cl.Delete(ctx, m); err != nil && !kube.IsNotFound(err) {
+		resp.Diagnostics.AddError("Cannot delete Machine "+id, err.Error())
+		return
+	}
+	if err := kube.WaitForDeletion(ctx, cl, m, &clusterv1.MachineList{}); err != nil {
+		resp.Diagnostics.AddError("Machine "+id+" was not deleted in time",
+			fmt.Sprintf("Waited %s: %s. Check `kubectl describe machine -n %s %s`, then run destroy again.", timeout, err, namespace, name))
+		return
+	}
+	secret := &corev1.Secret{}
+	secret.Namespace, secret.Name = namespace, capiobj.BootstrapSecretName(name)
+	if err := cl.Delete(ctx, secret); err != nil && !kube.IsNotFound(err) {
+		resp.Diagnostics.AddWarning("Bootstrap secret left", err.Error())
+	}
+}
+
+func (r *machineResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	namespace, name, err := capiobj.ParseClusterID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid import ID", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), namespace)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, []byte(`true`))...)
+}
+
+func (r *machineResource) wait(ctx context.Context, m *machineResourceModel, cl client.WithWatch, timeout time.Duration, diags *diag.Diagnostics) {
+	if diags.HasError() {
+		return
+	}
+	namespace, name, _ := capiobj.ParseClusterID(m.ID.ValueString())
+	obj := &clusterv1.Machine{}
+	obj.Namespace, obj.Name = namespace, name
+	target := m.WaitFor.ValueString()
+	err := kube.WaitFor(ctx, cl, obj, &clusterv1.MachineList{}, func() (bool, error) {
+		if target == waitMachineProvisioned {
+			return ptr.Deref(obj.Status.Initialization.InfrastructureProvisioned, false), nil
+		}
+		return conditions.IsTrue(obj, clusterv1.MachineNodeReadyCondition), nil
+	})
+	if err != nil {
+		diags.AddError(fmt.Sprintf("Machine %s not %s in time", m.ID.ValueString(), target),
+			fmt.Sprintf("Waited %s: %s. See `kubectl describe machine -n %s %s`, or raise the timeout.", timeout, err, namespace, name))
+	}
+}
+
+func (r *machineResource) readInto(ctx context.Context, m *machineResourceModel, cl client.Reader, diags *diag.Diagnostics) {
+	objs, err := readMachineObjects(ctx, cl, m.ID.ValueString())
+	if err != nil {
+		diags.AddError("Cannot read Machine "+m.ID.ValueString()+" after writing it", err.Error())
+		return
+	}
+	flat, d := capiobj.FlattenMachine(ctx, objs, &m.MachineModel)
+	diags.Append(d...)
+	m.MachineModel = flat
+}
+
+// readMachineObjects reads a Machine with its AWSMachine and, for a
+// user-supplied script, its bootstrap Secret.
+func readMachineObjects(ctx context.Context, cl client.Reader, id string) (capiobj.MachineObjects, error) {
+	namespace, name, err := capiobj.ParseClusterID(id)
+	if err != nil {
+		return capiobj.MachineObjects{}, err
+	}
+	objs := capiobj.MachineObjects{Machine: &clusterv1.Machine{}}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, objs.Machine); err != nil {
+		return objs, err
+	}
+	m := objs.Machine
+	if ref := m.Spec.InfrastructureRef; ref.Kind == "AWSMachine" && ref.APIGroup == infrav1.GroupVersion.Group {
+		a := &infrav1.AWSMachine{}
+		if err := get(ctx, cl, client.ObjectKey{Namespace: namespace, Name: ref.Name}, a); err != nil {
+			return objs, err
+		} else if a.Name != "" {
+			objs.AWSMachine = a
+		}
+	}
+	if !m.Spec.Bootstrap.ConfigRef.IsDefined() && ptr.Deref(m.Spec.Bootstrap.DataSecretName, "") == capiobj.BootstrapSecretName(name) {
+		s := &corev1.Secret{}
+		if err := get(ctx, cl, client.ObjectKey{Namespace: namespace, Name: capiobj.BootstrapSecretName(name)}, s); err != nil {
+			return objs, err
+		} else if s.Name != "" {
+			objs.BootstrapSecret = s
+		}
+	}
+	return objs, nil
+}

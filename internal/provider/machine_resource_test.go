@@ -1,0 +1,97 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+)
+
+func machinesConfig(cluster, machineLabel string) string {
+	return awsClusterConfig(cluster, `{}`) + fmt.Sprintf(`
+resource "capi_machine" "worker" {
+  count   = 2
+  name    = "${capi_cluster.test.name}-worker-${count.index}"
+  cluster = capi_cluster.test.name
+  labels  = { role = %q }
+
+  aws = {
+    ami           = "ami-0123456789abcdef0"
+    instance_type = "t3.medium"
+  }
+
+  bootstrap_script = "#!/bin/sh\necho joined by a script of my own\n"
+  wait_for         = "provisioned"
+}`, machineLabel)
+}
+
+// Standalone machines with a user-supplied bootstrap script run their
+// instances, change labels in place, import, and go with destroy.
+func TestAccMachine_bootstrapScript(t *testing.T) {
+	useLabAWS(t)
+	name := testClusterName()
+	key := client.ObjectKey{Namespace: "default", Name: name}
+	worker := "capi_machine.worker[0]"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNothingLeft(t, key),
+		Steps: []resource.TestStep{
+			{
+				Config: machinesConfig(name, "worker"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(worker, tfjsonpath.New("provider_id"), knownvalue.StringRegexp(regexp.MustCompile(`^aws:///us-east-1[ab]/i-[0-9a-f]{17}$`))),
+					statecheck.ExpectKnownValue(worker, tfjsonpath.New("phase"), knownvalue.StringExact("Provisioned")),
+				},
+				Check: resource.ComposeTestCheckFunc(
+					// The control plane machine and both workers.
+					checkSimulatorHas(t, map[string]int{"instance": 3}),
+					checkMachine(t, client.ObjectKey{Namespace: "default", Name: name + "-worker-1"}, func(m *clusterv1.Machine) error {
+						if m.Spec.Bootstrap.DataSecretName == nil || *m.Spec.Bootstrap.DataSecretName != name+"-worker-1-bootstrap" {
+							return fmt.Errorf("dataSecretName = %v", m.Spec.Bootstrap.DataSecretName)
+						}
+						return nil
+					}),
+				),
+			},
+			{
+				Config: machinesConfig(name, "ingress"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(worker, plancheck.ResourceActionUpdate),
+				}},
+				Check: checkMachine(t, client.ObjectKey{Namespace: "default", Name: name + "-worker-0"}, func(m *clusterv1.Machine) error {
+					if m.Labels["role"] != "ingress" {
+						return fmt.Errorf("labels = %v", m.Labels)
+					}
+					return nil
+				}),
+			},
+			{
+				ResourceName:            worker,
+				ImportState:             true,
+				ImportStateId:           "default/" + name + "-worker-0",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"wait_for", "conditions", "phase"},
+			},
+		},
+	})
+}
+
+func checkMachine(t *testing.T, key client.ObjectKey, check func(*clusterv1.Machine) error) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		m := &clusterv1.Machine{}
+		if err := labClient(t).Get(context.Background(), key, m); err != nil {
+			return err
+		}
+		return check(m)
+	}
+}
