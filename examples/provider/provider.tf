@@ -11,6 +11,16 @@ provider "capi" {
   }
 }
 
+# Endpoint overrides for the embedded AWS reconcilers (credentials always
+# come from the AWS SDK's standard chain).
+provider "capi" {
+  alias = "aws_endpoints"
+  aws {
+    profile      = "platform"
+    ec2_endpoint = "https://ec2.eu-west-1.amazonaws.com"
+  }
+}
+
 # Inline settings, for remote runs without local files. The same values can
 # come from KUBE_HOST, KUBE_TOKEN and KUBE_CLUSTER_CA_CERT_DATA instead.
 provider "capi" {

@@ -1,3 +1,6 @@
+# A cluster on AWS with a three-machine kubeadm control plane. The provider
+# runs Cluster API's reconcilers during apply and destroy: no controller has
+# to be installed in the management cluster.
 resource "capi_cluster" "example" {
   name      = "example"
   namespace = "default"
@@ -7,13 +10,39 @@ resource "capi_cluster" "example" {
   }
 
   cluster_network = {
-    pod_cidrs       = ["192.168.0.0/16"]
-    service_cidrs   = ["10.128.0.0/12"]
-    service_domain  = "cluster.local"
-    api_server_port = 6443
+    pod_cidrs      = ["192.168.0.0/16"]
+    service_cidrs  = ["10.128.0.0/12"]
+    service_domain = "cluster.local"
+  }
+
+  aws = {
+    region             = "eu-west-1"
+    availability_zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+  }
+
+  control_plane = {
+    replicas = 3
+    version  = "v1.36.0"
+    machine = {
+      ami                  = "ami-0123456789abcdef0"
+      instance_type        = "t3.large"
+      iam_instance_profile = "control-plane.cluster-api-provider-aws.sigs.k8s.io"
+    }
   }
 
   timeouts {
+    create = "45m"
     delete = "30m"
+  }
+}
+
+# Only the Cluster object, for a management cluster where Cluster API's
+# controllers run: no reconcilers run in the provider for it.
+resource "capi_cluster" "object_only" {
+  name = "object-only"
+
+  control_plane_endpoint = {
+    host = "api.example.com"
+    port = 6443
   }
 }

@@ -1,0 +1,26 @@
+# A worker that joins the cluster with kubeadm.
+resource "capi_machine" "worker" {
+  name    = "example-worker-0"
+  cluster = capi_cluster.example.name
+  version = "v1.36.0"
+
+  aws = {
+    ami               = "ami-0123456789abcdef0"
+    instance_type     = "t3.large"
+    availability_zone = "eu-west-1b"
+  }
+}
+
+# A machine that boots with a script of your own instead of kubeadm.
+resource "capi_machine" "bastion" {
+  name    = "example-bastion"
+  cluster = capi_cluster.example.name
+
+  aws = {
+    ami           = "ami-0123456789abcdef0"
+    instance_type = "t3.micro"
+  }
+
+  bootstrap_script = file("${path.module}/bastion.sh")
+  wait_for         = "provisioned"
+}
