@@ -18,7 +18,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
@@ -26,6 +29,7 @@ import (
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 )
 
 // useLabAWS points the AWS SDK's standard configuration at the lab's
@@ -258,4 +262,41 @@ func checkControlPlane(t *testing.T, key client.ObjectKey, replicas int32) resou
 		}
 		return nil
 	}
+}
+
+// While another apply holds a cluster's Lease, an apply of that cluster
+// waits, and fails at its timeout with a message naming the holder; once
+// the Lease is free it goes ahead.
+func TestAccCluster_awsWaitsForTheClusterLease(t *testing.T) {
+	useLabAWS(t)
+	ensureCRDs(t)
+	name := testClusterName()
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kube.LeaseName(name)},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("another-apply"), LeaseDurationSeconds: ptr.To[int32](3600),
+			AcquireTime: &metav1.MicroTime{Time: time.Now()}, RenewTime: &metav1.MicroTime{Time: time.Now()}}}
+	config := awsClusterConfig(name, `{}`)
+	withTimeout := strings.Replace(config, `wait_for = "provisioned"`, "wait_for = \"provisioned\"\n  timeouts {\n    create = \"5s\"\n  }", 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNothingLeft(t, client.ObjectKey{Namespace: "default", Name: name}),
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					if err := labClient(t).Create(context.Background(), lease); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      withTimeout,
+				ExpectError: wrapped("is being applied by another process (another-apply holds Lease default/" + kube.LeaseName(name) + ")"),
+			},
+			{
+				PreConfig: func() {
+					if err := labClient(t).Delete(context.Background(), lease); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+			},
+		},
+	})
 }

@@ -318,7 +318,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 		tflog.Info(ctx, "resuming a Cluster an earlier apply created", map[string]any{"id": id})
 	}
 	if objs.Managed() {
-		if err := r.data.engine.ensure(ctx); err != nil {
+		if err := r.data.engine.start(ctx, objs.Cluster.Namespace, objs.Cluster.Name); err != nil {
 			resp.Diagnostics.AddError("Cannot create Cluster "+id, err.Error())
 			return
 		}
@@ -405,7 +405,7 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 		return
 	}
 	if objs.Managed() {
-		if err := r.data.engine.ensure(ctx); err != nil {
+		if err := r.data.engine.start(ctx, objs.Cluster.Namespace, objs.Cluster.Name); err != nil {
 			resp.Diagnostics.AddError("Cannot update Cluster "+id, err.Error())
 			return
 		}
@@ -458,7 +458,7 @@ func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest
 	// Cluster API's finalizers (drain, cloud clean-up) run in the
 	// reconcilers, so destroy needs them as much as apply does.
 	if managedByProvider(obj) {
-		if err := r.data.engine.ensure(ctx); err != nil {
+		if err := r.data.engine.start(ctx, namespace, name); err != nil {
 			resp.Diagnostics.AddError("Cannot delete Cluster "+id, err.Error())
 			return
 		}

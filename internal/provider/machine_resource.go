@@ -162,7 +162,7 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
 		return
 	}
-	if err := r.data.engine.ensure(ctx); err != nil {
+	if err := r.data.engine.start(ctx, objs.Machine.Namespace, objs.Machine.Spec.ClusterName); err != nil {
 		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
 		return
 	}
@@ -233,7 +233,7 @@ func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	cl, err := r.data.kube.Writer(ctx)
 	if err == nil {
-		err = r.data.engine.ensure(ctx)
+		err = r.data.engine.start(ctx, objs.Machine.Namespace, objs.Machine.Spec.ClusterName)
 	}
 	if err == nil {
 		err = applyAll(ctx, r.data.kube, cl, machineObjectsInOrder(objs), true)
@@ -265,7 +265,7 @@ func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest
 	cl, err := r.data.kube.Writer(ctx)
 	if err == nil {
 		// Drain and the instance's termination run in the reconcilers.
-		err = r.data.engine.ensure(ctx)
+		err = r.data.engine.start(ctx, namespace, state.Cluster.ValueString())
 	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot delete Machine "+id, err.Error())

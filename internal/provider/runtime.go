@@ -30,6 +30,31 @@ type engineRunner struct {
 
 	once sync.Once
 	err  error
+
+	locksOnce sync.Once
+	locks     *kube.Locks
+	locksErr  error
+}
+
+// lock takes the Lease of a cluster for this process, waiting while another
+// apply holds it (until ctx ends): two applies never reconcile one cluster
+// at once.
+func (r *engineRunner) lock(ctx context.Context, namespace, cluster string) error {
+	r.locksOnce.Do(func() { r.locks, r.locksErr = kube.NewLocks(r.kube) })
+	if r.locksErr != nil {
+		return r.locksErr
+	}
+	tflog.Debug(ctx, "taking the cluster's lease", map[string]any{"cluster": namespace + "/" + cluster})
+	return r.locks.Lock(ctx, namespace, cluster)
+}
+
+// start takes the cluster's lease and makes sure the engine runs: what every
+// write to a cluster with reconcilers needs first.
+func (r *engineRunner) start(ctx context.Context, namespace, cluster string) error {
+	if err := r.ensure(ctx); err != nil {
+		return err
+	}
+	return r.lock(ctx, namespace, cluster)
 }
 
 // ensure starts the engine if it is not running yet. The engine outlives
