@@ -28,6 +28,9 @@ func main() {
 		Address: "registry.terraform.io/terraform-capi/capi",
 		Debug:   debug,
 	})
+	// Terraform is done with the provider: give the cluster leases back
+	// rather than let the next apply wait for them to expire.
+	provider.Shutdown()
 	if err != nil {
 		log.Fatal(err)
 	}

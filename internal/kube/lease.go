@@ -30,8 +30,10 @@ type Locks struct {
 	client   kubernetes.Interface
 	identity string
 
-	mu   sync.Mutex
-	held map[string]*leaderelection.LeaderElector
+	mu      sync.Mutex
+	held    map[string]*leaderelection.LeaderElector
+	cancels []context.CancelFunc
+	running sync.WaitGroup
 }
 
 // NewLocks returns the locks of this process.
@@ -63,7 +65,7 @@ func (l *Locks) Lock(ctx context.Context, namespace, cluster string) error {
 		var err error
 		elector, err = leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 			Lock: lock, LeaseDuration: leaseDuration, RenewDeadline: leaseRenew, RetryPeriod: leaseRetry,
-			Name: key,
+			Name: key, ReleaseOnCancel: true,
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(context.Context) {},
 				OnStoppedLeading: func() {},
@@ -74,9 +76,15 @@ func (l *Locks) Lock(ctx context.Context, namespace, cluster string) error {
 			return err
 		}
 		l.held[key] = elector
-		// Runs for the life of the process: the lease is renewed until
-		// Terraform ends the provider.
-		go elector.Run(context.Background())
+		// Runs until Release or the end of the process: the lease is
+		// renewed as long as Terraform keeps the provider.
+		runCtx, cancel := context.WithCancel(context.Background())
+		l.cancels = append(l.cancels, cancel)
+		l.running.Add(1)
+		go func() {
+			defer l.running.Done()
+			elector.Run(runCtx)
+		}()
 	}
 	l.mu.Unlock()
 
@@ -92,6 +100,23 @@ func (l *Locks) Lock(ctx context.Context, namespace, cluster string) error {
 		}
 	}
 	return nil
+}
+
+// Release gives up every lease this process holds, so that the next apply
+// does not wait for them to expire. It waits a few seconds at most.
+func (l *Locks) Release() {
+	l.mu.Lock()
+	for _, cancel := range l.cancels {
+		cancel()
+	}
+	l.cancels = nil
+	l.mu.Unlock()
+	done := make(chan struct{})
+	go func() { l.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
 }
 
 func metaFor(namespace, name string) metav1.ObjectMeta {

@@ -36,9 +36,13 @@ resource "capi_machine" "worker" {
 }
 
 // Standalone machines with a user-supplied bootstrap script run their
-// instances, change labels in place, import, and go with destroy.
+// instances, change labels in place, import, and go with destroy. The first
+// apply runs with 30% of RunInstances calls throttled: it still converges
+// with exactly one instance per machine.
 func TestAccMachine_bootstrapScript(t *testing.T) {
 	useLabAWS(t)
+	t.Cleanup(func() { _ = testLab.SetAWSFaults(nil) })
+	var runInstancesBefore int
 	name := testClusterName()
 	key := client.ObjectKey{Namespace: "default", Name: name}
 	worker := "capi_machine.worker[0]"
@@ -47,6 +51,16 @@ func TestAccMachine_bootstrapScript(t *testing.T) {
 		CheckDestroy:             checkNothingLeft(t, key),
 		Steps: []resource.TestStep{
 			{
+				PreConfig: func() {
+					calls, err := testLab.AWSCalls()
+					if err != nil {
+						t.Fatal(err)
+					}
+					runInstancesBefore = calls["ec2:RunInstances"]
+					if err := testLab.SetAWSFaults([]map[string]any{{"action": "RunInstances", "rate": 0.3, "error": "throttling"}}); err != nil {
+						t.Fatal(err)
+					}
+				},
 				Config: machinesConfig(name, "worker"),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(worker, tfjsonpath.New("provider_id"), knownvalue.StringRegexp(regexp.MustCompile(`^aws:///us-east-1[ab]/i-[0-9a-f]{17}$`))),
@@ -55,6 +69,16 @@ func TestAccMachine_bootstrapScript(t *testing.T) {
 				Check: resource.ComposeTestCheckFunc(
 					// The control plane machine and both workers.
 					checkSimulatorHas(t, map[string]int{"instance": 3}),
+					func(*terraform.State) error {
+						calls, err := testLab.AWSCalls()
+						if err != nil {
+							return err
+						}
+						if n := calls["ec2:RunInstances"] - runInstancesBefore; n <= 3 {
+							return fmt.Errorf("RunInstances was called %d times for 3 instances: the throttling did not bite", n)
+						}
+						return testLab.SetAWSFaults(nil)
+					},
 					checkMachine(t, client.ObjectKey{Namespace: "default", Name: name + "-worker-1"}, func(m *clusterv1.Machine) error {
 						if m.Spec.Bootstrap.DataSecretName == nil || *m.Spec.Bootstrap.DataSecretName != name+"-worker-1-bootstrap" {
 							return fmt.Errorf("dataSecretName = %v", m.Spec.Bootstrap.DataSecretName)

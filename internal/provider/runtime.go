@@ -84,6 +84,17 @@ func (r *engineRunner) ensure(ctx context.Context) error {
 // process serving several commands (tests, a debugger) keeps one engine.
 var runners sync.Map
 
+// Shutdown releases the leases of the process. The provider server calls it
+// when Terraform ends the provider.
+func Shutdown() {
+	runners.Range(func(_, v any) bool {
+		if r := v.(*engineRunner); r.locks != nil {
+			r.locks.Release()
+		}
+		return true
+	})
+}
+
 func runnerFor(k *kube.Client, settings cloud.Settings) *engineRunner {
 	key := fmt.Sprintf("%s|%+v", k.RESTConfig().Host, settings)
 	r, _ := runners.LoadOrStore(key, &engineRunner{kube: k, aws: settings})

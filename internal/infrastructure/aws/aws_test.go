@@ -12,6 +12,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/go-logr/logr/testr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -190,6 +191,13 @@ func TestAccAWSClusterWithControlPlane(t *testing.T) {
 	}
 
 	instanceID := machine.Spec.ProviderID[strings.LastIndex(machine.Spec.ProviderID, "/")+1:]
+	health, err := e.clients.ELB.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: awssdk.String(awsCluster.Status.Network.LoadBalancer.TargetGroupARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(health.TargetHealthDescriptions) != 1 || awssdk.ToString(health.TargetHealthDescriptions[0].Target.Id) != instanceID {
+		t.Errorf("API server target group targets = %+v, want the control plane instance %s", health.TargetHealthDescriptions, instanceID)
+	}
 	attr, err := e.clients.EC2.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: awssdk.String(instanceID), Attribute: ec2types.InstanceAttributeNameUserData})
 	if err != nil {
 		t.Fatal(err)
