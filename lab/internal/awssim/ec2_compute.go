@@ -264,15 +264,8 @@ func (s *Simulator) deleteSecurityGroup(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) describeSecurityGroups(p params, _ string) (any, *apiError) {
-	ids, err := s.selectIDs(p.list("GroupId"), keys(s.groups), "InvalidGroup.NotFound", "security group", func(id string) (time.Time, bool) {
-		v, ok := s.groups[id]
-		if !ok {
-			return time.Time{}, false
-		}
-		return v.created, true
-	}, func(id string) (bool, *apiError) {
-		g := s.groups[id]
-		return matchFilters(p.filters(), g.Tags, func(name string) ([]string, bool) {
+	out, next, err := describe(s, p, "GroupId", s.groups, "InvalidGroup.NotFound", "security group", func(g *securityGroup) resourceView {
+		return resourceView{created: g.created, tags: g.Tags, values: func(name string) ([]string, bool) {
 			switch name {
 			case "group-id":
 				return []string{g.GroupID}, true
@@ -282,18 +275,10 @@ func (s *Simulator) describeSecurityGroups(p params, _ string) (any, *apiError) 
 				return []string{g.VpcID}, true
 			}
 			return nil, false
-		})
+		}}
 	})
 	if err != nil {
 		return nil, err
-	}
-	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*securityGroup, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, s.groups[id])
 	}
 	return struct {
 		Groups    []*securityGroup `xml:"securityGroupInfo>item"`
@@ -420,15 +405,8 @@ func (s *Simulator) describeInstances(p params, _ string) (any, *apiError) {
 	if max := p.int("MaxResults", 0); p.has("MaxResults") && (max < 5 || max > 1000) {
 		return nil, badRequest("InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", max)
 	}
-	ids, err := s.selectIDs(p.list("InstanceId"), keys(s.instances), "InvalidInstanceID.NotFound", "instance", func(id string) (time.Time, bool) {
-		v, ok := s.instances[id]
-		if !ok {
-			return time.Time{}, false
-		}
-		return v.launched, true
-	}, func(id string) (bool, *apiError) {
-		i := s.instances[id]
-		return matchFilters(p.filters(), i.Tags, func(name string) ([]string, bool) {
+	instances, next, err := describe(s, p, "InstanceId", s.instances, "InvalidInstanceID.NotFound", "instance", func(i *instance) resourceView {
+		return resourceView{created: i.launched, tags: i.Tags, values: func(name string) ([]string, bool) {
 			switch name {
 			case "instance-id":
 				return []string{i.InstanceID}, true
@@ -452,20 +430,15 @@ func (s *Simulator) describeInstances(p params, _ string) (any, *apiError) {
 				return []string{i.ImageID}, true
 			}
 			return nil, false
-		})
+		}}
 	})
-	if err != nil {
-		return nil, err
-	}
-	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
 	if err != nil {
 		return nil, err
 	}
 	// Instances are grouped by reservation, in the order of their IDs.
 	var out []*reservation
 	byRes := map[string]*reservation{}
-	for _, id := range ids {
-		i := s.instances[id]
+	for _, i := range instances {
 		r, ok := byRes[i.reservationID]
 		if !ok {
 			r = &reservation{ReservationID: i.reservationID, OwnerID: accountID}

@@ -126,15 +126,8 @@ func (s *Simulator) createVpc(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) describeVpcs(p params, _ string) (any, *apiError) {
-	ids, err := s.selectIDs(p.list("VpcId"), keys(s.vpcs), "InvalidVpcID.NotFound", "vpc", func(id string) (time.Time, bool) {
-		v, ok := s.vpcs[id]
-		if !ok {
-			return time.Time{}, false
-		}
-		return v.created, true
-	}, func(id string) (bool, *apiError) {
-		v := s.vpcs[id]
-		return matchFilters(p.filters(), v.Tags, func(name string) ([]string, bool) {
+	out, next, err := describe(s, p, "VpcId", s.vpcs, "InvalidVpcID.NotFound", "vpc", func(v *vpc) resourceView {
+		return resourceView{created: v.created, tags: v.Tags, values: func(name string) ([]string, bool) {
 			switch name {
 			case "vpc-id":
 				return []string{v.VpcID}, true
@@ -146,18 +139,10 @@ func (s *Simulator) describeVpcs(p params, _ string) (any, *apiError) {
 				return []string{"false"}, true
 			}
 			return nil, false
-		})
+		}}
 	})
 	if err != nil {
 		return nil, err
-	}
-	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*vpc, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, s.vpcs[id])
 	}
 	return struct {
 		Vpcs      []*vpc `xml:"vpcSet>item"`
@@ -245,15 +230,8 @@ func (s *Simulator) createSubnet(p params, region string) (any, *apiError) {
 }
 
 func (s *Simulator) describeSubnets(p params, _ string) (any, *apiError) {
-	ids, err := s.selectIDs(p.list("SubnetId"), keys(s.subnets), "InvalidSubnetID.NotFound", "subnet", func(id string) (time.Time, bool) {
-		v, ok := s.subnets[id]
-		if !ok {
-			return time.Time{}, false
-		}
-		return v.created, true
-	}, func(id string) (bool, *apiError) {
-		v := s.subnets[id]
-		return matchFilters(p.filters(), v.Tags, func(name string) ([]string, bool) {
+	out, next, err := describe(s, p, "SubnetId", s.subnets, "InvalidSubnetID.NotFound", "subnet", func(v *subnet) resourceView {
+		return resourceView{created: v.created, tags: v.Tags, values: func(name string) ([]string, bool) {
 			switch name {
 			case "subnet-id":
 				return []string{v.SubnetID}, true
@@ -269,18 +247,10 @@ func (s *Simulator) describeSubnets(p params, _ string) (any, *apiError) {
 				return []string{boolString(v.MapPublicIPOnLaunch)}, true
 			}
 			return nil, false
-		})
+		}}
 	})
 	if err != nil {
 		return nil, err
-	}
-	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*subnet, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, s.subnets[id])
 	}
 	return struct {
 		Subnets   []*subnet `xml:"subnetSet>item"`
@@ -383,15 +353,8 @@ func (s *Simulator) deleteInternetGateway(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) describeInternetGateways(p params, _ string) (any, *apiError) {
-	ids, err := s.selectIDs(p.list("InternetGatewayId"), keys(s.igws), "InvalidInternetGatewayID.NotFound", "internetGateway", func(id string) (time.Time, bool) {
-		v, ok := s.igws[id]
-		if !ok {
-			return time.Time{}, false
-		}
-		return v.created, true
-	}, func(id string) (bool, *apiError) {
-		g := s.igws[id]
-		return matchFilters(p.filters(), g.Tags, func(name string) ([]string, bool) {
+	out, next, err := describe(s, p, "InternetGatewayId", s.igws, "InvalidInternetGatewayID.NotFound", "internetGateway", func(g *internetGateway) resourceView {
+		return resourceView{created: g.created, tags: g.Tags, values: func(name string) ([]string, bool) {
 			switch name {
 			case "internet-gateway-id":
 				return []string{g.InternetGatewayID}, true
@@ -403,18 +366,10 @@ func (s *Simulator) describeInternetGateways(p params, _ string) (any, *apiError
 				return out, true
 			}
 			return nil, false
-		})
+		}}
 	})
 	if err != nil {
 		return nil, err
-	}
-	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*internetGateway, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, s.igws[id])
 	}
 	return struct {
 		InternetGateways []*internetGateway `xml:"internetGatewaySet>item"`
@@ -435,15 +390,8 @@ func (s *Simulator) allocateAddress(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) describeAddresses(p params, _ string) (any, *apiError) {
-	ids, err := s.selectIDs(p.list("AllocationId"), keys(s.addresses), "InvalidAllocationID.NotFound", "allocation", func(id string) (time.Time, bool) {
-		v, ok := s.addresses[id]
-		if !ok {
-			return time.Time{}, false
-		}
-		return v.created, true
-	}, func(id string) (bool, *apiError) {
-		a := s.addresses[id]
-		return matchFilters(p.filters(), a.Tags, func(name string) ([]string, bool) {
+	out, _, err := describe(s, p, "AllocationId", s.addresses, "InvalidAllocationID.NotFound", "allocation", func(a *address) resourceView {
+		return resourceView{created: a.created, tags: a.Tags, values: func(name string) ([]string, bool) {
 			switch name {
 			case "allocation-id":
 				return []string{a.AllocationID}, true
@@ -453,14 +401,10 @@ func (s *Simulator) describeAddresses(p params, _ string) (any, *apiError) {
 				return []string{a.Domain}, true
 			}
 			return nil, false
-		})
+		}}
 	})
 	if err != nil {
 		return nil, err
-	}
-	out := make([]*address, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, s.addresses[id])
 	}
 	return struct {
 		Addresses []*address `xml:"addressesSet>item"`
@@ -515,15 +459,8 @@ func (s *Simulator) createNatGateway(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) describeNatGateways(p params, _ string) (any, *apiError) {
-	ids, err := s.selectIDs(p.list("NatGatewayId"), keys(s.nats), "NatGatewayNotFound", "natGateway", func(id string) (time.Time, bool) {
-		v, ok := s.nats[id]
-		if !ok {
-			return time.Time{}, false
-		}
-		return v.created, true
-	}, func(id string) (bool, *apiError) {
-		n := s.nats[id]
-		return matchFilters(p.filters(), n.Tags, func(name string) ([]string, bool) {
+	out, next, err := describe(s, p, "NatGatewayId", s.nats, "NatGatewayNotFound", "natGateway", func(n *natGateway) resourceView {
+		return resourceView{created: n.created, tags: n.Tags, values: func(name string) ([]string, bool) {
 			switch name {
 			case "nat-gateway-id":
 				return []string{n.NatGatewayID}, true
@@ -535,18 +472,10 @@ func (s *Simulator) describeNatGateways(p params, _ string) (any, *apiError) {
 				return []string{n.State}, true
 			}
 			return nil, false
-		})
+		}}
 	})
 	if err != nil {
 		return nil, err
-	}
-	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*natGateway, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, s.nats[id])
 	}
 	return struct {
 		NatGateways []*natGateway `xml:"natGatewaySet>item"`
@@ -662,15 +591,8 @@ func (s *Simulator) deleteRouteTable(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) describeRouteTables(p params, _ string) (any, *apiError) {
-	ids, err := s.selectIDs(p.list("RouteTableId"), keys(s.routeTables), "InvalidRouteTableID.NotFound", "routeTable", func(id string) (time.Time, bool) {
-		v, ok := s.routeTables[id]
-		if !ok {
-			return time.Time{}, false
-		}
-		return v.created, true
-	}, func(id string) (bool, *apiError) {
-		rt := s.routeTables[id]
-		return matchFilters(p.filters(), rt.Tags, func(name string) ([]string, bool) {
+	out, next, err := describe(s, p, "RouteTableId", s.routeTables, "InvalidRouteTableID.NotFound", "routeTable", func(rt *routeTable) resourceView {
+		return resourceView{created: rt.created, tags: rt.Tags, values: func(name string) ([]string, bool) {
 			switch name {
 			case "route-table-id":
 				return []string{rt.RouteTableID}, true
@@ -686,18 +608,10 @@ func (s *Simulator) describeRouteTables(p params, _ string) (any, *apiError) {
 				return []string{boolString(rt.main)}, true
 			}
 			return nil, false
-		})
+		}}
 	})
 	if err != nil {
 		return nil, err
-	}
-	ids, next, err := page(ids, p.int("MaxResults", 0), p.get("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*routeTable, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, s.routeTables[id])
 	}
 	return struct {
 		RouteTables []*routeTable `xml:"routeTableSet>item"`
@@ -762,32 +676,52 @@ func (s *Simulator) ec2Tags(id string) *[]Tag {
 	return nil
 }
 
-// selectIDs picks the IDs a Describe call returns: the requested ones (each
-// must exist and be visible, or the call fails with notFound) or all, then
-// those matching the filters, sorted.
-func (s *Simulator) selectIDs(requested, all []string, notFound, noun string, created func(string) (time.Time, bool), match func(string) (bool, *apiError)) ([]string, *apiError) {
-	ids := all
-	if len(requested) > 0 {
+// resourceView is what the Describe calls need of a resource.
+type resourceView struct {
+	created time.Time
+	tags    []Tag
+	// values gives the resource's values for a filter name, ok=false for a
+	// name it does not know.
+	values func(name string) ([]string, bool)
+}
+
+// describe does what every EC2 Describe call does: take the requested IDs
+// (each must exist and be visible, or the call fails with notFound) or all,
+// keep those matching the filters, sort them and cut a page by
+// MaxResults/NextToken.
+func describe[T any](s *Simulator, p params, idParam string, items map[string]T, notFound, noun string, view func(T) resourceView) ([]T, string, *apiError) {
+	ids := keys(items)
+	if requested := p.list(idParam); len(requested) > 0 {
 		for _, id := range requested {
-			t, ok := created(id)
-			if !ok || s.notYetVisible(t) {
-				return nil, badRequest(notFound, "The %s ID '%s' does not exist", noun, id)
+			item, ok := items[id]
+			if !ok || s.notYetVisible(view(item).created) {
+				return nil, "", badRequest(notFound, "The %s ID '%s' does not exist", noun, id)
 			}
 		}
-		ids = requested
+		ids = append([]string(nil), requested...)
+		sort.Strings(ids)
 	}
-	var out []string
+	filters := p.filters()
+	var matched []string
 	for _, id := range ids {
-		ok, err := match(id)
+		v := view(items[id])
+		ok, err := matchFilters(filters, v.tags, v.values)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if ok {
-			out = append(out, id)
+			matched = append(matched, id)
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	matched, next, err := page(matched, p.int("MaxResults", 0), p.get("NextToken"))
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]T, 0, len(matched))
+	for _, id := range matched {
+		out = append(out, items[id])
+	}
+	return out, next, nil
 }
 
 func dependency(noun, id string) *apiError {
