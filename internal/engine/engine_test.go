@@ -33,19 +33,7 @@ import (
 var testLab *labtest.Lab
 
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		if os.Getenv("TF_ACC") == "" {
-			return m.Run()
-		}
-		lab, err := labtest.Start()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer lab.Stop()
-		testLab = lab
-		return m.Run()
-	}())
+	os.Exit(labtest.Main(m, func(l *labtest.Lab) { testLab = l }))
 }
 
 // testInfra is a minimal infrastructure provider for engine tests: its

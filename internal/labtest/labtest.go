@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
@@ -166,4 +167,27 @@ func tail(b []byte, n int) []byte {
 		}
 	}
 	return b
+}
+
+// Main runs a test binary's tests. With TF_ACC set it first starts a lab,
+// hands it to use, and stops it after the tests; without, the acceptance
+// tests skip as resource.Test does. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(labtest.Main(m, func(l *labtest.Lab) { testLab = l })) }
+func Main(m *testing.M, use func(*Lab)) int {
+	if os.Getenv("TF_ACC") == "" {
+		return m.Run()
+	}
+	lab, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the lab for acceptance tests:", err)
+		return 1
+	}
+	defer func() {
+		if err := lab.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}()
+	use(lab)
+	return m.Run()
 }

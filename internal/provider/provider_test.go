@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -28,27 +27,11 @@ var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServe
 var testLab *labtest.Lab
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	if os.Getenv("TF_ACC") == "" {
-		return m.Run()
-	}
-	lab, err := labtest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the lab for acceptance tests:", err)
-		return 1
-	}
-	defer func() {
-		if err := lab.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-		}
-	}()
-	testLab = lab
-	// The provider under test finds the lab the way a user's would.
-	os.Setenv("KUBE_CONFIG_PATH", lab.Kubeconfig)
-	return m.Run()
+	os.Exit(labtest.Main(m, func(l *labtest.Lab) {
+		testLab = l
+		// The provider under test finds the lab the way a user's would.
+		os.Setenv("KUBE_CONFIG_PATH", l.Kubeconfig)
+	}))
 }
 
 // ensureCRDs installs the CRDs for tests that create objects directly,
