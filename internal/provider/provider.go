@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -19,7 +20,10 @@ import (
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 )
 
-var _ provider.Provider = (*capiProvider)(nil)
+var (
+	_ provider.Provider                       = (*capiProvider)(nil)
+	_ provider.ProviderWithEphemeralResources = (*capiProvider)(nil)
+)
 
 type capiProvider struct {
 	version string
@@ -180,6 +184,7 @@ func (p *capiProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
+	resp.EphemeralResourceData = data
 }
 
 func (p *capiProvider) Resources(context.Context) []func() resource.Resource {
@@ -187,7 +192,11 @@ func (p *capiProvider) Resources(context.Context) []func() resource.Resource {
 }
 
 func (p *capiProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewClusterDataSource}
+	return []func() datasource.DataSource{NewClusterDataSource, NewKubeconfigDataSource}
+}
+
+func (p *capiProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
+	return []func() ephemeral.EphemeralResource{NewKubeconfigEphemeral}
 }
 
 func stringOrEnv(v types.String, env string) string {
