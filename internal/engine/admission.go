@@ -5,8 +5,10 @@ import (
 	"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -141,21 +143,85 @@ func validatorOnly[T client.Object](v validator[T]) *webhookPair {
 // spec.deletion.nodeDeletionTimeoutSeconds would retry node deletion
 // forever). Creates are validated as well; server-side applies, the way
 // KCP and MachineSets create Machines, are defaulted.
-func admittingClient(c client.WithWatch) client.WithWatch {
+//
+// With owns set, writes to objects of clusters it does not accept fail
+// with a conflict, which the reconcilers retry later.
+func admittingClient(c client.WithWatch, owns func(namespace, cluster string) bool) client.WithWatch {
+	gate := func(obj client.Object) error {
+		if owns == nil {
+			return nil
+		}
+		cluster := clusterOf(obj)
+		if cluster == "" || owns(obj.GetNamespace(), cluster) {
+			return nil
+		}
+		return apierrors.NewConflict(schema.GroupResource{Resource: fmt.Sprintf("%T", obj)}, obj.GetName(),
+			fmt.Errorf("cluster %s/%s is being applied by another process", obj.GetNamespace(), cluster))
+	}
 	return interceptor.NewClient(c, interceptor.Funcs{
 		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			if err := gate(obj); err != nil {
+				return err
+			}
 			if _, err := Admit(ctx, c, obj, nil); err != nil {
 				return err
 			}
 			return c.Create(ctx, obj, opts...)
 		},
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			if err := gate(obj); err != nil {
+				return err
+			}
+			return c.Update(ctx, obj, opts...)
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+			if err := gate(obj); err != nil {
+				return err
+			}
+			return c.Patch(ctx, obj, patch, opts...)
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			if err := gate(obj); err != nil {
+				return err
+			}
+			return c.Delete(ctx, obj, opts...)
+		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+			if err := gate(obj); err != nil {
+				return err
+			}
+			return c.SubResource(sub).Update(ctx, obj, opts...)
+		},
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			if err := gate(obj); err != nil {
+				return err
+			}
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		},
 		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+			if u, ok := obj.(unstructuredContent); ok {
+				if err := gate(&unstructured.Unstructured{Object: u.UnstructuredContent()}); err != nil {
+					return err
+				}
+			}
 			if err := defaultApplyConfiguration(ctx, c.Scheme(), c, obj); err != nil {
 				return err
 			}
 			return c.Apply(ctx, obj, opts...)
 		},
 	})
+}
+
+// clusterOf names the cluster an object belongs to: a Cluster itself, or
+// the cluster-name label Cluster API puts on everything else.
+func clusterOf(obj client.Object) string {
+	if _, ok := obj.(*clusterv1.Cluster); ok {
+		return obj.GetName()
+	}
+	if u, ok := obj.(*unstructured.Unstructured); ok && u.GetKind() == "Cluster" && u.GroupVersionKind().Group == clusterv1.GroupVersion.Group {
+		return u.GetName()
+	}
+	return obj.GetLabels()[clusterv1.ClusterNameLabel]
 }
 
 // unstructuredContent is what controller-runtime's unstructured apply

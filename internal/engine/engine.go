@@ -92,6 +92,9 @@ type Provider interface {
 type Dependencies struct {
 	ClusterCache     clustercache.ClusterCache
 	WatchFilterValue string
+	// Owns says whether this engine may act on a cluster; reconcilers skip
+	// the others (they come back to them later).
+	Owns func(namespace, cluster string) bool
 }
 
 // Options configure an engine.
@@ -104,6 +107,10 @@ type Options struct {
 	// WatchFilterValue overrides WatchFilterValue (tests run engines side
 	// by side).
 	WatchFilterValue string
+	// Owns, when set, limits writes to the clusters it accepts: the
+	// clusters whose Lease this process holds, so that two applies of
+	// different clusters never act on each other's. Nil accepts all.
+	Owns func(namespace, cluster string) bool
 }
 
 // Engine is a running controller manager.
@@ -174,7 +181,7 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 			if err != nil {
 				return nil, err
 			}
-			return admittingClient(c), nil
+			return admittingClient(c, opts.Owns), nil
 		},
 		// Nothing listens: no metrics, no health probes, no webhooks.
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -315,8 +322,12 @@ func setupReconcilers(ctx context.Context, mgr ctrl.Manager, opts Options) error
 			return fmt.Errorf("setting up the %s reconciler: %w", s.name, err)
 		}
 	}
+	owns := opts.Owns
+	if owns == nil {
+		owns = func(string, string) bool { return true }
+	}
 	for _, p := range opts.Providers {
-		if err := p.SetupWithManager(ctx, mgr, Dependencies{ClusterCache: clusterCache, WatchFilterValue: filter}); err != nil {
+		if err := p.SetupWithManager(ctx, mgr, Dependencies{ClusterCache: clusterCache, WatchFilterValue: filter, Owns: owns}); err != nil {
 			return fmt.Errorf("setting up %T: %w", p, err)
 		}
 	}

@@ -99,6 +99,36 @@ func (testInfra) SetupWithManager(_ context.Context, mgr ctrl.Manager, deps Depe
 	return nil
 }
 
+// installTestInfraCRDs creates the test infrastructure's CRDs and waits
+// until they are established.
+func installTestInfraCRDs(t *testing.T, c client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	for _, kind := range testInfraKinds {
+		crd := testInfraCRD(kind)
+		if err := c.Create(ctx, crd); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "test CRDs established", 30*time.Second, func() (bool, error) {
+		for _, kind := range testInfraKinds {
+			crd := &apiextensionsv1.CustomResourceDefinition{}
+			if err := c.Get(ctx, client.ObjectKey{Name: strings.ToLower(kind) + "s." + testInfraGroup}, crd); err != nil {
+				return false, err
+			}
+			established := false
+			for _, cond := range crd.Status.Conditions {
+				established = established || (cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue)
+			}
+			if !established {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+
+}
+
 func labConfig(t *testing.T) *rest.Config {
 	t.Helper()
 	if testLab == nil {
@@ -138,28 +168,7 @@ func TestAccEngineProvisionsAndDeletesAControlPlane(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range testInfraKinds {
-		crd := testInfraCRD(kind)
-		if err := c.Create(ctx, crd); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, "test CRDs established", 30*time.Second, func() (bool, error) {
-		for _, kind := range testInfraKinds {
-			crd := &apiextensionsv1.CustomResourceDefinition{}
-			if err := c.Get(ctx, client.ObjectKey{Name: strings.ToLower(kind) + "s." + testInfraGroup}, crd); err != nil {
-				return false, err
-			}
-			established := false
-			for _, cond := range crd.Status.Conditions {
-				established = established || (cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue)
-			}
-			if !established {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
+	installTestInfraCRDs(t, c)
 
 	start := time.Now()
 	e, err := Start(ctx, Options{Config: cfg, Providers: []Provider{testInfra{}}})
@@ -258,7 +267,8 @@ func TestAccEngineProvisionsAndDeletesAControlPlane(t *testing.T) {
 	})
 }
 
-// Objects without this provider's watch-filter label are left alone.
+// Objects without this provider's watch-filter label are left alone, and so
+// are clusters the engine does not own (another apply holds their Lease).
 func TestAccEngineIgnoresOtherClusters(t *testing.T) {
 	cfg := labConfig(t)
 	ctx := context.Background()
@@ -270,7 +280,9 @@ func TestAccEngineIgnoresOtherClusters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Start(ctx, Options{Config: cfg, WatchFilterValue: "other-engine"})
+	installTestInfraCRDs(t, c)
+	e, err := Start(ctx, Options{Config: cfg, WatchFilterValue: "other-engine",
+		Owns: func(_, cluster string) bool { return cluster != "filter-not-owned" }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +290,8 @@ func TestAccEngineIgnoresOtherClusters(t *testing.T) {
 
 	mine := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "filter-mine", Labels: map[string]string{clusterv1.WatchLabel: "other-engine"}}}
 	theirs := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "filter-theirs"}}
-	for _, cl := range []*clusterv1.Cluster{mine, theirs} {
+	notOwned := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "filter-not-owned", Labels: map[string]string{clusterv1.WatchLabel: "other-engine"}}}
+	for _, cl := range []*clusterv1.Cluster{mine, theirs, notOwned} {
 		cl.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: testInfraGroup, Kind: "TestCluster", Name: cl.Name}
 		if err := c.Create(ctx, cl); err != nil {
 			t.Fatal(err)
@@ -299,6 +312,12 @@ func TestAccEngineIgnoresOtherClusters(t *testing.T) {
 	}
 	if len(theirs.Finalizers) != 0 || len(theirs.Status.Conditions) != 0 {
 		t.Errorf("a Cluster without the label was reconciled: finalizers %v, %d conditions", theirs.Finalizers, len(theirs.Status.Conditions))
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(notOwned), notOwned); err != nil {
+		t.Fatal(err)
+	}
+	if len(notOwned.Finalizers) != 0 || len(notOwned.Status.Conditions) != 0 {
+		t.Errorf("a Cluster the engine does not own was written: finalizers %v, %d conditions", notOwned.Finalizers, len(notOwned.Status.Conditions))
 	}
 	// Let the engine remove its finalizer before the cleanup deletes.
 	if err := c.Delete(ctx, mine); err != nil {

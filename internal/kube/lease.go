@@ -102,6 +102,14 @@ func (l *Locks) Lock(ctx context.Context, namespace, cluster string) error {
 	return nil
 }
 
+// Held reports whether this process holds the Lease of a cluster now.
+func (l *Locks) Held(namespace, cluster string) bool {
+	l.mu.Lock()
+	elector, ok := l.held[namespace+"/"+cluster]
+	l.mu.Unlock()
+	return ok && elector.IsLeader()
+}
+
 // Release gives up every lease this process holds, so that the next apply
 // does not wait for them to expire. It waits a few seconds at most.
 func (l *Locks) Release() {

@@ -51,10 +51,12 @@ func (r *engineRunner) lock(ctx context.Context, namespace, cluster string) erro
 // start takes the cluster's lease and makes sure the engine runs: what every
 // write to a cluster with reconcilers needs first.
 func (r *engineRunner) start(ctx context.Context, namespace, cluster string) error {
-	if err := r.ensure(ctx); err != nil {
+	// The lease first: the engine writes only to clusters whose lease it
+	// holds, so taking it later would only delay the first reconciles.
+	if err := r.lock(ctx, namespace, cluster); err != nil {
 		return err
 	}
-	return r.lock(ctx, namespace, cluster)
+	return r.ensure(ctx)
 }
 
 // ensure starts the engine if it is not running yet. The engine outlives
@@ -71,6 +73,8 @@ func (r *engineRunner) ensure(ctx context.Context) error {
 			Config:    r.kube.RESTConfig(),
 			Logger:    tflogr.New(ctx),
 			Providers: []engine.Provider{aws.Provider{Settings: r.aws}},
+			// Only the clusters whose Lease this process holds.
+			Owns: func(namespace, cluster string) bool { return r.locks != nil && r.locks.Held(namespace, cluster) },
 		})
 		if err != nil {
 			r.err = fmt.Errorf("starting the embedded Cluster API reconcilers: %w", err)

@@ -30,10 +30,10 @@ func (Provider) AddToScheme(s *runtime.Scheme) error { return infrav1.AddToSchem
 func (p Provider) SetupWithManager(ctx context.Context, mgr ctrl.Manager, deps engine.Dependencies) error {
 	clients := controllers.CachedClients(p.Settings)
 	opts := controller.Options{MaxConcurrentReconciles: 10}
-	if err := (&controllers.AWSClusterReconciler{Client: mgr.GetClient(), Clients: clients, WatchFilterValue: deps.WatchFilterValue}).
+	if err := (&controllers.AWSClusterReconciler{Client: mgr.GetClient(), Clients: clients, WatchFilterValue: deps.WatchFilterValue, Owns: deps.Owns}).
 		SetupWithManager(ctx, mgr, opts); err != nil {
 		return err
 	}
-	return (&controllers.AWSMachineReconciler{Client: mgr.GetClient(), Clients: clients, WatchFilterValue: deps.WatchFilterValue}).
+	return (&controllers.AWSMachineReconciler{Client: mgr.GetClient(), Clients: clients, WatchFilterValue: deps.WatchFilterValue, Owns: deps.Owns}).
 		SetupWithManager(ctx, mgr, opts)
 }

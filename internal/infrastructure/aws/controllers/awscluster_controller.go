@@ -38,13 +38,19 @@ const pendingRequeue = 2 * time.Second
 // updates of the Cluster, say) cost no cloud calls.
 const driftCheckInterval = 10 * time.Minute
 
+// notOwnedRequeue is how soon a cluster another process holds is looked at
+// again.
+const notOwnedRequeue = 10 * time.Second
+
 // AWSClusterReconciler makes an AWSCluster's network and API server load
 // balancer exist, and deletes them.
 type AWSClusterReconciler struct {
 	Client           client.Client
 	Clients          ClientsFactory
 	WatchFilterValue string
-	recorder         record.EventRecorder
+	// Owns says whether this process may act on a cluster (nil: all).
+	Owns     func(namespace, cluster string) bool
+	recorder record.EventRecorder
 	// checked records when each AWSCluster (by UID and generation) was
 	// last reconciled against the cloud.
 	checked sync.Map
@@ -77,6 +83,10 @@ func (r *AWSClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if cluster == nil {
 		// The Cluster controller sets the owner reference.
 		return ctrl.Result{}, nil
+	}
+	if r.Owns != nil && !r.Owns(cluster.Namespace, cluster.Name) {
+		// Another apply holds the cluster; look again later.
+		return ctrl.Result{RequeueAfter: notOwnedRequeue}, nil
 	}
 	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, awsCluster); err != nil || isPaused || requeue {
 		return ctrl.Result{}, err

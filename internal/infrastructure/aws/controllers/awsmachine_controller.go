@@ -32,7 +32,9 @@ type AWSMachineReconciler struct {
 	Client           client.Client
 	Clients          ClientsFactory
 	WatchFilterValue string
-	recorder         record.EventRecorder
+	// Owns says whether this process may act on a cluster (nil: all).
+	Owns     func(namespace, cluster string) bool
+	recorder record.EventRecorder
 }
 
 // SetupWithManager registers the reconciler.
@@ -63,6 +65,10 @@ func (r *AWSMachineReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	cluster, err := util.GetClusterFromMetadata(ctx, r.Client, machine.ObjectMeta)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if r.Owns != nil && !r.Owns(cluster.Namespace, cluster.Name) {
+		// Another apply holds the cluster; look again later.
+		return ctrl.Result{RequeueAfter: notOwnedRequeue}, nil
 	}
 	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, awsMachine); err != nil || isPaused || requeue {
 		return ctrl.Result{}, err
