@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
@@ -223,7 +224,9 @@ func checkControlPlaneInstance(t *testing.T, clients cloud.Clients, cluster stri
 }
 
 // checkNothingLeft is the leak check after destroy: no Cluster API or
-// infrastructure objects of the cluster, and no live simulated resource.
+// infrastructure objects of the cluster, none of its Secrets (the garbage
+// collector takes those that its objects own), and no live simulated
+// resource.
 func checkNothingLeft(t *testing.T, key client.ObjectKey) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		if err := checkClusterGone(t, key)(s); err != nil {
@@ -231,6 +234,18 @@ func checkNothingLeft(t *testing.T, key client.ObjectKey) resource.TestCheckFunc
 		}
 		ctx := context.Background()
 		cl := labClient(t)
+		var secrets corev1.SecretList
+		err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			err := cl.List(ctx, &secrets, client.InNamespace(key.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: key.Name})
+			return err == nil && len(secrets.Items) == 0, err
+		})
+		if err != nil {
+			var names []string
+			for _, s := range secrets.Items {
+				names = append(names, s.Name)
+			}
+			return fmt.Errorf("Secrets of the cluster left: %v (%w)", names, err)
+		}
 		for _, list := range []client.ObjectList{&controlplanev1.KubeadmControlPlaneList{}, &clusterv1.MachineList{},
 			&infrav1.AWSClusterList{}, &infrav1.AWSMachineList{}, &infrav1.AWSMachineTemplateList{}} {
 			if err := cl.List(ctx, list, client.InNamespace(key.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: key.Name}); err != nil {

@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -31,6 +32,9 @@ func Run(dir Dir, ports Ports) error {
 		return err
 	}
 	defer closeEtcd(etcd)
+	ctx, stopGC := context.WithCancel(context.Background())
+	defer stopGC()
+	go runGarbageCollector(ctx, dir)
 	return runAPIServer(dir, ports)
 }
 
