@@ -357,21 +357,12 @@ func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	objs, err := readClusterObjects(ctx, cl, client.ObjectKey{Namespace: namespace, Name: name})
 	if err != nil {
-		if kube.IsNotFound(err) {
-			resp.Diagnostics.AddWarning("Cluster "+state.ID.ValueString()+" not found",
-				"The Cluster no longer exists in the management cluster; it is removed from the state and the next apply creates it again.")
-			resp.State.RemoveResource(ctx)
-			return
-		}
-		resp.Diagnostics.AddError("Cannot read Cluster "+state.ID.ValueString(), err.Error())
+		readFailed(ctx, "Cluster", state.ID.ValueString(), err, resp)
 		return
 	}
-	imported, d := req.Private.GetKey(ctx, importedKey)
-	resp.Diagnostics.Append(d...)
 	prior := &state.ClusterModel
-	if imported != nil {
+	if followsImport(ctx, req.Private, resp.Private, &resp.Diagnostics) {
 		prior = nil
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, nil)...)
 	}
 	flat, d := capiobj.FlattenCluster(ctx, objs, prior)
 	resp.Diagnostics.Append(d...)
@@ -481,15 +472,7 @@ func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest
 }
 
 func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	namespace, name, err := capiobj.ParseClusterID(req.ID)
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid import ID", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), namespace)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, []byte(`true`))...)
+	importByNamespacedName(ctx, req, resp)
 }
 
 // wait blocks until the Cluster reaches the plan's wait target, watching

@@ -191,21 +191,12 @@ func (r *machineResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	objs, err := readMachineObjects(ctx, cl, state.ID.ValueString())
 	if err != nil {
-		if kube.IsNotFound(err) {
-			resp.Diagnostics.AddWarning("Machine "+state.ID.ValueString()+" not found",
-				"The Machine no longer exists; it is removed from the state and the next apply creates it again.")
-			resp.State.RemoveResource(ctx)
-			return
-		}
-		resp.Diagnostics.AddError("Cannot read Machine "+state.ID.ValueString(), err.Error())
+		readFailed(ctx, "Machine", state.ID.ValueString(), err, resp)
 		return
 	}
-	imported, d := req.Private.GetKey(ctx, importedKey)
-	resp.Diagnostics.Append(d...)
 	prior := &state.MachineModel
-	if imported != nil {
+	if followsImport(ctx, req.Private, resp.Private, &resp.Diagnostics) {
 		prior = nil
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, nil)...)
 	}
 	flat, d := capiobj.FlattenMachine(ctx, objs, prior)
 	resp.Diagnostics.Append(d...)
@@ -290,15 +281,7 @@ func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest
 }
 
 func (r *machineResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	namespace, name, err := capiobj.ParseClusterID(req.ID)
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid import ID", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), namespace)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, []byte(`true`))...)
+	importByNamespacedName(ctx, req, resp)
 }
 
 func (r *machineResource) wait(ctx context.Context, m *machineResourceModel, cl client.WithWatch, timeout time.Duration, diags *diag.Diagnostics) {
