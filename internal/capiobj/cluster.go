@@ -60,11 +60,12 @@ var ConditionAttrTypes = map[string]attr.Type{
 	"message": types.StringType,
 }
 
-// ClusterID is the Terraform ID of a Cluster, also accepted by import.
-func ClusterID(namespace, name string) string { return namespace + "/" + name }
+// NamespacedID is the Terraform ID of a namespaced object (a Cluster, a
+// Machine), also accepted by import.
+func NamespacedID(namespace, name string) string { return namespace + "/" + name }
 
-// ParseClusterID splits an ID made by ClusterID.
-func ParseClusterID(id string) (namespace, name string, err error) {
+// ParseNamespacedID splits an ID made by NamespacedID.
+func ParseNamespacedID(id string) (namespace, name string, err error) {
 	parts := strings.Split(id, "/")
 	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
 		return "", "", fmt.Errorf("expected an ID of the form namespace/name, got %q", id)
@@ -117,7 +118,7 @@ func FlattenCluster(ctx context.Context, objs ClusterObjects, prior *ClusterMode
 	var diags diag.Diagnostics
 	c := objs.Cluster
 	m := ClusterModel{
-		ID:        types.StringValue(ClusterID(c.Namespace, c.Name)),
+		ID:        types.StringValue(NamespacedID(c.Namespace, c.Name)),
 		Name:      types.StringValue(c.Name),
 		Namespace: types.StringValue(c.Namespace),
 		UID:       types.StringValue(string(c.UID)),

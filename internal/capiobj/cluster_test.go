@@ -206,14 +206,14 @@ func TestFlattenConditions(t *testing.T) {
 	}
 }
 
-func TestParseClusterID(t *testing.T) {
-	ns, name, err := ParseClusterID("team-a/demo")
+func TestParseNamespacedID(t *testing.T) {
+	ns, name, err := ParseNamespacedID("team-a/demo")
 	if err != nil || ns != "team-a" || name != "demo" {
 		t.Errorf("got %q %q %v", ns, name, err)
 	}
 	for _, bad := range []string{"demo", "a/b/c", "/demo", "team-a/", ""} {
-		if _, _, err := ParseClusterID(bad); err == nil {
-			t.Errorf("ParseClusterID(%q) accepted", bad)
+		if _, _, err := ParseNamespacedID(bad); err == nil {
+			t.Errorf("ParseNamespacedID(%q) accepted", bad)
 		}
 	}
 }

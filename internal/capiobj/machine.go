@@ -2,7 +2,6 @@ package capiobj
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -115,7 +114,7 @@ func FlattenMachine(ctx context.Context, objs MachineObjects, prior *MachineMode
 	var diags diag.Diagnostics
 	mc := objs.Machine
 	m := MachineModel{
-		ID:         types.StringValue(fmt.Sprintf("%s/%s", mc.Namespace, mc.Name)),
+		ID:         types.StringValue(NamespacedID(mc.Namespace, mc.Name)),
 		Name:       types.StringValue(mc.Name),
 		Namespace:  types.StringValue(mc.Namespace),
 		Cluster:    types.StringValue(mc.Spec.ClusterName),

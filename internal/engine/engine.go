@@ -215,10 +215,6 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Client returns a client that reads through the engine's cache and
-// defaults and validates what it creates.
-func (e *Engine) Client() client.Client { return e.mgr.GetClient() }
-
 // Stop stops the reconcilers and waits until they have returned.
 func (e *Engine) Stop() {
 	e.cancel()

@@ -129,7 +129,7 @@ func (d *clusterDataSource) Read(ctx context.Context, req datasource.ReadRequest
 	if namespace == "" {
 		namespace = defaultNamespace
 	}
-	id := capiobj.ClusterID(namespace, cfg.Name.ValueString())
+	id := capiobj.NamespacedID(namespace, cfg.Name.ValueString())
 	cl, err := d.data.kube.Reader()
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read Cluster "+id, err.Error())

@@ -297,7 +297,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	id := capiobj.ClusterID(objs.Cluster.Namespace, objs.Cluster.Name)
+	id := capiobj.NamespacedID(objs.Cluster.Namespace, objs.Cluster.Name)
 	cl, err := r.data.kube.Writer(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot create Cluster "+id, err.Error())
@@ -345,7 +345,7 @@ func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	namespace, name, err := capiobj.ParseClusterID(state.ID.ValueString())
+	namespace, name, err := capiobj.ParseNamespacedID(state.ID.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid ID", err.Error())
 		return
@@ -428,7 +428,7 @@ func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest
 	defer cancel()
 
 	id := state.ID.ValueString()
-	namespace, name, err := capiobj.ParseClusterID(id)
+	namespace, name, err := capiobj.ParseNamespacedID(id)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid ID", err.Error())
 		return
@@ -524,7 +524,7 @@ func managedByProvider(c *clusterv1.Cluster) bool {
 // readInto refreshes m from the API server after a write, keeping the
 // planned labels and annotations as the set of keys to report.
 func (r *clusterResource) readInto(ctx context.Context, m *clusterResourceModel, cl client.Reader, diags *diag.Diagnostics) {
-	namespace, name, _ := capiobj.ParseClusterID(m.ID.ValueString())
+	namespace, name, _ := capiobj.ParseNamespacedID(m.ID.ValueString())
 	objs, err := readClusterObjects(ctx, cl, client.ObjectKey{Namespace: namespace, Name: name})
 	if err != nil {
 		diags.AddError("Cannot read Cluster "+m.ID.ValueString()+" after writing it", err.Error())

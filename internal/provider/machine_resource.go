@@ -148,7 +148,7 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	id := capiobj.ClusterID(objs.Machine.Namespace, objs.Machine.Name)
+	id := capiobj.NamespacedID(objs.Machine.Namespace, objs.Machine.Name)
 	cl, err := r.data.kube.Writer(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
@@ -248,7 +248,7 @@ func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	id := state.ID.ValueString()
-	namespace, name, err := capiobj.ParseClusterID(id)
+	namespace, name, err := capiobj.ParseNamespacedID(id)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid ID", err.Error())
 		return
@@ -288,7 +288,7 @@ func (r *machineResource) wait(ctx context.Context, m *machineResourceModel, cl 
 	if diags.HasError() {
 		return
 	}
-	namespace, name, _ := capiobj.ParseClusterID(m.ID.ValueString())
+	namespace, name, _ := capiobj.ParseNamespacedID(m.ID.ValueString())
 	obj := &clusterv1.Machine{}
 	obj.Namespace, obj.Name = namespace, name
 	target := m.WaitFor.ValueString()
@@ -318,7 +318,7 @@ func (r *machineResource) readInto(ctx context.Context, m *machineResourceModel,
 // readMachineObjects reads a Machine with its AWSMachine and, for a
 // user-supplied script, its bootstrap Secret.
 func readMachineObjects(ctx context.Context, cl client.Reader, id string) (capiobj.MachineObjects, error) {
-	namespace, name, err := capiobj.ParseClusterID(id)
+	namespace, name, err := capiobj.ParseNamespacedID(id)
 	if err != nil {
 		return capiobj.MachineObjects{}, err
 	}

@@ -49,7 +49,7 @@ func followsImport(ctx context.Context, from privateGetter, to privateSetter, di
 
 // importByNamespacedName imports a resource whose ID is namespace/name.
 func importByNamespacedName(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	namespace, name, err := capiobj.ParseClusterID(req.ID)
+	namespace, name, err := capiobj.ParseNamespacedID(req.ID)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid import ID", err.Error())
 		return
