@@ -39,7 +39,7 @@ resource "capi_cluster" "quickstart" {
 
   # Network, load balancer and control plane endpoint ready. The lab's
   # instances do not run kubeadm yet, so nodes never become ready there.
-  wait_for = "provisioned"
+  wait_for = "available"
 }
 
 output "cluster_id" {

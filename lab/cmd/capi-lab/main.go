@@ -8,6 +8,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -18,11 +20,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr/funcr"
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/awssim"
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/mgmt"
+	"github.com/terraform-capi/terraform-provider-capi/lab/internal/workload"
 )
 
-const usage = `capi-lab runs a Kubernetes management plane and cloud simulators on 127.0.0.1.
+const usage = `capi-lab runs a Kubernetes management plane, cloud simulators and simulated
+workload clusters on loopback.
 
 Usage:
   capi-lab up   [--dir D] [--detach] [--port P] [--boot-delay 2s]   start it
@@ -30,7 +35,10 @@ Usage:
   capi-lab env  [--dir D]                                           print shell exports for eval
 
 D defaults to .lab in the current directory. Kubernetes objects persist in D
-across restarts; the simulated cloud resources live as long as the process.
+across restarts; the simulated cloud resources and workload clusters live as
+long as the process. An instance that boots with the kubeadm cloud-init that
+Cluster API generated joins a simulated workload cluster served at its load
+balancer's address (a loopback address, which is also its DNS name).
 `
 
 func main() {
@@ -91,10 +99,50 @@ func up(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := serveAWS(ports.AWS, awssim.New(awssim.Config{BootDelay: *bootDelay})); err != nil {
+	sim := awssim.New(awssim.Config{BootDelay: *bootDelay})
+	if err := simulateWorkloads(sim); err != nil {
+		return err
+	}
+	if err := serveAWS(ports.AWS, sim); err != nil {
 		return err
 	}
 	return mgmt.Run(dir, ports)
+}
+
+// simulateWorkloads plays kubeadm on the simulated instances: each load
+// balancer gets its own loopback address, where the workload cluster
+// whose control plane endpoint it is will answer.
+func simulateWorkloads(sim *awssim.Simulator) error {
+	logger := log.New(os.Stderr, "workload: ", log.LstdFlags)
+	wl, err := workload.New(context.Background(), funcr.New(func(prefix, args string) { logger.Println(prefix, args) }, funcr.Options{}))
+	if err != nil {
+		return err
+	}
+	sim.LoadBalancerAddress = freeLoopbackAddress
+	sim.OnLoadBalancerDeleted = wl.HostDeleted
+	sim.OnInstanceRunning = func(i awssim.Instance) {
+		wl.InstanceRunning(workload.Instance{
+			ID: i.ID, PrivateIP: i.PrivateIP, PrivateDNSName: i.PrivateDNSName, AvailabilityZone: i.AvailabilityZone,
+			// What the AWS cloud controller manager sets on a node.
+			ProviderID: fmt.Sprintf("aws:///%s/%s", i.AvailabilityZone, i.ID),
+			UserData:   i.UserData,
+		})
+	}
+	sim.OnInstanceTerminated = wl.InstanceTerminated
+	return nil
+}
+
+// freeLoopbackAddress picks an address in 127.0.0.0/8 outside 127.0.0.0/16
+// on which the API server port is free, so that labs running side by
+// side do not collide.
+func freeLoopbackAddress() string {
+	for {
+		ip := fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254))
+		if l, err := net.Listen("tcp", net.JoinHostPort(ip, "6443")); err == nil {
+			_ = l.Close()
+			return ip
+		}
+	}
 }
 
 // serveAWS serves the EC2 and ELBv2 simulator on a loopback port.

@@ -100,7 +100,7 @@ func (i *instance) setState(name string) {
 }
 
 func (i *instance) info() Instance {
-	return Instance{ID: i.InstanceID, PrivateIP: i.PrivateIP, AvailabilityZone: i.AvailabilityZone, SubnetID: i.SubnetID,
+	return Instance{ID: i.InstanceID, PrivateIP: i.PrivateIP, PrivateDNSName: i.PrivateDNSName, AvailabilityZone: i.AvailabilityZone, SubnetID: i.SubnetID,
 		Tags: tagMap(i.Tags), UserData: append([]byte(nil), i.userData...)}
 }
 

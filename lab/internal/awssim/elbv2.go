@@ -137,9 +137,13 @@ func (s *Simulator) createLoadBalancer(p params, region string) (any, *apiError)
 		}{[]*loadBalancer{lb}}, nil
 	}
 	id := hex16()
+	dnsName := fmt.Sprintf("%s-%s.elb.%s.amazonaws.com", name, id[:10], region)
+	if s.LoadBalancerAddress != nil {
+		dnsName = s.LoadBalancerAddress()
+	}
 	lb := &loadBalancer{
 		LoadBalancerArn:  elbARN(region, fmt.Sprintf("loadbalancer/%s/%s/%s", shortType(lbType), name, id)),
-		LoadBalancerName: name, DNSName: fmt.Sprintf("%s-%s.elb.%s.amazonaws.com", name, id[:10], region),
+		LoadBalancerName: name, DNSName: dnsName,
 		CanonicalHostedZoneID: "Z26RNL4JYFTOTI", CreatedTime: s.now().UTC().Format(time.RFC3339), Scheme: scheme,
 		VpcID: vpcID, Type: lbType, IPAddressType: "ipv4", State: lbState{Code: "provisioning"},
 		AvailabilityZones: zones, SecurityGroups: groups, tags: tagList(elbTags(p)), created: s.now(),
@@ -203,9 +207,14 @@ func (s *Simulator) describeLoadBalancers(p params, _ string) (any, *apiError) {
 
 func (s *Simulator) deleteLoadBalancer(p params, _ string) (any, *apiError) {
 	arn := p.get("LoadBalancerArn")
-	if _, ok := s.lbs[arn]; !ok {
+	lb, ok := s.lbs[arn]
+	if !ok {
 		// Deleting a load balancer that does not exist succeeds in ELBv2.
 		return struct{}{}, nil
+	}
+	if cb := s.OnLoadBalancerDeleted; cb != nil {
+		dnsName := lb.DNSName
+		s.pending = append(s.pending, func() { cb(dnsName) })
 	}
 	for id, l := range s.listeners {
 		if l.LoadBalancerArn == arn {

@@ -42,9 +42,9 @@ type Config struct {
 // Instance is what OnInstanceRunning learns about an instance that has
 // just started.
 type Instance struct {
-	ID, PrivateIP, AvailabilityZone, SubnetID string
-	Tags                                      map[string]string
-	UserData                                  []byte
+	ID, PrivateIP, PrivateDNSName, AvailabilityZone, SubnetID string
+	Tags                                                      map[string]string
+	UserData                                                  []byte
 }
 
 // Simulator is an in-memory EC2 and ELBv2. It is an http.Handler.
@@ -58,6 +58,13 @@ type Simulator struct {
 	// OnInstanceTerminated, when set, is called for every instance that
 	// reaches terminated.
 	OnInstanceTerminated func(id string)
+	// LoadBalancerAddress, when set, gives each new load balancer the
+	// address its DNS name stands for; it then is the DNS name, since the
+	// lab resolves no DNS. Unset, names are AWS-shaped host names.
+	LoadBalancerAddress func() string
+	// OnLoadBalancerDeleted, when set, is called with the DNS name of
+	// every deleted load balancer.
+	OnLoadBalancerDeleted func(dnsName string)
 
 	vpcs        map[string]*vpc
 	subnets     map[string]*subnet
