@@ -1,7 +1,9 @@
-# The quickstart: a Cluster API cluster on AWS infrastructure with a kubeadm
-# control plane. `make quickstart` runs it against the lab: its management
-# cluster (KUBECONFIG) and its AWS simulator (AWS_ENDPOINT_URL), both from
-# `capi-lab env`. Against real AWS, use a real AMI and drop nothing else.
+# The quickstart: a highly available Cluster API cluster on AWS
+# infrastructure (three kubeadm control plane machines behind a load
+# balancer) with a deployment of three workers. `make quickstart` runs it
+# against the lab: its management cluster (KUBECONFIG) and its AWS simulator
+# (AWS_ENDPOINT_URL), both from `capi-lab env`, where instances play kubeadm
+# and join a simulated workload cluster. Against real AWS, use real AMIs.
 terraform {
   required_providers {
     capi = {
@@ -11,6 +13,18 @@ terraform {
 }
 
 provider "capi" {}
+
+variable "kubernetes_version" {
+  description = "Kubernetes version of every machine. Changing it upgrades the control plane, then the workers, in place."
+  type        = string
+  default     = "v1.36.0"
+}
+
+variable "workers" {
+  description = "Number of worker machines."
+  type        = number
+  default     = 3
+}
 
 resource "capi_cluster" "quickstart" {
   name = "quickstart"
@@ -30,16 +44,34 @@ resource "capi_cluster" "quickstart" {
   }
 
   control_plane = {
-    version = "v1.36.0"
+    replicas = 3
+    version  = var.kubernetes_version
     machine = {
       ami           = "ami-0123456789abcdef0"
       instance_type = "t3.large"
     }
   }
+}
 
-  # Network, load balancer and control plane endpoint ready. The lab's
-  # instances do not run kubeadm yet, so nodes never become ready there.
-  wait_for = "available"
+resource "capi_machine_deployment" "workers" {
+  cluster  = capi_cluster.quickstart.name
+  name     = "quickstart-workers"
+  replicas = var.workers
+  version  = var.kubernetes_version
+
+  labels = {
+    "node-role.kubernetes.io/worker" = ""
+  }
+
+  aws = {
+    ami           = "ami-0123456789abcdef0"
+    instance_type = "t3.medium"
+  }
+
+  rollout = {
+    max_surge       = "1"
+    max_unavailable = "0"
+  }
 }
 
 output "cluster_id" {

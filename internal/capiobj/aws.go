@@ -138,8 +138,8 @@ func expandMachine(m *AWSMachineModel) infrav1.AWSMachineSpec {
 	}
 }
 
-// specHash is a short, stable digest of a machine spec, for template names.
-func specHash(spec infrav1.AWSMachineSpec) string {
+// specHash is a short, stable digest of a template spec, for template names.
+func specHash(spec any) string {
 	data, _ := json.Marshal(spec)
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])[:8]

@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/ptr"
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -489,6 +490,9 @@ func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl 
 	err := kube.WaitFor(ctx, cl, obj, &clusterv1.ClusterList{}, func() (bool, error) {
 		return clusterReached(obj, target), nil
 	})
+	if err == nil && target == waitAvailable && m.ControlPlane != nil {
+		err = waitControlPlaneRolledOut(ctx, cl, obj)
+	}
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Cluster %s not %s in time", m.ID.ValueString(), target),
 			fmt.Sprintf("Waited %s: %s. The Cluster exists and its reconcilers resume at the next apply; see its conditions with "+
@@ -505,6 +509,34 @@ func clusterReached(c *clusterv1.Cluster, target string) bool {
 	default:
 		return conditions.IsTrue(c, clusterv1.AvailableCondition)
 	}
+}
+
+// waitControlPlaneRolledOut returns once every control plane machine is up
+// to date and available, and its node Ready in the workload cluster: KCP
+// scales and upgrades one machine at a time, long after the Cluster first
+// became Available.
+func waitControlPlaneRolledOut(ctx context.Context, cl client.WithWatch, cluster *clusterv1.Cluster) error {
+	kcp := &controlplanev1.KubeadmControlPlane{}
+	kcp.Namespace, kcp.Name = cluster.Namespace, cluster.Spec.ControlPlaneRef.Name
+	return waitRechecking(ctx, cl, kcp, &controlplanev1.KubeadmControlPlaneList{}, "KubeadmControlPlane", func() (bool, string) {
+		want, st := ptr.Deref(kcp.Spec.Replicas, 1), kcp.Status
+		progress := fmt.Sprintf("%d/%d up to date, %d/%d available", ptr.Deref(st.UpToDateReplicas, 0), want, ptr.Deref(st.AvailableReplicas, 0), want)
+		if st.ObservedGeneration < kcp.Generation {
+			return false, "waiting for Cluster API to see the change"
+		}
+		if ptr.Deref(st.Replicas, 0) != want || ptr.Deref(st.UpToDateReplicas, 0) != want || ptr.Deref(st.AvailableReplicas, 0) != want {
+			return false, progress
+		}
+		ready, err := countReadyMachines(ctx, cl, cluster.Namespace, cluster.Name,
+			client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name, clusterv1.MachineControlPlaneLabel: ""})
+		if err != nil {
+			return false, err.Error()
+		}
+		if ready != want {
+			return false, fmt.Sprintf("%d/%d control plane nodes Ready", ready, want)
+		}
+		return true, progress
+	})
 }
 
 // managedByProvider says whether this provider applied the Cluster, and

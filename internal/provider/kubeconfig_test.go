@@ -24,7 +24,7 @@ func TestAccClusterKubeconfig(t *testing.T) {
 	useLabAWS(t)
 	name := testClusterName()
 	key := client.ObjectKey{Namespace: "default", Name: name}
-	endpoint := knownvalue.StringRegexp(regexp.MustCompile(`^https://.*\.elb\.us-east-1\.amazonaws\.com:6443$`))
+	endpoint := knownvalue.StringRegexp(loadBalancerEndpoint)
 	factories := map[string]func() (tfprotov6.ProviderServer, error){
 		"capi": testAccProtoV6ProviderFactories["capi"],
 		"echo": echoprovider.NewProviderServer(),

@@ -10,3 +10,11 @@ var (
 	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	versionPattern      = regexp.MustCompile(`^v\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$`)
 )
+
+var (
+	// intOrPercentPattern is Cluster API's int-or-percent for surge and
+	// unavailability: "1" or "25%".
+	intOrPercentPattern = regexp.MustCompile(`^(\d+|\d{1,3}%)$`)
+	// durationPattern is a Go duration of whole units, such as 5m or 1h30m.
+	durationPattern = regexp.MustCompile(`^(\d+h)?(\d+m)?(\d+s)?$`)
+)

@@ -188,7 +188,7 @@ func (p *capiProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 }
 
 func (p *capiProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewClusterResource, NewMachineResource}
+	return []func() resource.Resource{NewClusterResource, NewMachineResource, NewMachineDeploymentResource}
 }
 
 func (p *capiProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -46,6 +47,9 @@ type Bootstrap struct {
 	ClusterConfiguration string
 	// Token is the bootstrap token a join authenticates with.
 	Token string
+	// Taints are the node's registration taints (nil: kubeadm's default,
+	// the control plane taint on control plane nodes).
+	Taints *[]corev1.Taint
 	// Files are the cloud-init write_files by path, decoded.
 	Files map[string][]byte
 }
@@ -78,7 +82,8 @@ type kubeadmDoc struct {
 	ControlPlaneEndpoint string `json:"controlPlaneEndpoint"`
 	KubernetesVersion    string `json:"kubernetesVersion"`
 	NodeRegistration     struct {
-		Name string `json:"name"`
+		Name   string          `json:"name"`
+		Taints *[]corev1.Taint `json:"taints"`
 	} `json:"nodeRegistration"`
 	Discovery struct {
 		BootstrapToken struct {
@@ -143,7 +148,7 @@ func ParseBootstrap(userData []byte, hostname string) (*Bootstrap, error) {
 			case "ClusterConfiguration":
 				b.Endpoint, b.KubernetesVersion, b.ClusterConfiguration = d.ControlPlaneEndpoint, d.KubernetesVersion, doc
 			case "InitConfiguration":
-				b.NodeName = d.NodeRegistration.Name
+				b.NodeName, b.Taints = d.NodeRegistration.Name, d.NodeRegistration.Taints
 			}
 		}
 	case b.Files[joinConfigPath] != nil:
@@ -160,7 +165,7 @@ func ParseBootstrap(userData []byte, hostname string) (*Bootstrap, error) {
 				b.Role = JoinControlPlane
 			}
 			b.Endpoint, b.Token = d.Discovery.BootstrapToken.APIServerEndpoint, d.Discovery.BootstrapToken.Token
-			b.NodeName = d.NodeRegistration.Name
+			b.NodeName, b.Taints = d.NodeRegistration.Name, d.NodeRegistration.Taints
 		}
 	default:
 		return nil, ErrNotKubeadm

@@ -124,7 +124,7 @@ func (c *cluster) kubernetesVersion(ctx context.Context) (string, error) {
 
 // registerNode is the kubelet registering a Ready node, with the provider
 // ID and zone label the cloud controller manager adds.
-func (c *cluster) registerNode(ctx context.Context, i Instance, name, version string, controlPlane bool) error {
+func (c *cluster) registerNode(ctx context.Context, i Instance, b *Bootstrap, name, version string, controlPlane bool) error {
 	now := metav1.Now()
 	n := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
@@ -146,6 +146,9 @@ func (c *cluster) registerNode(ctx context.Context, i Instance, name, version st
 	if controlPlane {
 		n.Labels[controlPlaneRole] = ""
 		n.Spec.Taints = []corev1.Taint{{Key: controlPlaneRole, Effect: corev1.TaintEffectNoSchedule}}
+	}
+	if b.Taints != nil {
+		n.Spec.Taints = *b.Taints
 	}
 	return createIfMissing(ctx, c.client, n)
 }

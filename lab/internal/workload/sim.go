@@ -50,6 +50,8 @@ type Simulator struct {
 	JoinRetry time.Duration
 
 	events chan func()
+	// stopped is closed once the simulator has stopped with its context.
+	stopped chan struct{}
 
 	mu       sync.Mutex
 	clusters map[string]*cluster // by control plane endpoint
@@ -91,10 +93,12 @@ func New(ctx context.Context, log logr.Logger) (*Simulator, error) {
 	s := &Simulator{
 		mgr: mgr, log: log, JoinRetry: 5 * time.Minute,
 		events:   make(chan func(), 1024),
+		stopped:  make(chan struct{}),
 		clusters: map[string]*cluster{},
 		nodes:    map[string]*node{},
 	}
 	go func() {
+		defer close(s.stopped)
 		for {
 			select {
 			case <-ctx.Done():
@@ -105,12 +109,17 @@ func New(ctx context.Context, log logr.Logger) (*Simulator, error) {
 				s.mu.Unlock()
 				return
 			case ev := <-s.events:
-				ev()
+				if ctx.Err() == nil {
+					ev()
+				}
 			}
 		}
 	}()
 	return s, nil
 }
+
+// Stopped is closed once the simulator has stopped.
+func (s *Simulator) Stopped() <-chan struct{} { return s.stopped }
 
 // InstanceRunning plays the instance's cloud-init, if it is kubeadm's.
 func (s *Simulator) InstanceRunning(i Instance) {
@@ -207,7 +216,7 @@ func (s *Simulator) kubeadmInit(ctx context.Context, i Instance, b *Bootstrap, n
 	s.mu.Lock()
 	s.clusters[b.Endpoint] = c
 	s.mu.Unlock()
-	return s.addControlPlane(ctx, c, i, name, b.KubernetesVersion)
+	return s.addControlPlane(ctx, c, i, b, name, b.KubernetesVersion)
 }
 
 func (s *Simulator) kubeadmJoin(ctx context.Context, i Instance, b *Bootstrap, name string) error {
@@ -225,9 +234,9 @@ func (s *Simulator) kubeadmJoin(ctx context.Context, i Instance, b *Bootstrap, n
 		return err
 	}
 	if b.Role == JoinControlPlane {
-		return s.addControlPlane(ctx, c, i, name, version)
+		return s.addControlPlane(ctx, c, i, b, name, version)
 	}
-	if err := c.registerNode(ctx, i, name, version, false); err != nil {
+	if err := c.registerNode(ctx, i, b, name, version, false); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -236,8 +245,8 @@ func (s *Simulator) kubeadmJoin(ctx context.Context, i Instance, b *Bootstrap, n
 	return nil
 }
 
-func (s *Simulator) addControlPlane(ctx context.Context, c *cluster, i Instance, name, version string) error {
-	if err := c.registerNode(ctx, i, name, version, true); err != nil {
+func (s *Simulator) addControlPlane(ctx context.Context, c *cluster, i Instance, b *Bootstrap, name, version string) error {
+	if err := c.registerNode(ctx, i, b, name, version, true); err != nil {
 		return err
 	}
 	if err := c.addEtcdMember(ctx, name); err != nil {

@@ -52,7 +52,7 @@ func initUserData(t *testing.T, endpoint string) ([]byte, secret.Certificates) {
 func joinUserData(t *testing.T, endpoint, token string) []byte {
 	data, err := cloudinit.NewNode(&cloudinit.NodeInput{JoinConfiguration: "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\n" +
 		"discovery:\n  bootstrapToken:\n    apiServerEndpoint: " + endpoint + "\n    token: " + token + "\n    caCertHashes: [sha256:00]\n" +
-		"nodeRegistration:\n  name: '{{ ds.meta_data.local_hostname }}'\n"})
+		"nodeRegistration:\n  name: '{{ ds.meta_data.local_hostname }}'\n  taints:\n  - {key: dedicated, value: gpu, effect: NoSchedule}\n"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +81,12 @@ func waitNodes(t *testing.T, cs *kubernetes.Clientset, want int) []corev1.Node {
 
 func TestKubeadmInitJoinTerminate(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	sim, err := New(ctx, testr.New(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Nothing may log once the test has ended.
+	defer func() { cancel(); <-sim.Stopped() }()
 	sim.JoinRetry = 3 * time.Second
 	endpoint := loopbackEndpoint(t)
 	initData, certs := initUserData(t, endpoint)
@@ -125,7 +126,11 @@ func TestKubeadmInitJoinTerminate(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitNodes(t, cs, 2)
+	for _, n := range waitNodes(t, cs, 2) {
+		if n.Name == "ip-10-0-1-11.ec2.internal" && (len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "dedicated" || n.Labels[controlPlaneRole] == "" && n.Spec.ProviderID != "aws:///us-east-1a/i-w1") {
+			t.Errorf("worker node: taints %v, provider ID %s", n.Spec.Taints, n.Spec.ProviderID)
+		}
+	}
 
 	// A wrong secret never joins.
 	sim.InstanceRunning(instance("i-w2", 12, joinUserData(t, endpoint, "abcdef.ffffffffffffffff")))

@@ -1,0 +1,555 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int32validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*machineDeploymentResource)(nil)
+	_ resource.ResourceWithImportState = (*machineDeploymentResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*machineDeploymentResource)(nil)
+)
+
+const (
+	defaultDeploymentCreateTimeout = 30 * time.Minute
+	defaultDeploymentUpdateTimeout = 60 * time.Minute
+	defaultDeploymentDeleteTimeout = 30 * time.Minute
+	// recheckEvery bounds how long a wait trusts watch events alone: the
+	// workload cluster's nodes are read, not watched.
+	recheckEvery = 5 * time.Second
+)
+
+type machineDeploymentResource struct {
+	data *providerData
+}
+
+type machineDeploymentResourceModel struct {
+	capiobj.MachineDeploymentModel
+	Timeouts timeouts.Value `tfsdk:"timeouts"`
+}
+
+// NewMachineDeploymentResource is the capi_machine_deployment resource.
+func NewMachineDeploymentResource() resource.Resource { return &machineDeploymentResource{} }
+
+func (r *machineDeploymentResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_machine_deployment"
+}
+
+func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	intOrPercent := []validator.String{stringvalidator.RegexMatches(intOrPercentPattern, `must be a number of machines such as "1" or a percentage such as "25%"`)}
+	duration := []validator.String{stringvalidator.RegexMatches(durationPattern, `must be a duration such as "5m" or "1h30m"`)}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A Cluster API `MachineDeployment` of a `capi_cluster`: a set of worker machines with an " +
+			"`AWSMachineTemplate`, a `KubeadmConfigTemplate` (kubeadm join) and, unless disabled, a `MachineHealthCheck`. " +
+			"Changing `replicas` scales in place; changing `version`, `aws` or `taints` rolls the machines onto new templates " +
+			"in place, as Cluster API does with `max_surge` and `max_unavailable`. Neither replaces the Terraform resource. " +
+			"Apply waits until every machine is up to date and its node is Ready.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`namespace/name` of the MachineDeployment.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"name": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the MachineDeployment. Changing it replaces the deployment.",
+				Validators: []validator.String{validators.ClusterName()}, PlanModifiers: replace},
+			"namespace": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultNamespace),
+				MarkdownDescription: "Namespace, the cluster's (default `default`).", Validators: []validator.String{validators.DNS1123Label()}, PlanModifiers: replace},
+			"cluster": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the `capi_cluster` the machines join.",
+				Validators: []validator.String{validators.ClusterName()}, PlanModifiers: replace},
+			"replicas": schema.Int32Attribute{Required: true, MarkdownDescription: "Number of machines. Changes scale in place.",
+				Validators: []validator.Int32{int32validator.Between(0, 1000)}},
+			"version": schema.StringAttribute{Required: true, MarkdownDescription: "Kubernetes version of the machines, such as `v1.36.0`. " +
+				"Changes roll the machines in place; Cluster API refuses a version newer than the control plane's.",
+				Validators: []validator.String{stringvalidator.RegexMatches(versionPattern, "must be a Kubernetes version such as v1.36.0")}},
+			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Labels of the machines. Those under `node-role.kubernetes.io/`, `node-restriction.kubernetes.io/` and " +
+					"`node.cluster.x-k8s.io/` are also kept on the nodes by Cluster API, in place.",
+				Validators: []validator.Map{mapvalidator.KeysAre(validators.LabelKey()), mapvalidator.ValueStringsAre(validators.LabelValue())}},
+			"taints": schema.ListNestedAttribute{Optional: true,
+				MarkdownDescription: "Taints the nodes register with (kubeadm's `nodeRegistration.taints`). Changes roll the machines.",
+				Validators:          []validator.List{listvalidator.SizeBetween(1, 64)},
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"key":   schema.StringAttribute{Required: true, MarkdownDescription: "Taint key.", Validators: []validator.String{validators.LabelKey()}},
+					"value": schema.StringAttribute{Optional: true, MarkdownDescription: "Taint value.", Validators: []validator.String{validators.LabelValue()}},
+					"effect": schema.StringAttribute{Required: true, MarkdownDescription: "`NoSchedule`, `PreferNoSchedule` or `NoExecute`.",
+						Validators: []validator.String{stringvalidator.OneOf("NoSchedule", "PreferNoSchedule", "NoExecute")}},
+				}}},
+			"availability_zone": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Failure domain (availability zone) of every machine. Default: Cluster API picks among the cluster's."},
+			"aws": schema.SingleNestedAttribute{Required: true, Attributes: awsMachineAttributes(),
+				MarkdownDescription: "The machines' EC2 instances. Changes roll the machines onto a new template."},
+			"rollout": schema.SingleNestedAttribute{Optional: true,
+				MarkdownDescription: "How changes to the machines roll out. Default: `RollingUpdate` with `max_surge` 1 and `max_unavailable` 0.",
+				Validators:          []validator.Object{validators.NotEmptyObject()},
+				Attributes: map[string]schema.Attribute{
+					"strategy": schema.StringAttribute{Optional: true,
+						MarkdownDescription: "`RollingUpdate` (default) replaces machines as soon as the spec changes; `OnDelete` replaces a machine only when you delete it.",
+						Validators:          []validator.String{stringvalidator.OneOf(capiobj.RolloutRollingUpdate, capiobj.RolloutOnDelete)}},
+					"max_surge": schema.StringAttribute{Optional: true,
+						MarkdownDescription: "Machines above `replicas` during a rolling update: a number (`\"1\"`) or a percentage (`\"25%\"`). Default `1`.",
+						Validators:          intOrPercent},
+					"max_unavailable": schema.StringAttribute{Optional: true,
+						MarkdownDescription: "Machines below `replicas` during a rolling update: a number or a percentage. Default `0`.",
+						Validators:          intOrPercent},
+				}},
+			"deletion_order": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Which machines go first when scaling down: `Random` (default), `Newest` or `Oldest`.",
+				Validators:          []validator.String{stringvalidator.OneOf("Random", "Newest", "Oldest")}},
+			"health_check": schema.SingleNestedAttribute{Optional: true,
+				MarkdownDescription: "The deployment's MachineHealthCheck, on by default: a machine whose node does not start within " +
+					"`node_startup_timeout` (default `10m`), is not Ready for `unhealthy_timeout` (default `5m`), or whose node is gone, is replaced.",
+				Validators: []validator.Object{validators.NotEmptyObject()},
+				Attributes: map[string]schema.Attribute{
+					"enabled":              schema.BoolAttribute{Optional: true, MarkdownDescription: "`false` removes the health check. Default `true`."},
+					"node_startup_timeout": schema.StringAttribute{Optional: true, MarkdownDescription: "Default `10m`.", Validators: duration},
+					"unhealthy_timeout":    schema.StringAttribute{Optional: true, MarkdownDescription: "Default `5m`.", Validators: duration},
+					"max_unhealthy": schema.StringAttribute{Optional: true,
+						MarkdownDescription: "Remediate only while at most this many machines (or this percentage) are unhealthy. Default: always.",
+						Validators:          intOrPercent},
+				}},
+			"uid": schema.StringAttribute{Computed: true, MarkdownDescription: "Kubernetes UID of the MachineDeployment.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"ready_replicas": schema.Int32Attribute{Computed: true,
+				MarkdownDescription: "Machines whose node is Ready in the workload cluster, as seen at the last refresh. " +
+					"When it is below `replicas` the plan shows an update, and apply waits until Cluster API has replaced the broken machines."},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *machineDeploymentResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan tells in the plan what applying will do to the machines, and
+// turns machines without a Ready node into a planned update.
+func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	var state, plan machineDeploymentResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || plan.Replicas.IsUnknown() {
+		return
+	}
+	id := state.ID.ValueString()
+	if ready := state.ReadyReplicas; !ready.IsNull() && ready.ValueInt32() < plan.Replicas.ValueInt32() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ready_replicas"), types.Int32Unknown())...)
+		resp.Diagnostics.AddWarning(fmt.Sprintf("MachineDeployment %s: %d of %d machines have no Ready node", id, plan.Replicas.ValueInt32()-ready.ValueInt32(), plan.Replicas.ValueInt32()),
+			"Applying runs Cluster API's reconcilers: the health check replaces machines whose node is gone or not Ready, and apply waits until every machine has a Ready node.")
+	}
+	if state.Replicas.ValueInt32() != plan.Replicas.ValueInt32() {
+		tflog.Info(ctx, "machine deployment scales", map[string]any{"id": id, "from": state.Replicas.ValueInt32(), "to": plan.Replicas.ValueInt32()})
+	}
+	if rolls(state.MachineDeploymentModel, plan.MachineDeploymentModel) {
+		resp.Diagnostics.AddWarning("MachineDeployment "+id+": machines roll out in place", capiobj.RolloutSummary(plan.MachineDeploymentModel))
+	}
+}
+
+// rolls says whether the change from state to plan gives the machines new
+// templates.
+func rolls(state, plan capiobj.MachineDeploymentModel) bool {
+	if plan.Version.IsUnknown() || !state.Version.Equal(plan.Version) || !state.AvailabilityZone.Equal(plan.AvailabilityZone) {
+		return true
+	}
+	if (state.AWS == nil) != (plan.AWS == nil) || len(state.Taints) != len(plan.Taints) {
+		return true
+	}
+	if a, b := state.AWS, plan.AWS; a != nil && (!a.AMI.Equal(b.AMI) || !a.InstanceType.Equal(b.InstanceType) ||
+		!a.RootVolumeSize.Equal(b.RootVolumeSize) || !a.SSHKeyName.Equal(b.SSHKeyName) || !a.IAMInstanceProfile.Equal(b.IAMInstanceProfile)) {
+		return true
+	}
+	for i := range state.Taints {
+		if s, p := state.Taints[i], plan.Taints[i]; !s.Key.Equal(p.Key) || !s.Value.Equal(p.Value) || !s.Effect.Equal(p.Effect) {
+			return true
+		}
+	}
+	return false
+}
+
+func deploymentObjectsInOrder(objs capiobj.MachineDeploymentObjects) []client.Object {
+	out := []client.Object{objs.InfrastructureTemplate, objs.BootstrapTemplate, objs.MachineDeployment}
+	if objs.HealthCheck != nil {
+		out = append(out, objs.HealthCheck)
+	}
+	return out
+}
+
+func (r *machineDeploymentResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan machineDeploymentResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Create(ctx, defaultDeploymentCreateTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	objs, d := capiobj.ExpandMachineDeployment(ctx, plan.MachineDeploymentModel)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	md := objs.MachineDeployment
+	id := capiobj.NamespacedID(md.Namespace, md.Name)
+	cl, err := r.data.kube.Writer(ctx)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot create MachineDeployment "+id, err.Error())
+		return
+	}
+	// One this provider made is resumed (an interrupted apply); anyone
+	// else's is imported, not taken over.
+	found := &clusterv1.MachineDeployment{}
+	if err := cl.Get(ctx, client.ObjectKeyFromObject(md), found); err == nil && found.Labels[clusterv1.WatchLabel] != capiobj.WatchFilterValue {
+		resp.Diagnostics.AddError("MachineDeployment "+id+" already exists", "Import it to manage it with Terraform: terraform import <address> "+id)
+		return
+	} else if err != nil && !kube.IsNotFound(err) {
+		resp.Diagnostics.AddError("Cannot create MachineDeployment "+id, err.Error())
+		return
+	}
+	if err := r.apply(ctx, cl, objs); err != nil {
+		resp.Diagnostics.AddError("Cannot create MachineDeployment "+id, err.Error())
+		return
+	}
+	plan.ID = types.StringValue(id)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), plan.ID)...)
+	r.waitAndRead(ctx, &plan, cl, timeout, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *machineDeploymentResource) apply(ctx context.Context, cl client.Client, objs capiobj.MachineDeploymentObjects) error {
+	md := objs.MachineDeployment
+	if err := r.data.engine.start(ctx, md.Namespace, md.Spec.ClusterName); err != nil {
+		return err
+	}
+	tflog.Info(ctx, "applying MachineDeployment", map[string]any{"id": capiobj.NamespacedID(md.Namespace, md.Name),
+		"replicas": ptr.Deref(md.Spec.Replicas, 0), "version": md.Spec.Template.Spec.Version})
+	if err := applyAll(ctx, r.data.kube, cl, deploymentObjectsInOrder(objs), true); err != nil {
+		return err
+	}
+	if objs.HealthCheck == nil {
+		mhc := &clusterv1.MachineHealthCheck{}
+		mhc.Namespace, mhc.Name = md.Namespace, md.Name
+		if err := cl.Delete(ctx, mhc); err != nil && !kube.IsNotFound(err) {
+			return fmt.Errorf("removing the health check: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r *machineDeploymentResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state machineDeploymentResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cl, err := r.data.kube.Reader()
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read MachineDeployment "+state.ID.ValueString(), err.Error())
+		return
+	}
+	objs, err := readDeploymentObjects(ctx, cl, state.ID.ValueString())
+	if err != nil {
+		readFailed(ctx, "MachineDeployment", state.ID.ValueString(), err, resp)
+		return
+	}
+	prior := &state.MachineDeploymentModel
+	if followsImport(ctx, req.Private, resp.Private, &resp.Diagnostics) {
+		prior = nil
+	}
+	flat, d := capiobj.FlattenMachineDeployment(ctx, objs, prior)
+	resp.Diagnostics.Append(d...)
+	flat.ReadyReplicas = observeReadyReplicas(ctx, cl, objs.MachineDeployment)
+	state.MachineDeploymentModel = flat
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// observeReadyReplicas counts the deployment's machines with a Ready node
+// in the workload cluster; when the workload cluster cannot be reached it
+// falls back on the deployment's status, as last written by Cluster API.
+func observeReadyReplicas(ctx context.Context, cl client.Reader, md *clusterv1.MachineDeployment) types.Int32 {
+	n, err := countReadyMachines(ctx, cl, md.Namespace, md.Spec.ClusterName, client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: md.Name})
+	if err != nil {
+		tflog.Warn(ctx, "cannot see the workload cluster's nodes; ready_replicas is Cluster API's last status", map[string]any{"error": err.Error()})
+		return types.Int32Value(ptr.Deref(md.Status.ReadyReplicas, 0))
+	}
+	return types.Int32Value(n)
+}
+
+func (r *machineDeploymentResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan machineDeploymentResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Update(ctx, defaultDeploymentUpdateTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	objs, d := capiobj.ExpandMachineDeployment(ctx, plan.MachineDeploymentModel)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cl, err := r.data.kube.Writer(ctx)
+	if err == nil {
+		err = r.apply(ctx, cl, objs)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot update MachineDeployment "+plan.ID.ValueString(), err.Error())
+		return
+	}
+	r.waitAndRead(ctx, &plan, cl, timeout, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *machineDeploymentResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state machineDeploymentResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := state.Timeouts.Delete(ctx, defaultDeploymentDeleteTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	id := state.ID.ValueString()
+	namespace, name, err := capiobj.ParseNamespacedID(id)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid ID", err.Error())
+		return
+	}
+	cl, err := r.data.kube.Writer(ctx)
+	if err == nil {
+		// Drain and the instances' termination run in the reconcilers.
+		err = r.data.engine.start(ctx, namespace, state.Cluster.ValueString())
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot delete MachineDeployment "+id, err.Error())
+		return
+	}
+	tflog.Info(ctx, "deleting MachineDeployment", map[string]any{"id": id})
+	mhc := &clusterv1.MachineHealthCheck{}
+	mhc.Namespace, mhc.Name = namespace, name
+	if err := cl.Delete(ctx, mhc); err != nil && !kube.IsNotFound(err) {
+		resp.Diagnostics.AddError("Cannot delete MachineDeployment "+id, err.Error())
+		return
+	}
+	md := &clusterv1.MachineDeployment{}
+	md.Namespace, md.Name = namespace, name
+	if err := cl.Delete(ctx, md); err != nil && !kube.IsNotFound(err) {
+		resp.Diagnostics.AddError("Cannot delete MachineDeployment "+id, err.Error())
+		return
+	}
+	if err := kube.WaitForDeletion(ctx, cl, md, &clusterv1.MachineDeploymentList{}); err != nil {
+		resp.Diagnostics.AddError("MachineDeployment "+id+" was not deleted in time",
+			fmt.Sprintf("Waited %s: %s. Check `kubectl describe machinedeployment -n %s %s`, then run destroy again.", timeout, err, namespace, name))
+		return
+	}
+	// Templates are not owned by the deployment; nothing else deletes them.
+	if err := deleteDeploymentTemplates(ctx, cl, namespace, name, nil); err != nil {
+		resp.Diagnostics.AddWarning("MachineDeployment templates left", err.Error())
+	}
+}
+
+func (r *machineDeploymentResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	importByNamespacedName(ctx, req, resp)
+}
+
+// waitAndRead waits until the rollout is complete, removes the templates
+// no machine set uses any more, and refreshes m.
+func (r *machineDeploymentResource) waitAndRead(ctx context.Context, m *machineDeploymentResourceModel, cl client.WithWatch, timeout time.Duration, diags *diag.Diagnostics) {
+	namespace, name, _ := capiobj.ParseNamespacedID(m.ID.ValueString())
+	if err := waitDeploymentRolledOut(ctx, cl, namespace, name); err != nil {
+		diags.AddError(fmt.Sprintf("MachineDeployment %s not rolled out in time", m.ID.ValueString()),
+			fmt.Sprintf("Waited %s: %s. The MachineDeployment exists and its reconcilers resume at the next apply; see "+
+				"`kubectl describe machinedeployment -n %s %s` and `clusterctl describe cluster -n %s %s`, or raise the timeout.",
+				timeout, err, namespace, name, namespace, m.Cluster.ValueString()))
+	} else if err := deleteDeploymentTemplates(ctx, cl, namespace, name, cl); err != nil {
+		diags.AddWarning("Old MachineDeployment templates left", err.Error())
+	}
+	objs, err := readDeploymentObjects(ctx, cl, m.ID.ValueString())
+	if err != nil {
+		diags.AddError("Cannot read MachineDeployment "+m.ID.ValueString()+" after writing it", err.Error())
+		return
+	}
+	flat, d := capiobj.FlattenMachineDeployment(ctx, objs, &m.MachineDeploymentModel)
+	diags.Append(d...)
+	flat.ReadyReplicas = observeReadyReplicas(ctx, cl, objs.MachineDeployment)
+	m.MachineDeploymentModel = flat
+}
+
+// waitDeploymentRolledOut returns once every machine of the deployment is
+// up to date and available, and its node Ready in the workload cluster.
+func waitDeploymentRolledOut(ctx context.Context, cl client.WithWatch, namespace, name string) error {
+	md := &clusterv1.MachineDeployment{}
+	md.Namespace, md.Name = namespace, name
+	return waitRechecking(ctx, cl, md, &clusterv1.MachineDeploymentList{}, "MachineDeployment", func() (bool, string) {
+		return deploymentRolledOut(ctx, cl, md)
+	})
+}
+
+// waitRechecking waits for cond on obj as kube.WaitFor does, and also
+// re-checks it every few seconds: cond may read what no watch reports (a
+// workload cluster's nodes). Progress goes to the log when it changes.
+func waitRechecking(ctx context.Context, cl client.WithWatch, obj client.Object, list client.ObjectList, kind string, cond func() (bool, string)) error {
+	last := ""
+	for {
+		watchCtx, cancel := context.WithTimeout(ctx, recheckEvery)
+		err := kube.WaitFor(watchCtx, cl, obj, list, func() (bool, error) {
+			done, progress := cond()
+			if progress != last {
+				tflog.Info(ctx, "waiting for "+kind, map[string]any{"id": obj.GetNamespace() + "/" + obj.GetName(), "progress": progress})
+				last = progress
+			}
+			return done, nil
+		})
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("%w (last seen: %s)", ctx.Err(), last)
+		case watchCtx.Err() == nil:
+			return err
+		}
+	}
+}
+
+// deploymentRolledOut checks the deployment's status and the nodes of its
+// machines, and says where the rollout is.
+func deploymentRolledOut(ctx context.Context, cl client.Reader, md *clusterv1.MachineDeployment) (bool, string) {
+	want := ptr.Deref(md.Spec.Replicas, 0)
+	st := md.Status
+	progress := fmt.Sprintf("%d/%d up to date, %d/%d available", ptr.Deref(st.UpToDateReplicas, 0), want, ptr.Deref(st.AvailableReplicas, 0), want)
+	if st.ObservedGeneration < md.Generation {
+		return false, "waiting for Cluster API to see the change"
+	}
+	onDelete := md.Spec.Rollout.Strategy.Type == clusterv1.OnDeleteMachineDeploymentStrategyType
+	if ptr.Deref(st.Replicas, 0) != want || ptr.Deref(st.AvailableReplicas, 0) != want || (!onDelete && ptr.Deref(st.UpToDateReplicas, 0) != want) {
+		return false, progress
+	}
+	ready, err := countReadyMachines(ctx, cl, md.Namespace, md.Spec.ClusterName, client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: md.Name})
+	if err != nil {
+		return false, err.Error()
+	}
+	if ready != want {
+		return false, fmt.Sprintf("%d/%d nodes Ready", ready, want)
+	}
+	return true, progress
+}
+
+// readDeploymentObjects reads a MachineDeployment with the templates it
+// references and its health check.
+func readDeploymentObjects(ctx context.Context, cl client.Reader, id string) (capiobj.MachineDeploymentObjects, error) {
+	namespace, name, err := capiobj.ParseNamespacedID(id)
+	if err != nil {
+		return capiobj.MachineDeploymentObjects{}, err
+	}
+	objs := capiobj.MachineDeploymentObjects{MachineDeployment: &clusterv1.MachineDeployment{}}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, objs.MachineDeployment); err != nil {
+		return objs, err
+	}
+	spec := objs.MachineDeployment.Spec.Template.Spec
+	if ref := spec.InfrastructureRef; ref.Kind == "AWSMachineTemplate" && ref.APIGroup == infrav1.GroupVersion.Group {
+		t := &infrav1.AWSMachineTemplate{}
+		if err := get(ctx, cl, client.ObjectKey{Namespace: namespace, Name: ref.Name}, t); err != nil {
+			return objs, err
+		} else if t.Name != "" {
+			objs.InfrastructureTemplate = t
+		}
+	}
+	if ref := spec.Bootstrap.ConfigRef; ref.Kind == "KubeadmConfigTemplate" && ref.APIGroup == bootstrapv1.GroupVersion.Group {
+		t := &bootstrapv1.KubeadmConfigTemplate{}
+		if err := get(ctx, cl, client.ObjectKey{Namespace: namespace, Name: ref.Name}, t); err != nil {
+			return objs, err
+		} else if t.Name != "" {
+			objs.BootstrapTemplate = t
+		}
+	}
+	mhc := &clusterv1.MachineHealthCheck{}
+	if err := get(ctx, cl, client.ObjectKey{Namespace: namespace, Name: name}, mhc); err != nil {
+		return objs, err
+	} else if mhc.Name != "" {
+		objs.HealthCheck = mhc
+	}
+	return objs, nil
+}
+
+// deleteDeploymentTemplates removes the deployment's templates that none
+// of its MachineSets references (all of them when reader is nil: the
+// deployment is gone).
+func deleteDeploymentTemplates(ctx context.Context, cl client.Client, namespace, name string, reader client.Reader) error {
+	inUse := map[string]bool{}
+	if reader != nil {
+		var sets clusterv1.MachineSetList
+		if err := reader.List(ctx, &sets, client.InNamespace(namespace), client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: name}); err != nil {
+			return err
+		}
+		for _, ms := range sets.Items {
+			inUse["AWSMachineTemplate/"+ms.Spec.Template.Spec.InfrastructureRef.Name] = true
+			inUse["KubeadmConfigTemplate/"+ms.Spec.Template.Spec.Bootstrap.ConfigRef.Name] = true
+		}
+		var md clusterv1.MachineDeployment
+		if err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &md); err != nil {
+			return err
+		}
+		inUse["AWSMachineTemplate/"+md.Spec.Template.Spec.InfrastructureRef.Name] = true
+		inUse["KubeadmConfigTemplate/"+md.Spec.Template.Spec.Bootstrap.ConfigRef.Name] = true
+	}
+	selector := client.MatchingLabels{capiobj.DeploymentLabel: name}
+	var infra infrav1.AWSMachineTemplateList
+	if err := cl.List(ctx, &infra, client.InNamespace(namespace), selector); err != nil {
+		return err
+	}
+	var boot bootstrapv1.KubeadmConfigTemplateList
+	if err := cl.List(ctx, &boot, client.InNamespace(namespace), selector); err != nil {
+		return err
+	}
+	var stale []client.Object
+	for i := range infra.Items {
+		if !inUse["AWSMachineTemplate/"+infra.Items[i].Name] {
+			stale = append(stale, &infra.Items[i])
+		}
+	}
+	for i := range boot.Items {
+		if !inUse["KubeadmConfigTemplate/"+boot.Items[i].Name] {
+			stale = append(stale, &boot.Items[i])
+		}
+	}
+	for _, o := range stale {
+		if err := cl.Delete(ctx, o); err != nil && !kube.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/kubeconfig"
+)
+
+// workloadTimeout bounds a look into a workload cluster: a refresh must not
+// hang on an unreachable API server.
+const workloadTimeout = 10 * time.Second
+
+// countReadyMachines counts the machines matching selector that are not
+// being deleted and whose node is in the workload cluster and Ready. It
+// reads the workload cluster itself, not the Machines' status, which only
+// the reconcilers update: an instance terminated behind Cluster API's back
+// shows here at once (its node is gone), while status still says Ready
+// until the next apply runs the reconcilers.
+func countReadyMachines(ctx context.Context, cl client.Reader, namespace, cluster string, selector client.MatchingLabels) (int32, error) {
+	var machines clusterv1.MachineList
+	if err := cl.List(ctx, &machines, client.InNamespace(namespace), selector); err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, workloadTimeout)
+	defer cancel()
+	data, err := kubeconfig.FromSecret(ctx, cl, client.ObjectKey{Namespace: namespace, Name: cluster})
+	if err != nil {
+		return 0, fmt.Errorf("kubeconfig of cluster %s/%s: %w", namespace, cluster, err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(data)
+	if err != nil {
+		return 0, err
+	}
+	cfg.Timeout = workloadTimeout
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return 0, err
+	}
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("listing the nodes of cluster %s/%s: %w", namespace, cluster, err)
+	}
+	ready := map[string]bool{}
+	for _, n := range nodes.Items {
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				ready[n.Name] = true
+			}
+		}
+	}
+	var count int32
+	for _, m := range machines.Items {
+		if m.DeletionTimestamp.IsZero() && m.Status.NodeRef.IsDefined() && ready[m.Status.NodeRef.Name] {
+			count++
+		}
+	}
+	return count, nil
+}
