@@ -64,6 +64,13 @@ func Default(ctx context.Context, reader client.Reader, obj client.Object, creat
 	if !create {
 		old = obj
 	}
+	if _, ok := obj.(*clusterv1.MachineDeployment); ok {
+		// On update, CAPI's MachineDeployment defaulter decodes the old
+		// object with a decoder only its webhook server sets up; its update
+		// path differs only for an unset spec.replicas (kept from the old
+		// object), and the provider always sets replicas.
+		old = nil
+	}
 	return w.defaults(withOperation(ctx, old), obj)
 }
 

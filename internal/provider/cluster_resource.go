@@ -527,8 +527,10 @@ func waitControlPlaneRolledOut(ctx context.Context, cl client.WithWatch, cluster
 		if ptr.Deref(st.Replicas, 0) != want || ptr.Deref(st.UpToDateReplicas, 0) != want || ptr.Deref(st.AvailableReplicas, 0) != want {
 			return false, progress
 		}
+		// Counted from the machines themselves, of the wanted version.
 		ready, err := countReadyMachines(ctx, cl, cluster.Namespace, cluster.Name,
-			client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name, clusterv1.MachineControlPlaneLabel: ""})
+			client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name, clusterv1.MachineControlPlaneLabel: ""},
+			func(m *clusterv1.Machine) bool { return m.Spec.Version == kcp.Spec.Version })
 		if err != nil {
 			return false, err.Error()
 		}

@@ -136,8 +136,9 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 			"uid": schema.StringAttribute{Computed: true, MarkdownDescription: "Kubernetes UID of the MachineDeployment.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"ready_replicas": schema.Int32Attribute{Computed: true,
-				MarkdownDescription: "Machines whose node is Ready in the workload cluster, as seen at the last refresh. " +
-					"When it is below `replicas` the plan shows an update, and apply waits until Cluster API has replaced the broken machines."},
+				MarkdownDescription: "Machines of the current template whose node is Ready in the workload cluster, as seen at the last refresh. " +
+					"When it is below `replicas` (a node gone or not Ready, a rollout not finished) the plan shows an update, and apply " +
+					"waits until Cluster API has replaced the broken machines and finished the rollout."},
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
@@ -164,8 +165,9 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 	id := state.ID.ValueString()
 	if ready := state.ReadyReplicas; !ready.IsNull() && ready.ValueInt32() < plan.Replicas.ValueInt32() {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ready_replicas"), types.Int32Unknown())...)
-		resp.Diagnostics.AddWarning(fmt.Sprintf("MachineDeployment %s: %d of %d machines have no Ready node", id, plan.Replicas.ValueInt32()-ready.ValueInt32(), plan.Replicas.ValueInt32()),
-			"Applying runs Cluster API's reconcilers: the health check replaces machines whose node is gone or not Ready, and apply waits until every machine has a Ready node.")
+		resp.Diagnostics.AddWarning(fmt.Sprintf("MachineDeployment %s: %d of %d machines are not up to date with a Ready node", id, plan.Replicas.ValueInt32()-ready.ValueInt32(), plan.Replicas.ValueInt32()),
+			"Applying runs Cluster API's reconcilers: the health check replaces machines whose node is gone or not Ready, a rollout in progress goes on, "+
+				"and apply waits until every machine is up to date with a Ready node.")
 	}
 	if state.Replicas.ValueInt32() != plan.Replicas.ValueInt32() {
 		tflog.Info(ctx, "machine deployment scales", map[string]any{"id": id, "from": state.Replicas.ValueInt32(), "to": plan.Replicas.ValueInt32()})
@@ -293,11 +295,17 @@ func (r *machineDeploymentResource) Read(ctx context.Context, req resource.ReadR
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
-// observeReadyReplicas counts the deployment's machines with a Ready node
-// in the workload cluster; when the workload cluster cannot be reached it
-// falls back on the deployment's status, as last written by Cluster API.
+// observeReadyReplicas counts the deployment's up-to-date machines with a
+// Ready node in the workload cluster; when the workload cluster cannot be
+// reached it falls back on the deployment's status, as last written by
+// Cluster API.
 func observeReadyReplicas(ctx context.Context, cl client.Reader, md *clusterv1.MachineDeployment) types.Int32 {
-	n, err := countReadyMachines(ctx, cl, md.Namespace, md.Spec.ClusterName, client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: md.Name})
+	current, err := currentMachineSets(ctx, cl, md)
+	var n int32
+	if err == nil {
+		n, err = countReadyMachines(ctx, cl, md.Namespace, md.Spec.ClusterName, client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: md.Name},
+			func(m *clusterv1.Machine) bool { return current[m.Labels[clusterv1.MachineSetNameLabel]] })
+	}
 	if err != nil {
 		tflog.Warn(ctx, "cannot see the workload cluster's nodes; ready_replicas is Cluster API's last status", map[string]any{"error": err.Error()})
 		return types.Int32Value(ptr.Deref(md.Status.ReadyReplicas, 0))
@@ -445,27 +453,70 @@ func waitRechecking(ctx context.Context, cl client.WithWatch, obj client.Object,
 	}
 }
 
-// deploymentRolledOut checks the deployment's status and the nodes of its
-// machines, and says where the rollout is.
+// deploymentRolledOut checks the deployment's machines and their nodes,
+// and says where the rollout is. It counts machines itself: the
+// deployment's status adds up its MachineSets' statuses, which lag behind
+// a change by a reconcile or two.
 func deploymentRolledOut(ctx context.Context, cl client.Reader, md *clusterv1.MachineDeployment) (bool, string) {
 	want := ptr.Deref(md.Spec.Replicas, 0)
-	st := md.Status
-	progress := fmt.Sprintf("%d/%d up to date, %d/%d available", ptr.Deref(st.UpToDateReplicas, 0), want, ptr.Deref(st.AvailableReplicas, 0), want)
-	if st.ObservedGeneration < md.Generation {
+	if md.Status.ObservedGeneration < md.Generation {
 		return false, "waiting for Cluster API to see the change"
 	}
+	selector := client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: md.Name}
+	current, err := currentMachineSets(ctx, cl, md)
+	if err != nil {
+		return false, err.Error()
+	}
+	var machines clusterv1.MachineList
+	if err := cl.List(ctx, &machines, client.InNamespace(md.Namespace), selector); err != nil {
+		return false, err.Error()
+	}
+	var total, upToDate int32
+	for _, m := range machines.Items {
+		if !m.DeletionTimestamp.IsZero() {
+			continue
+		}
+		total++
+		if current[m.Labels[clusterv1.MachineSetNameLabel]] {
+			upToDate++
+		}
+	}
+	progress := fmt.Sprintf("%d machines, %d/%d up to date, %d/%d available", total, upToDate, want, ptr.Deref(md.Status.AvailableReplicas, 0), want)
 	onDelete := md.Spec.Rollout.Strategy.Type == clusterv1.OnDeleteMachineDeploymentStrategyType
-	if ptr.Deref(st.Replicas, 0) != want || ptr.Deref(st.AvailableReplicas, 0) != want || (!onDelete && ptr.Deref(st.UpToDateReplicas, 0) != want) {
+	if total != want || (!onDelete && upToDate != want) || ptr.Deref(md.Status.AvailableReplicas, 0) != want {
 		return false, progress
 	}
-	ready, err := countReadyMachines(ctx, cl, md.Namespace, md.Spec.ClusterName, client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: md.Name})
+	ready, err := countReadyMachines(ctx, cl, md.Namespace, md.Spec.ClusterName, selector, nil)
 	if err != nil {
 		return false, err.Error()
 	}
 	if ready != want {
-		return false, fmt.Sprintf("%d/%d nodes Ready", ready, want)
+		return false, fmt.Sprintf("%s, %d/%d nodes Ready", progress, ready, want)
 	}
 	return true, progress
+}
+
+// currentMachineSets says, for each MachineSet of the deployment, whether
+// it makes machines of the deployment's current template.
+func currentMachineSets(ctx context.Context, cl client.Reader, md *clusterv1.MachineDeployment) (map[string]bool, error) {
+	var sets clusterv1.MachineSetList
+	if err := cl.List(ctx, &sets, client.InNamespace(md.Namespace), client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: md.Name}); err != nil {
+		return nil, err
+	}
+	current := map[string]bool{}
+	for _, ms := range sets.Items {
+		current[ms.Name] = sameMachineTemplate(ms.Spec.Template.Spec, md.Spec.Template.Spec)
+	}
+	return current, nil
+}
+
+// sameMachineTemplate says whether a MachineSet makes the machines the
+// deployment's template describes: same version, failure domain and
+// templates (which the provider names by the hash of their spec).
+func sameMachineTemplate(set, deployment clusterv1.MachineSpec) bool {
+	return set.Version == deployment.Version && set.FailureDomain == deployment.FailureDomain &&
+		set.InfrastructureRef.Name == deployment.InfrastructureRef.Name &&
+		set.Bootstrap.ConfigRef.Name == deployment.Bootstrap.ConfigRef.Name
 }
 
 // readDeploymentObjects reads a MachineDeployment with the templates it

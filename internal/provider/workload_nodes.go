@@ -19,13 +19,14 @@ import (
 // hang on an unreachable API server.
 const workloadTimeout = 10 * time.Second
 
-// countReadyMachines counts the machines matching selector that are not
-// being deleted and whose node is in the workload cluster and Ready. It
+// countReadyMachines counts the machines matching selector and keep (nil:
+// all) that are not being deleted and whose node is in the workload
+// cluster and Ready. It
 // reads the workload cluster itself, not the Machines' status, which only
 // the reconcilers update: an instance terminated behind Cluster API's back
 // shows here at once (its node is gone), while status still says Ready
 // until the next apply runs the reconcilers.
-func countReadyMachines(ctx context.Context, cl client.Reader, namespace, cluster string, selector client.MatchingLabels) (int32, error) {
+func countReadyMachines(ctx context.Context, cl client.Reader, namespace, cluster string, selector client.MatchingLabels, keep func(*clusterv1.Machine) bool) (int32, error) {
 	var machines clusterv1.MachineList
 	if err := cl.List(ctx, &machines, client.InNamespace(namespace), selector); err != nil {
 		return 0, err
@@ -58,7 +59,11 @@ func countReadyMachines(ctx context.Context, cl client.Reader, namespace, cluste
 		}
 	}
 	var count int32
-	for _, m := range machines.Items {
+	for i := range machines.Items {
+		m := &machines.Items[i]
+		if keep != nil && !keep(m) {
+			continue
+		}
 		if m.DeletionTimestamp.IsZero() && m.Status.NodeRef.IsDefined() && ready[m.Status.NodeRef.Name] {
 			count++
 		}
