@@ -111,13 +111,15 @@ func (l *Locks) Held(namespace, cluster string) bool {
 }
 
 // Release gives up every lease this process holds, so that the next apply
-// does not wait for them to expire. It waits a few seconds at most.
+// does not wait for them to expire. It waits a few seconds at most. A later
+// Lock takes the lease anew.
 func (l *Locks) Release() {
 	l.mu.Lock()
 	for _, cancel := range l.cancels {
 		cancel()
 	}
 	l.cancels = nil
+	clear(l.held)
 	l.mu.Unlock()
 	done := make(chan struct{})
 	go func() { l.running.Wait(); close(done) }()

@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
@@ -251,7 +252,9 @@ func checkNothingLeft(t *testing.T, key client.ObjectKey) resource.TestCheckFunc
 			return fmt.Errorf("Secrets of the cluster left: %v (%w)", names, err)
 		}
 		for _, list := range []client.ObjectList{&controlplanev1.KubeadmControlPlaneList{}, &clusterv1.MachineList{},
-			&infrav1.AWSClusterList{}, &infrav1.AWSMachineList{}, &infrav1.AWSMachineTemplateList{}} {
+			&infrav1.AWSClusterList{}, &infrav1.AWSMachineList{}, &infrav1.AWSMachineTemplateList{},
+			&clusterv1.MachineDeploymentList{}, &clusterv1.MachineSetList{}, &clusterv1.MachineHealthCheckList{},
+			&bootstrapv1.KubeadmConfigTemplateList{}, &bootstrapv1.KubeadmConfigList{}} {
 			if err := cl.List(ctx, list, client.InNamespace(key.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: key.Name}); err != nil {
 				return err
 			}

@@ -471,13 +471,12 @@ func deploymentRolledOut(ctx context.Context, cl client.Reader, md *clusterv1.Ma
 	if err := cl.List(ctx, &machines, client.InNamespace(md.Namespace), selector); err != nil {
 		return false, err.Error()
 	}
+	// Machines being deleted count until they are gone: a scale down or a
+	// rollout is done once their instances are.
 	var total, upToDate int32
 	for _, m := range machines.Items {
-		if !m.DeletionTimestamp.IsZero() {
-			continue
-		}
 		total++
-		if current[m.Labels[clusterv1.MachineSetNameLabel]] {
+		if m.DeletionTimestamp.IsZero() && current[m.Labels[clusterv1.MachineSetNameLabel]] {
 			upToDate++
 		}
 	}
