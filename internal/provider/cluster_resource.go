@@ -243,7 +243,8 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"wait_for": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(waitAvailable),
 				MarkdownDescription: "What create and update wait for, with an `aws` block: `provisioned` (network and API server load balancer ready, " +
-					"endpoint known) or `available` (Cluster API's `Available` condition: control plane and nodes ready). Default `available`.",
+					"endpoint known) or `available` (Cluster API's `Available` condition, and every control plane machine on the current spec " +
+					"with a Ready node: a version change returns once KCP has rolled all of them, one at a time). Default `available`.",
 				Validators: []validator.String{stringvalidator.OneOf(waitProvisioned, waitAvailable)},
 			},
 			"api_server_endpoint": schema.StringAttribute{
