@@ -50,7 +50,9 @@ resource "capi_machine_deployment" "workers" {
   replicas = $workers
   version  = "v1.36.0"
   aws      = { ami = "ami-0123456789abcdef0", instance_type = "t3.medium" }
-  timeouts = { create = "60m" }
+  timeouts {
+    create = "60m"
+  }
 }
 TF
 cd "$work"
@@ -65,6 +67,7 @@ for i in $(seq "$runs"); do
   applied=$(date +%s%N)
   after=$(calls)
   rss=$(sort -n "$work/rss" | tail -1)
+  grep -o '[a-z_.]*: Creation complete after [0-9ms]*' "$work/apply.log" | sed 's/^/  /' 
   terraform destroy -auto-approve -input=false >"$work/destroy.log" 2>&1 || { tail -30 "$work/destroy.log"; exit 1; }
   destroyed=$(date +%s%N)
   python3 - "$i" "$before" "$after" $(((applied - start) / 1000000)) $(((destroyed - applied) / 1000000)) "$boot_ms" "$workers" "$rss" <<'PY'

@@ -165,7 +165,7 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := ctrl.NewManager(opts.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(withRateLimits(opts.Config), ctrl.Options{
 		Scheme: scheme,
 		Logger: opts.Logger,
 		Controller: config.Controller{
@@ -328,6 +328,23 @@ func setupReconcilers(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		}
 	}
 	return nil
+}
+
+// Client-side rate limits of the engine's requests to the management
+// cluster, where the configuration sets none. client-go's defaults (5 per
+// second, bursts of 10) made a deployment of 100 machines take minutes:
+// the reconcilers of one apply need thousands of requests.
+const (
+	managementQPS   = 50
+	managementBurst = 100
+)
+
+func withRateLimits(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 && cfg.RateLimiter == nil {
+		cfg.QPS, cfg.Burst = managementQPS, managementBurst
+	}
+	return cfg
 }
 
 func concurrency(n int) controller.Options {

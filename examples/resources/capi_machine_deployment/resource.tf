@@ -56,7 +56,7 @@ resource "capi_machine_deployment" "batch" {
     max_unhealthy        = "50%"
   }
 
-  timeouts = {
+  timeouts {
     update = "2h"
   }
 }
