@@ -63,12 +63,12 @@ for i in $(seq "$runs"); do
   : >"$work/rss"
   before=$(calls)
   start=$(date +%s%N)
-  terraform apply -auto-approve -input=false >"$work/apply.log" 2>&1 || { tail -30 "$work/apply.log"; exit 1; }
+  terraform apply -auto-approve -input=false -no-color >"$work/apply.log" 2>&1 || { tail -30 "$work/apply.log"; exit 1; }
   applied=$(date +%s%N)
   after=$(calls)
   rss=$(sort -n "$work/rss" | tail -1)
   grep -o '[a-z_.]*: Creation complete after [0-9ms]*' "$work/apply.log" | sed 's/^/  /' 
-  terraform destroy -auto-approve -input=false >"$work/destroy.log" 2>&1 || { tail -30 "$work/destroy.log"; exit 1; }
+  terraform destroy -auto-approve -input=false -no-color >"$work/destroy.log" 2>&1 || { tail -30 "$work/destroy.log"; exit 1; }
   destroyed=$(date +%s%N)
   python3 - "$i" "$before" "$after" $(((applied - start) / 1000000)) $(((destroyed - applied) / 1000000)) "$boot_ms" "$workers" "$rss" <<'PY'
 import json, sys
