@@ -7,10 +7,12 @@
 #
 #   bench/workers.sh [runs] [workers] [boot-delay]   (after `make install lab`)
 #   e.g. bench/workers.sh 3 100 10s
+# PROVIDER=path/to/terraform-provider-capi benchmarks another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3} workers=${2:-100} boot=${3:-10s}
 root=$PWD
+provider=${PROVIDER:-$root/bin/terraform-provider-capi}
 work=$(mktemp -d)
 lab="$work/lab"
 trap 'bin/capi-lab down --dir "$lab" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
@@ -21,7 +23,7 @@ eval "$(bin/capi-lab env --dir "$lab")"
 mkdir -p "$work/plugin"
 cat >"$work/plugin/terraform-provider-capi" <<WRAP
 #!/bin/sh
-exec /usr/bin/time -f '%M' -a -o "$work/rss" "$root/bin/terraform-provider-capi" "\$@"
+exec /usr/bin/time -f '%M' -a -o "$work/rss" "$provider" "\$@"
 WRAP
 chmod +x "$work/plugin/terraform-provider-capi"
 printf 'provider_installation {\n  dev_overrides {\n    "terraform-capi/capi" = "%s"\n  }\n  direct {}\n}\n' "$work/plugin" >"$work/terraformrc"
