@@ -356,31 +356,12 @@ func (r *machineDeploymentResource) Delete(ctx context.Context, req resource.Del
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid ID", err.Error())
 		return
 	}
-	cl, err := r.data.kube.Writer(ctx)
-	if err == nil {
-		// Drain and the instances' termination run in the reconcilers.
-		err = r.data.engine.start(ctx, namespace, state.Cluster.ValueString())
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot delete MachineDeployment "+id, err.Error())
-		return
-	}
-	tflog.Info(ctx, "deleting MachineDeployment", map[string]any{"id": id})
 	mhc := &clusterv1.MachineHealthCheck{}
 	mhc.Namespace, mhc.Name = namespace, name
-	if err := cl.Delete(ctx, mhc); err != nil && !kube.IsNotFound(err) {
-		resp.Diagnostics.AddError("Cannot delete MachineDeployment "+id, err.Error())
-		return
-	}
 	md := &clusterv1.MachineDeployment{}
 	md.Namespace, md.Name = namespace, name
-	if err := cl.Delete(ctx, md); err != nil && !kube.IsNotFound(err) {
-		resp.Diagnostics.AddError("Cannot delete MachineDeployment "+id, err.Error())
-		return
-	}
-	if err := kube.WaitForDeletion(ctx, cl, md, &clusterv1.MachineDeploymentList{}); err != nil {
-		resp.Diagnostics.AddError("MachineDeployment "+id+" was not deleted in time",
-			fmt.Sprintf("Waited %s: %s. Check `kubectl describe machinedeployment -n %s %s`, then run destroy again.", timeout, err, namespace, name))
+	cl := deleteWithEngine(ctx, r.data, state.Cluster.ValueString(), "MachineDeployment", timeout, &clusterv1.MachineDeploymentList{}, &resp.Diagnostics, mhc, md)
+	if cl == nil {
 		return
 	}
 	// Templates are not owned by the deployment; nothing else deletes them.

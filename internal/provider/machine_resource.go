@@ -253,24 +253,10 @@ func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid ID", err.Error())
 		return
 	}
-	cl, err := r.data.kube.Writer(ctx)
-	if err == nil {
-		// Drain and the instance's termination run in the reconcilers.
-		err = r.data.engine.start(ctx, namespace, state.Cluster.ValueString())
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot delete Machine "+id, err.Error())
-		return
-	}
 	m := &clusterv1.Machine{}
 	m.Namespace, m.Name = namespace, name
-	if err := cl.Delete(ctx, m); err != nil && !kube.IsNotFound(err) {
-		resp.Diagnostics.AddError("Cannot delete Machine "+id, err.Error())
-		return
-	}
-	if err := kube.WaitForDeletion(ctx, cl, m, &clusterv1.MachineList{}); err != nil {
-		resp.Diagnostics.AddError("Machine "+id+" was not deleted in time",
-			fmt.Sprintf("Waited %s: %s. Check `kubectl describe machine -n %s %s`, then run destroy again.", timeout, err, namespace, name))
+	cl := deleteWithEngine(ctx, r.data, state.Cluster.ValueString(), "Machine", timeout, &clusterv1.MachineList{}, &resp.Diagnostics, m)
+	if cl == nil {
 		return
 	}
 	secret := &corev1.Secret{}

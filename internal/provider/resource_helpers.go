@@ -2,10 +2,15 @@ package provider
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
@@ -58,4 +63,36 @@ func importByNamespacedName(ctx context.Context, req resource.ImportStateRequest
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), namespace)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, []byte(`true`))...)
+}
+
+// deleteWithEngine deletes objs in order, with the engine running for the
+// cluster (drain and the instances' termination run in the reconcilers),
+// and waits until the last of them, a kind, is gone; list is an empty list
+// of that kind. Objects already gone are fine. It returns the client for
+// any clean-up after, or nil with the error in diags.
+func deleteWithEngine(ctx context.Context, data *providerData, cluster, kind string, timeout time.Duration, list client.ObjectList, diags *diag.Diagnostics, objs ...client.Object) client.Client {
+	last := objs[len(objs)-1]
+	id := capiobj.NamespacedID(last.GetNamespace(), last.GetName())
+	cl, err := data.kube.Writer(ctx)
+	if err == nil {
+		err = data.engine.start(ctx, last.GetNamespace(), cluster)
+	}
+	if err != nil {
+		diags.AddError("Cannot delete "+kind+" "+id, err.Error())
+		return nil
+	}
+	tflog.Info(ctx, "deleting "+kind, map[string]any{"id": id})
+	for _, obj := range objs {
+		if err := cl.Delete(ctx, obj); err != nil && !kube.IsNotFound(err) {
+			diags.AddError("Cannot delete "+kind+" "+id, err.Error())
+			return nil
+		}
+	}
+	if err := kube.WaitForDeletion(ctx, cl, last, list); err != nil {
+		diags.AddError(kind+" "+id+" was not deleted in time",
+			fmt.Sprintf("Waited %s: %s. Check `kubectl describe %s -n %s %s`, then run destroy again.",
+				timeout, err, strings.ToLower(kind), last.GetNamespace(), last.GetName()))
+		return nil
+	}
+	return cl
 }
