@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -32,6 +33,9 @@ type MachineModel struct {
 	ProviderID      types.String `tfsdk:"provider_id"`
 	Phase           types.String `tfsdk:"phase"`
 	Conditions      types.List   `tfsdk:"conditions"`
+	// NodeReady is observed at refresh in the workload cluster; null until
+	// the machine has a node.
+	NodeReady types.Bool `tfsdk:"node_ready"`
 }
 
 // MachineAWSModel is the EC2 instance of a Machine.
@@ -122,6 +126,7 @@ func FlattenMachine(ctx context.Context, objs MachineObjects, prior *MachineMode
 		UID:        types.StringValue(string(mc.UID)),
 		ProviderID: optionalString(mc.Spec.ProviderID),
 		Phase:      types.StringValue(mc.Status.Phase),
+		NodeReady:  types.BoolNull(),
 	}
 	var priorLabels, priorAnnotations *types.Map
 	if prior != nil {
@@ -141,5 +146,8 @@ func FlattenMachine(ctx context.Context, objs MachineObjects, prior *MachineMode
 		m.BootstrapScript = types.StringValue(string(objs.BootstrapSecret.Data["value"]))
 	}
 	m.Conditions = FlattenConditions(mc.Status.Conditions, &diags)
+	if mc.Status.NodeRef.IsDefined() {
+		m.NodeReady = types.BoolValue(meta.IsStatusConditionTrue(mc.Status.Conditions, clusterv1.MachineNodeReadyCondition))
+	}
 	return m, diags
 }

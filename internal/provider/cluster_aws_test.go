@@ -77,7 +77,7 @@ resource "capi_cluster" "test" {
     }
   }
 
-  # Nodes never join until the lab simulates workload clusters.
+  # Enough for these tests; the lifecycle tests wait for Ready nodes.
   wait_for = "provisioned"
 }`, name, labels)
 }

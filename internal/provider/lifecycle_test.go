@@ -249,13 +249,20 @@ func workloadNodes(t *testing.T, key client.ObjectKey) []corev1.Node {
 // API and waits until its node has left the workload cluster.
 func terminateWorkerInstance(t *testing.T, clients cloud.Clients, key client.ObjectKey) string {
 	t.Helper()
-	ctx := context.Background()
 	var machines clusterv1.MachineList
-	if err := labClient(t).List(ctx, &machines, client.InNamespace(key.Namespace),
+	if err := labClient(t).List(context.Background(), &machines, client.InNamespace(key.Namespace),
 		client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: key.Name + "-workers"}); err != nil || len(machines.Items) == 0 {
 		t.Fatalf("no worker machine (%v)", err)
 	}
-	providerID := machines.Items[0].Spec.ProviderID
+	return terminateInstance(t, clients, key, machines.Items[0].Spec.ProviderID)
+}
+
+// terminateInstance terminates the instance of a provider ID with the EC2
+// API, behind the provider's back, and waits until its node has left the
+// workload cluster. It returns the instance ID.
+func terminateInstance(t *testing.T, clients cloud.Clients, key client.ObjectKey, providerID string) string {
+	t.Helper()
+	ctx := context.Background()
 	id := providerID[strings.LastIndex(providerID, "/")+1:]
 	if _, err := clients.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatal(err)
@@ -274,7 +281,7 @@ func terminateWorkerInstance(t *testing.T, clients cloud.Clients, key client.Obj
 	if err != nil {
 		t.Fatalf("node of terminated instance %s still in the workload cluster: %v", id, err)
 	}
-	t.Logf("terminated %s (machine %s)", id, machines.Items[0].Name)
+	t.Logf("terminated %s", id)
 	return id
 }
 

@@ -35,6 +35,7 @@ import (
 var (
 	_ resource.ResourceWithConfigure   = (*machineResource)(nil)
 	_ resource.ResourceWithImportState = (*machineResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*machineResource)(nil)
 )
 
 // Wait targets of capi_machine.
@@ -105,6 +106,9 @@ func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"type": schema.StringAttribute{Computed: true}, "status": schema.StringAttribute{Computed: true},
 					"reason": schema.StringAttribute{Computed: true}, "message": schema.StringAttribute{Computed: true},
 				}}},
+			"node_ready": schema.BoolAttribute{Computed: true,
+				MarkdownDescription: "Whether the machine's node is in the workload cluster and Ready, as seen at the last refresh (null until " +
+					"the machine has a node). When it is `false` (the instance was terminated behind Terraform's back, say) the plan replaces the machine."},
 			"wait_for": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(waitNodeReady),
 				MarkdownDescription: "What create waits for: `provisioned` (the instance runs) or `node_ready` (its node is Ready). Default `node_ready`.",
 				Validators:          []validator.String{stringvalidator.OneOf(waitMachineProvisioned, waitNodeReady)}},
@@ -200,11 +204,30 @@ func (r *machineResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	flat, d := capiobj.FlattenMachine(ctx, objs, prior)
 	resp.Diagnostics.Append(d...)
+	flat.NodeReady = observeMachineNode(ctx, cl, objs.Machine, flat.NodeReady)
 	state.MachineModel = flat
 	if state.WaitFor.IsNull() {
 		state.WaitFor = types.StringValue(waitNodeReady)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// ModifyPlan replaces a machine whose node was seen gone or not Ready: a
+// Machine's spec is immutable, and nothing else replaces a standalone
+// machine (a capi_machine_deployment's health check does that for its own).
+func (r *machineResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	var state machineResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || state.NodeReady.IsNull() || state.NodeReady.ValueBool() {
+		return
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("node_ready"), types.BoolUnknown())...)
+	resp.RequiresReplace = append(resp.RequiresReplace, path.Root("node_ready"))
+	resp.Diagnostics.AddWarning("Machine "+state.ID.ValueString()+" has no Ready node",
+		"Its node is gone from the workload cluster or not Ready (an instance terminated out of band, say): the apply replaces the machine.")
 }
 
 func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -282,7 +305,9 @@ func (r *machineResource) wait(ctx context.Context, m *machineResourceModel, cl 
 		if target == waitMachineProvisioned {
 			return ptr.Deref(obj.Status.Initialization.InfrastructureProvisioned, false), nil
 		}
-		return conditions.IsTrue(obj, clusterv1.MachineNodeReadyCondition), nil
+		// Cluster API reports NodeReady a moment before it records the
+		// node reference and the Running phase: wait for all of it.
+		return obj.Status.NodeRef.IsDefined() && conditions.IsTrue(obj, clusterv1.MachineNodeReadyCondition), nil
 	})
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Machine %s not %s in time", m.ID.ValueString(), target),

@@ -119,3 +119,61 @@ func checkMachine(t *testing.T, key client.ObjectKey, check func(*clusterv1.Mach
 		return check(m)
 	}
 }
+
+// A standalone kubeadm machine waits for its node; when its instance is
+// terminated behind the provider's back, the plan replaces the machine and
+// the apply brings a new instance whose node is Ready.
+func TestAccMachine_replacedWhenItsNodeIsGone(t *testing.T) {
+	clients := useLabAWS(t)
+	name := testClusterName()
+	key := client.ObjectKey{Namespace: "default", Name: name}
+	joiner := "capi_machine.joiner"
+	config := awsClusterConfig(name, `{}`) + `
+resource "capi_machine" "joiner" {
+  name    = "${capi_cluster.test.name}-joiner"
+  cluster = capi_cluster.test.name
+  version = "v1.36.0"
+  aws = {
+    ami           = "ami-0123456789abcdef0"
+    instance_type = "t3.medium"
+  }
+}`
+	var firstProviderID string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNothingLeft(t, key),
+		Steps: []resource.TestStep{
+			{
+				PreConfig: endApply,
+				Config:    config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(joiner, tfjsonpath.New("node_ready"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(joiner, tfjsonpath.New("phase"), knownvalue.StringExact("Running")),
+				},
+				Check: func(s *terraform.State) error {
+					firstProviderID = s.RootModule().Resources[joiner].Primary.Attributes["provider_id"]
+					return nil
+				},
+			},
+			{
+				PreConfig: func() {
+					endApply()
+					terminateInstance(t, clients, key, firstProviderID)
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(joiner, plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(joiner, tfjsonpath.New("node_ready"), knownvalue.Bool(true)),
+				},
+				Check: func(s *terraform.State) error {
+					if id := s.RootModule().Resources[joiner].Primary.Attributes["provider_id"]; id == "" || id == firstProviderID {
+						return fmt.Errorf("provider ID %q after the replacement, was %q", id, firstProviderID)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}

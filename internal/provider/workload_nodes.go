@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -21,8 +23,7 @@ const workloadTimeout = 10 * time.Second
 
 // countReadyMachines counts the machines matching selector and keep (nil:
 // all) that are not being deleted and whose node is in the workload
-// cluster and Ready. It
-// reads the workload cluster itself, not the Machines' status, which only
+// cluster and Ready. It reads the workload cluster itself, not the Machines' status, which only
 // the reconcilers update: an instance terminated behind Cluster API's back
 // shows here at once (its node is gone), while status still says Ready
 // until the next apply runs the reconcilers.
@@ -31,32 +32,9 @@ func countReadyMachines(ctx context.Context, cl client.Reader, namespace, cluste
 	if err := cl.List(ctx, &machines, client.InNamespace(namespace), selector); err != nil {
 		return 0, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, workloadTimeout)
-	defer cancel()
-	data, err := kubeconfig.FromSecret(ctx, cl, client.ObjectKey{Namespace: namespace, Name: cluster})
-	if err != nil {
-		return 0, fmt.Errorf("kubeconfig of cluster %s/%s: %w", namespace, cluster, err)
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(data)
+	ready, err := readyNodes(ctx, cl, namespace, cluster)
 	if err != nil {
 		return 0, err
-	}
-	cfg.Timeout = workloadTimeout
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return 0, err
-	}
-	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return 0, fmt.Errorf("listing the nodes of cluster %s/%s: %w", namespace, cluster, err)
-	}
-	ready := map[string]bool{}
-	for _, n := range nodes.Items {
-		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				ready[n.Name] = true
-			}
-		}
 	}
 	var count int32
 	for i := range machines.Items {
@@ -69,4 +47,52 @@ func countReadyMachines(ctx context.Context, cl client.Reader, namespace, cluste
 		}
 	}
 	return count, nil
+}
+
+// readyNodes lists the names of the workload cluster's Ready nodes, through
+// the kubeconfig Secret Cluster API writes.
+func readyNodes(ctx context.Context, cl client.Reader, namespace, cluster string) (map[string]bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, workloadTimeout)
+	defer cancel()
+	data, err := kubeconfig.FromSecret(ctx, cl, client.ObjectKey{Namespace: namespace, Name: cluster})
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig of cluster %s/%s: %w", namespace, cluster, err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(data)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Timeout = workloadTimeout
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing the nodes of cluster %s/%s: %w", namespace, cluster, err)
+	}
+	ready := map[string]bool{}
+	for _, n := range nodes.Items {
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				ready[n.Name] = true
+			}
+		}
+	}
+	return ready, nil
+}
+
+// observeMachineNode says whether a machine's node is in the workload
+// cluster and Ready: null while the machine has no node, fallback when the
+// workload cluster cannot be reached.
+func observeMachineNode(ctx context.Context, cl client.Reader, m *clusterv1.Machine, fallback types.Bool) types.Bool {
+	if !m.Status.NodeRef.IsDefined() {
+		return types.BoolNull()
+	}
+	ready, err := readyNodes(ctx, cl, m.Namespace, m.Spec.ClusterName)
+	if err != nil {
+		tflog.Warn(ctx, "cannot see the workload cluster's nodes; node_ready is Cluster API's last status", map[string]any{"error": err.Error()})
+		return fallback
+	}
+	return types.BoolValue(ready[m.Status.NodeRef.Name])
 }
