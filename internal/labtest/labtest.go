@@ -5,6 +5,7 @@ package labtest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,16 +44,25 @@ func Start() (*Lab, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("capi-lab binary not found at %s (run `make lab` or set CAPI_LAB_BIN): %w", bin, err)
 	}
-	dir, err := os.MkdirTemp("", "capi-lab-test-")
-	if err != nil {
-		return nil, err
-	}
-	l := &Lab{Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), bin: bin}
-	if out, err := l.run("up", "--detach"); err != nil {
+	// A lab chooses free ports before it binds them, so labs of test
+	// packages starting side by side can race for one: a lab that failed
+	// to start is retried on new ports.
+	var errs []error
+	for range 3 {
+		dir, err := os.MkdirTemp("", "capi-lab-test-")
+		if err != nil {
+			return nil, err
+		}
+		l := &Lab{Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), bin: bin}
+		out, err := l.run("up", "--detach")
+		if err == nil {
+			return l, nil
+		}
 		log, _ := os.ReadFile(filepath.Join(dir, "lab.log"))
-		return nil, fmt.Errorf("capi-lab up: %w\n%s\n%s", err, out, tail(log, 4000))
+		errs = append(errs, fmt.Errorf("capi-lab up: %w\n%s\n%s", err, out, tail(log, 4000)))
+		_ = l.Stop()
 	}
-	return l, nil
+	return nil, errors.Join(errs...)
 }
 
 // Stop stops the lab and removes its directory.

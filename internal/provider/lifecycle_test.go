@@ -325,6 +325,10 @@ func (m *rolloutMonitor) sample(ctx context.Context) {
 	cp, w, running := 0, 0, 0
 	for _, mc := range machines.Items {
 		created := mc.CreationTimestamp.Time
+		if !mc.DeletionTimestamp.IsZero() {
+			// Surge and unavailability count the machines not being deleted.
+			continue
+		}
 		if _, ok := mc.Labels[clusterv1.MachineControlPlaneLabel]; ok {
 			cp++
 			if mc.Spec.Version == "v1.36.3" && created.After(m.lastNewControlPlane) {
@@ -333,7 +337,7 @@ func (m *rolloutMonitor) sample(ctx context.Context) {
 			continue
 		}
 		w++
-		if mc.Status.Phase == string(clusterv1.MachinePhaseRunning) && mc.DeletionTimestamp.IsZero() {
+		if mc.Status.Phase == string(clusterv1.MachinePhaseRunning) {
 			running++
 		}
 		if mc.Spec.Version == "v1.36.3" && (m.firstNewWorker.IsZero() || created.Before(m.firstNewWorker)) {
