@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -54,14 +55,19 @@ func (d Dir) LoadOrChoosePorts(preferredAPIServer int) (Ports, error) {
 		return p, err
 	}
 	chose := false
-	for _, port := range []*int{&p.APIServer, &p.EtcdClient, &p.EtcdPeer, &p.AWS} {
+	ports := []*int{&p.APIServer, &p.EtcdClient, &p.EtcdPeer, &p.AWS}
+	taken := map[int]bool{}
+	for _, port := range ports {
+		taken[*port] = true
+	}
+	for _, port := range ports {
 		if *port != 0 {
 			continue
 		}
-		if *port, err = freePort(); err != nil {
+		if *port, err = freePort(taken); err != nil {
 			return p, err
 		}
-		chose = true
+		taken[*port], chose = true, true
 	}
 	if !chose {
 		return p, nil
@@ -70,11 +76,28 @@ func (d Dir) LoadOrChoosePorts(preferredAPIServer int) (Ports, error) {
 	return p, os.WriteFile(d.portsFile(), data, 0o600)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// Free ports are picked below Linux's ephemeral range (32768-60999):
+// the kernel never hands those out to outgoing connections, which can take
+// a port from the ephemeral range between the moment it is chosen here and
+// the moment etcd or the API server binds it (seen with labs of several
+// test packages starting side by side).
+const (
+	minPort = 20000
+	maxPort = 32767
+)
+
+func freePort(taken map[int]bool) (int, error) {
+	for range 200 {
+		port := minPort + rand.IntN(maxPort-minPort+1)
+		if taken[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		return port, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no free port on 127.0.0.1 between %d and %d", minPort, maxPort)
 }
