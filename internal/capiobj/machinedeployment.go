@@ -307,9 +307,14 @@ func flattenHealthCheck(mhc *clusterv1.MachineHealthCheck, prior *MachineDeploym
 		p = prior.HealthCheck
 	}
 	if mhc == nil {
-		return &HealthCheckModel{Enabled: types.BoolValue(false), NodeStartupTimeout: keepNull(p, func(h *HealthCheckModel) types.String { return h.NodeStartupTimeout }),
-			UnhealthyTimeout: keepNull(p, func(h *HealthCheckModel) types.String { return h.UnhealthyTimeout }),
-			MaxUnhealthy:     keepNull(p, func(h *HealthCheckModel) types.String { return h.MaxUnhealthy })}
+		// Disabled, or deleted out of band: the configuration's settings
+		// stay, with enabled false.
+		off := HealthCheckModel{NodeStartupTimeout: types.StringNull(), UnhealthyTimeout: types.StringNull(), MaxUnhealthy: types.StringNull()}
+		if p != nil {
+			off = *p
+		}
+		off.Enabled = types.BoolValue(false)
+		return &off
 	}
 	startup := time.Duration(ptr.Deref(mhc.Spec.Checks.NodeStartupTimeoutSeconds, 0)) * time.Second
 	unhealthy := time.Duration(0)
@@ -339,13 +344,6 @@ func flattenHealthCheck(mhc *clusterv1.MachineHealthCheck, prior *MachineDeploym
 		return nil
 	}
 	return h
-}
-
-func keepNull(p *HealthCheckModel, get func(*HealthCheckModel) types.String) types.String {
-	if p == nil {
-		return types.StringNull()
-	}
-	return get(p)
 }
 
 func sameDuration(configured types.String, actual, def time.Duration) types.String {

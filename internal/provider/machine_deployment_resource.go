@@ -42,9 +42,6 @@ const (
 	defaultDeploymentCreateTimeout = 30 * time.Minute
 	defaultDeploymentUpdateTimeout = 60 * time.Minute
 	defaultDeploymentDeleteTimeout = 30 * time.Minute
-	// recheckEvery bounds how long a wait trusts watch events alone: the
-	// workload cluster's nodes are read, not watched.
-	recheckEvery = 5 * time.Second
 )
 
 type machineDeploymentResource struct {
@@ -172,30 +169,17 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 	if state.Replicas.ValueInt32() != plan.Replicas.ValueInt32() {
 		tflog.Info(ctx, "machine deployment scales", map[string]any{"id": id, "from": state.Replicas.ValueInt32(), "to": plan.Replicas.ValueInt32()})
 	}
-	if rolls(state.MachineDeploymentModel, plan.MachineDeploymentModel) {
+	if rolls(ctx, state.MachineDeploymentModel, plan.MachineDeploymentModel) {
 		resp.Diagnostics.AddWarning("MachineDeployment "+id+": machines roll out in place", capiobj.RolloutSummary(plan.MachineDeploymentModel))
 	}
 }
 
-// rolls says whether the change from state to plan gives the machines new
-// templates.
-func rolls(state, plan capiobj.MachineDeploymentModel) bool {
-	if plan.Version.IsUnknown() || !state.Version.Equal(plan.Version) || !state.AvailabilityZone.Equal(plan.AvailabilityZone) {
-		return true
-	}
-	if (state.AWS == nil) != (plan.AWS == nil) || len(state.Taints) != len(plan.Taints) {
-		return true
-	}
-	if a, b := state.AWS, plan.AWS; a != nil && (!a.AMI.Equal(b.AMI) || !a.InstanceType.Equal(b.InstanceType) ||
-		!a.RootVolumeSize.Equal(b.RootVolumeSize) || !a.SSHKeyName.Equal(b.SSHKeyName) || !a.IAMInstanceProfile.Equal(b.IAMInstanceProfile)) {
-		return true
-	}
-	for i := range state.Taints {
-		if s, p := state.Taints[i], plan.Taints[i]; !s.Key.Equal(p.Key) || !s.Value.Equal(p.Value) || !s.Effect.Equal(p.Effect) {
-			return true
-		}
-	}
-	return false
+// rolls says whether the change from state to plan gives the machines a
+// new template, as the MachineSets will judge it.
+func rolls(ctx context.Context, state, plan capiobj.MachineDeploymentModel) bool {
+	before, _ := capiobj.ExpandMachineDeployment(ctx, state)
+	after, _ := capiobj.ExpandMachineDeployment(ctx, plan)
+	return !sameMachineTemplate(before.MachineDeployment.Spec.Template.Spec, after.MachineDeployment.Spec.Template.Spec)
 }
 
 func deploymentObjectsInOrder(objs capiobj.MachineDeploymentObjects) []client.Object {
@@ -405,33 +389,6 @@ func waitDeploymentRolledOut(ctx context.Context, cl client.WithWatch, namespace
 	return waitRechecking(ctx, cl, md, &clusterv1.MachineDeploymentList{}, "MachineDeployment", func() (bool, string) {
 		return deploymentRolledOut(ctx, cl, md)
 	})
-}
-
-// waitRechecking waits for cond on obj as kube.WaitFor does, and also
-// re-checks it every few seconds: cond may read what no watch reports (a
-// workload cluster's nodes). Progress goes to the log when it changes.
-func waitRechecking(ctx context.Context, cl client.WithWatch, obj client.Object, list client.ObjectList, kind string, cond func() (bool, string)) error {
-	last := ""
-	for {
-		watchCtx, cancel := context.WithTimeout(ctx, recheckEvery)
-		err := kube.WaitFor(watchCtx, cl, obj, list, func() (bool, error) {
-			done, progress := cond()
-			if progress != last {
-				tflog.Info(ctx, "waiting for "+kind, map[string]any{"id": obj.GetNamespace() + "/" + obj.GetName(), "progress": progress})
-				last = progress
-			}
-			return done, nil
-		})
-		cancel()
-		switch {
-		case err == nil:
-			return nil
-		case ctx.Err() != nil:
-			return fmt.Errorf("%w (last seen: %s)", ctx.Err(), last)
-		case watchCtx.Err() == nil:
-			return err
-		}
-	}
 }
 
 // deploymentRolledOut checks the deployment's machines and their nodes,

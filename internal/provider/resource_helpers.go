@@ -96,3 +96,34 @@ func deleteWithEngine(ctx context.Context, data *providerData, cluster, kind str
 	}
 	return cl
 }
+
+// recheckEvery bounds how long a wait trusts watch events alone: the
+// workload cluster's nodes are read, not watched.
+const recheckEvery = 5 * time.Second
+
+// waitRechecking waits for cond on obj as kube.WaitFor does, and also
+// re-checks it every few seconds: cond may read what no watch reports (a
+// workload cluster's nodes). Progress goes to the log when it changes.
+func waitRechecking(ctx context.Context, cl client.WithWatch, obj client.Object, list client.ObjectList, kind string, cond func() (bool, string)) error {
+	last := ""
+	for {
+		watchCtx, cancel := context.WithTimeout(ctx, recheckEvery)
+		err := kube.WaitFor(watchCtx, cl, obj, list, func() (bool, error) {
+			done, progress := cond()
+			if progress != last {
+				tflog.Info(ctx, "waiting for "+kind, map[string]any{"id": obj.GetNamespace() + "/" + obj.GetName(), "progress": progress})
+				last = progress
+			}
+			return done, nil
+		})
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("%w (last seen: %s)", ctx.Err(), last)
+		case watchCtx.Err() == nil:
+			return err
+		}
+	}
+}

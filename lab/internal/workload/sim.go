@@ -287,18 +287,3 @@ func (s *Simulator) terminate(id string) {
 	}
 	s.log.Info("node removed", "instance", id, "node", n.name, "endpoint", n.cluster.endpoint)
 }
-
-// Nodes lists the node names of the cluster served at endpoint.
-func (s *Simulator) Nodes(ctx context.Context, endpoint string) ([]corev1.Node, error) {
-	s.mu.Lock()
-	c, ok := s.clusters[endpoint]
-	s.mu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("no workload cluster at %s", endpoint)
-	}
-	var list corev1.NodeList
-	if err := c.client.List(ctx, &list); err != nil {
-		return nil, err
-	}
-	return list.Items, nil
-}
