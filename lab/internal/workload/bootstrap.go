@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -36,8 +37,8 @@ type Bootstrap struct {
 	// Endpoint is the API server address, host:port: the control plane
 	// endpoint on init, the discovery endpoint on join.
 	Endpoint string
-	// NodeName is the name kubeadm registers the node under; empty means
-	// the machine's hostname.
+	// NodeName is nodeRegistration.name, the name kubeadm registers the
+	// node under; empty means the machine's hostname.
 	NodeName string
 	// KubernetesVersion is set on init only (a join reads it from the
 	// cluster's kubeadm-config).
@@ -94,10 +95,11 @@ type kubeadmDoc struct {
 	ControlPlane *struct{} `json:"controlPlane"`
 }
 
-// ParseBootstrap reads a machine's user data. hostname renders the
-// cloud-init template variables kubeadm configurations use for the node
-// name ({{ ds.meta_data.local_hostname }}).
-func ParseBootstrap(userData []byte, hostname string) (*Bootstrap, error) {
+// ParseBootstrap reads a booted instance's user data as cloud-init does:
+// decompressed, rendered as a jinja template over the instance's
+// metadata if it says so, then read as a cloud-config.
+func ParseBootstrap(i Instance) (*Bootstrap, error) {
+	userData := i.UserData
 	if bytes.HasPrefix(userData, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(bytes.NewReader(userData))
 		if err != nil {
@@ -107,7 +109,8 @@ func ParseBootstrap(userData []byte, hostname string) (*Bootstrap, error) {
 			return nil, fmt.Errorf("gzip user data: %w", err)
 		}
 	}
-	if !bytes.Contains(userData, []byte("#cloud-config")) {
+	userData = renderUserData(userData, instanceData(i))
+	if !bytes.HasPrefix(userData, []byte("#cloud-config")) {
 		return nil, ErrNotKubeadm
 	}
 	var cc cloudConfig
@@ -131,15 +134,10 @@ func ParseBootstrap(userData []byte, hostname string) (*Bootstrap, error) {
 		}
 		b.Files[f.Path] = content
 	}
-	render := strings.NewReplacer(
-		"{{ ds.meta_data.local_hostname }}", hostname,
-		"{{ds.meta_data.local_hostname}}", hostname,
-		"{{ v1.local_hostname }}", hostname,
-	)
 	switch {
 	case b.Files[initConfigPath] != nil:
 		b.Role = Init
-		for _, doc := range splitYAML(render.Replace(string(b.Files[initConfigPath]))) {
+		for _, doc := range splitYAML(string(b.Files[initConfigPath])) {
 			var d kubeadmDoc
 			if err := yaml.Unmarshal([]byte(doc), &d); err != nil {
 				return nil, fmt.Errorf("%s: %w", initConfigPath, err)
@@ -152,7 +150,7 @@ func ParseBootstrap(userData []byte, hostname string) (*Bootstrap, error) {
 			}
 		}
 	case b.Files[joinConfigPath] != nil:
-		for _, doc := range splitYAML(render.Replace(string(b.Files[joinConfigPath]))) {
+		for _, doc := range splitYAML(string(b.Files[joinConfigPath])) {
 			var d kubeadmDoc
 			if err := yaml.Unmarshal([]byte(doc), &d); err != nil {
 				return nil, fmt.Errorf("%s: %w", joinConfigPath, err)
@@ -174,6 +172,20 @@ func ParseBootstrap(userData []byte, hostname string) (*Bootstrap, error) {
 		return nil, fmt.Errorf("kubeadm configuration names no API server endpoint")
 	}
 	return b, nil
+}
+
+// nodeName is the name kubeadm registers the node under, checked as
+// kubeadm checks nodeRegistration.name: the configured name, else the
+// machine's hostname.
+func nodeName(b *Bootstrap, i Instance) (string, error) {
+	name := b.NodeName
+	if name == "" {
+		name = i.hostname()
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return "", fmt.Errorf("nodeRegistration.name: Invalid value: %q: %s", name, strings.Join(errs, "; "))
+	}
+	return name, nil
 }
 
 func splitYAML(s string) []string {

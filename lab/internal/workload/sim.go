@@ -3,7 +3,11 @@
 // API's kubeadm bootstrap provider becomes a Ready node of a simulated
 // workload cluster (Cluster API's in-memory runtime), served at the
 // cluster's control plane endpoint with certificates from the cluster's
-// own CA. `kubeadm init` brings the cluster up (API server, an etcd
+// own CA. As cloud-init does, the lab renders the user data as a jinja
+// template over the EC2 instance data ({{ ds.meta_data.instance_id }},
+// {{ v1.local_hostname }}, ...) only when its first line is
+// `## template: jinja`, and kubeadm refuses a node name that is no DNS
+// subdomain (an unrendered template, say). `kubeadm init` brings the cluster up (API server, an etcd
 // member, the static pods and kubeadm's ConfigMaps and RBAC that the
 // kubeadm control plane provider expects); a control plane join adds an
 // etcd member and static pods; a worker join checks its bootstrap token.
@@ -16,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,10 +38,24 @@ import (
 // Instance is a booted machine as the cloud simulator describes it.
 type Instance struct {
 	ID, PrivateIP, PrivateDNSName, AvailabilityZone string
+	// InstanceType is the EC2 instance type ("" if unknown).
+	InstanceType string
 	// ProviderID is the node's spec.providerID, as the cloud's controller
 	// manager would set it.
 	ProviderID string
 	UserData   []byte
+}
+
+// region is the zone's region: the zone's name without its letter.
+func (i Instance) region() string {
+	return strings.TrimRight(i.AvailabilityZone, "abcdefghijklmnopqrstuvwxyz")
+}
+
+// hostname is the name an EC2 image gives itself: the first label of the
+// private DNS name (ip-10-0-1-2), not the whole name.
+func (i Instance) hostname() string {
+	h, _, _ := strings.Cut(i.PrivateDNSName, ".")
+	return h
 }
 
 // Simulator holds every simulated workload cluster of the lab. Events are
@@ -156,7 +175,7 @@ func (s *Simulator) HostDeleted(host string) {
 var errRetry = errors.New("retry")
 
 func (s *Simulator) boot(i Instance, deadline time.Time) {
-	b, err := ParseBootstrap(i.UserData, i.PrivateDNSName)
+	b, err := ParseBootstrap(i)
 	if errors.Is(err, ErrNotKubeadm) {
 		return
 	}
@@ -164,9 +183,10 @@ func (s *Simulator) boot(i Instance, deadline time.Time) {
 		s.log.Error(err, "cloud-init failed", "instance", i.ID)
 		return
 	}
-	name := b.NodeName
-	if name == "" {
-		name = i.PrivateDNSName
+	name, err := nodeName(b, i)
+	if err != nil {
+		s.log.Error(err, "kubeadm failed", "instance", i.ID, "role", b.Role.String())
+		return
 	}
 	ctx := context.Background()
 	switch b.Role {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,7 +158,56 @@ func TestKubeadmInitJoinTerminate(t *testing.T) {
 }
 
 func TestParseBootstrapIgnoresOtherUserData(t *testing.T) {
-	if _, err := ParseBootstrap([]byte("#!/bin/sh\necho hi\n"), "h"); err != ErrNotKubeadm {
+	if _, err := ParseBootstrap(Instance{UserData: []byte("#!/bin/sh\necho hi\n")}); err != ErrNotKubeadm {
 		t.Fatalf("err = %v, want ErrNotKubeadm", err)
+	}
+}
+
+func TestRenderUserDataAsCloudInit(t *testing.T) {
+	i := Instance{ID: "i-0abc", PrivateIP: "10.0.1.2", PrivateDNSName: "ip-10-0-1-2.eu-west-1.compute.internal",
+		AvailabilityZone: "eu-west-1b", InstanceType: "t3.large"}
+	tmpl := "name: {{ ds.meta_data.local_hostname }} {{ds.meta_data.instance_id}} {{ ds.meta_data.placement.availability_zone }} " +
+		"{{ ds.meta_data.placement.region }} {{ ds.meta_data.instance_type }} | " +
+		"{{ v1.instance_id }} {{v1.local_hostname}} {{ v1.availability_zone }} {{ v1.region }} | {{ ds.meta_data.region }}\n"
+	want := "name: ip-10-0-1-2.eu-west-1.compute.internal i-0abc eu-west-1b eu-west-1 t3.large | " +
+		"i-0abc ip-10-0-1-2 eu-west-1b eu-west-1 | CI_MISSING_JINJA_VAR/region\n"
+	if got := string(renderUserData([]byte("## template: jinja\n"+tmpl), instanceData(i))); got != want {
+		t.Errorf("rendered:\n%s\nwant:\n%s", got, want)
+	}
+	// Without the header cloud-init renders nothing.
+	if got := string(renderUserData([]byte(tmpl), instanceData(i))); got != tmpl {
+		t.Errorf("rendered without the jinja header: %s", got)
+	}
+}
+
+func TestNodeNameAsKubeadm(t *testing.T) {
+	i := Instance{PrivateDNSName: "ip-10-0-1-2.ec2.internal"}
+	if name, err := nodeName(&Bootstrap{}, i); err != nil || name != "ip-10-0-1-2" {
+		t.Errorf("no nodeRegistration.name: %q, %v; want the image's short hostname", name, err)
+	}
+	if name, err := nodeName(&Bootstrap{NodeName: "worker-1"}, i); err != nil || name != "worker-1" {
+		t.Errorf("nodeRegistration.name worker-1: %q, %v", name, err)
+	}
+	// A template cloud-init did not render is no valid node name.
+	if _, err := nodeName(&Bootstrap{NodeName: "{{ ds.meta_data.local_hostname }}"}, i); err == nil {
+		t.Error("an unrendered template was accepted as node name")
+	}
+}
+
+func TestParseBootstrapRendersOnlyWithJinjaHeader(t *testing.T) {
+	endpoint := "127.0.0.1:6443"
+	data := joinUserData(t, endpoint, "abcdef.0123456789abcdef")
+	i := instance("i-w1", 11, data)
+	b, err := ParseBootstrap(i)
+	if err != nil || b.NodeName != "ip-10-0-1-11.ec2.internal" {
+		t.Fatalf("CABPK's join: node name %q, err %v", b.NodeName, err)
+	}
+	first, rest, _ := strings.Cut(string(data), "\n")
+	if first != "## template: jinja" {
+		t.Fatalf("CABPK's first line is %q", first)
+	}
+	i.UserData = []byte(rest)
+	if b, err = ParseBootstrap(i); err != nil || b.NodeName != "{{ ds.meta_data.local_hostname }}" {
+		t.Fatalf("without the header: node name %q, err %v", b.NodeName, err)
 	}
 }
