@@ -42,7 +42,7 @@ resource "capi_cluster" "bench" {
   aws  = { region = "us-east-1" }
   control_plane = {
     version = "v1.36.0"
-    machine = { ami = "ami-0123456789abcdef0", instance_type = "t3.large" }
+    machine = { instance_type = "t3.large" }
   }
 }
 
@@ -51,7 +51,7 @@ resource "capi_machine_deployment" "workers" {
   name     = "bench-workers"
   replicas = $workers
   version  = "v1.36.0"
-  aws      = { ami = "ami-0123456789abcdef0", instance_type = "t3.medium" }
+  aws      = { instance_type = "t3.medium" }
   timeouts {
     create = "60m"
   }

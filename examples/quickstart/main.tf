@@ -3,7 +3,10 @@
 # balancer) with a deployment of three workers. `make quickstart` runs it
 # against the lab: its management cluster (KUBECONFIG) and its AWS simulator
 # (AWS_ENDPOINT_URL), both from `capi-lab env`, where instances play kubeadm
-# and join a simulated workload cluster. Against real AWS, use real AMIs.
+# and join a simulated workload cluster. Machines boot Cluster API's
+# published images for their Kubernetes version (looked up by name, as on
+# real AWS), and the cluster's network plugin comes as an add-on: nodes are
+# Ready only once it runs.
 terraform {
   required_providers {
     capi = {
@@ -47,8 +50,15 @@ resource "capi_cluster" "quickstart" {
     replicas = 3
     version  = var.kubernetes_version
     machine = {
-      ami           = "ami-0123456789abcdef0"
       instance_type = "t3.large"
+    }
+  }
+
+  # Applied to the workload cluster by Cluster API's ClusterResourceSet
+  # reconciler once its API server answers.
+  addons = {
+    cni = {
+      manifests = file("${path.module}/cni.yaml")
     }
   }
 }
@@ -64,7 +74,6 @@ resource "capi_machine_deployment" "workers" {
   }
 
   aws = {
-    ami           = "ami-0123456789abcdef0"
     instance_type = "t3.medium"
   }
 

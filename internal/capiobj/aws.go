@@ -36,18 +36,52 @@ type AWSModel struct {
 // ControlPlaneModel is the control_plane block: a KubeadmControlPlane and
 // the AWSMachineTemplate of its machines.
 type ControlPlaneModel struct {
-	Replicas types.Int32      `tfsdk:"replicas"`
-	Version  types.String     `tfsdk:"version"`
-	Machine  *AWSMachineModel `tfsdk:"machine"`
+	Replicas types.Int32               `tfsdk:"replicas"`
+	Version  types.String              `tfsdk:"version"`
+	Machine  *AWSMachineModel          `tfsdk:"machine"`
+	Kubeadm  *ControlPlaneKubeadmModel `tfsdk:"kubeadm"`
 }
 
 // AWSMachineModel is an EC2 instance's settings.
 type AWSMachineModel struct {
-	AMI                types.String `tfsdk:"ami"`
-	InstanceType       types.String `tfsdk:"instance_type"`
-	RootVolumeSize     types.Int32  `tfsdk:"root_volume_size"`
-	SSHKeyName         types.String `tfsdk:"ssh_key_name"`
-	IAMInstanceProfile types.String `tfsdk:"iam_instance_profile"`
+	AMI                types.String      `tfsdk:"ami"`
+	ImageLookup        *ImageLookupModel `tfsdk:"image_lookup"`
+	InstanceType       types.String      `tfsdk:"instance_type"`
+	RootVolumeSize     types.Int32       `tfsdk:"root_volume_size"`
+	SSHKeyName         types.String      `tfsdk:"ssh_key_name"`
+	IAMInstanceProfile types.String      `tfsdk:"iam_instance_profile"`
+}
+
+// ImageLookupModel finds a machine's AMI by its Kubernetes version when no
+// ami is set; null fields take Cluster API's published images.
+type ImageLookupModel struct {
+	Owner      types.String `tfsdk:"owner"`
+	NameFormat types.String `tfsdk:"name_format"`
+	BaseOS     types.String `tfsdk:"base_os"`
+}
+
+func expandImageLookup(m *ImageLookupModel) *infrav1.ImageLookup {
+	if m == nil {
+		return nil
+	}
+	return &infrav1.ImageLookup{Owner: m.Owner.ValueString(), NameFormat: m.NameFormat.ValueString(), BaseOS: m.BaseOS.ValueString()}
+}
+
+// flattenMachineTemplate reads the instance settings of a machine template.
+func flattenMachineTemplate(t *infrav1.AWSMachineTemplate) *AWSMachineModel {
+	s := t.Spec.Template.Spec
+	return &AWSMachineModel{
+		AMI: optionalString(s.AMI), ImageLookup: flattenImageLookup(s.ImageLookup),
+		InstanceType: types.StringValue(s.InstanceType), RootVolumeSize: optionalInt32(s.RootVolumeSizeGiB),
+		SSHKeyName: optionalString(s.SSHKeyName), IAMInstanceProfile: optionalString(s.IAMInstanceProfile),
+	}
+}
+
+func flattenImageLookup(l *infrav1.ImageLookup) *ImageLookupModel {
+	if l == nil {
+		return nil
+	}
+	return &ImageLookupModel{Owner: optionalString(l.Owner), NameFormat: optionalString(l.NameFormat), BaseOS: optionalString(l.BaseOS)}
 }
 
 // ClusterObjects are the objects a capi_cluster owns. Without an aws block
@@ -57,6 +91,9 @@ type ClusterObjects struct {
 	AWSCluster           *infrav1.AWSCluster
 	ControlPlane         *controlplanev1.KubeadmControlPlane
 	ControlPlaneTemplate *infrav1.AWSMachineTemplate
+	// Addons are applied to the workload cluster by Cluster API's
+	// ClusterResourceSet reconciler.
+	Addons []Addon
 }
 
 // Managed reports whether the provider runs reconcilers for the cluster.
@@ -82,6 +119,9 @@ func ExpandCluster(ctx context.Context, m ClusterModel) (ClusterObjects, diag.Di
 		c.Labels = map[string]string{}
 	}
 	c.Labels[clusterv1.WatchLabel] = WatchFilterValue
+	// What the cluster's ClusterResourceSets select it by.
+	c.Labels[clusterv1.ClusterNameLabel] = c.Name
+	objs.Addons = expandAddons(c.Namespace, c.Name, m.Addons)
 
 	objs.AWSCluster = &infrav1.AWSCluster{
 		TypeMeta:   metav1.TypeMeta{APIVersion: infrav1.GroupVersion.String(), Kind: "AWSCluster"},
@@ -118,6 +158,9 @@ func ExpandCluster(ctx context.Context, m ClusterModel) (ClusterObjects, diag.Di
 			kcp.Spec.Replicas = ptr.To(cp.Replicas.ValueInt32())
 		}
 		kcp.Spec.Version = cp.Version.ValueString()
+		kcp.Spec.KubeadmConfigSpec.InitConfiguration.NodeRegistration = awsNodeRegistration(nil)
+		kcp.Spec.KubeadmConfigSpec.JoinConfiguration.NodeRegistration = awsNodeRegistration(nil)
+		expandControlPlaneKubeadm(ctx, cp.Kubeadm, &kcp.Spec.KubeadmConfigSpec, &diags)
 		// Machines inherit these labels, so the engine reconciles them too.
 		kcp.Spec.MachineTemplate.ObjectMeta.Labels = map[string]string{clusterv1.WatchLabel: WatchFilterValue}
 		kcp.Spec.MachineTemplate.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{
@@ -133,7 +176,8 @@ func expandMachine(m *AWSMachineModel) infrav1.AWSMachineSpec {
 		return infrav1.AWSMachineSpec{}
 	}
 	return infrav1.AWSMachineSpec{
-		AMI: m.AMI.ValueString(), InstanceType: m.InstanceType.ValueString(), RootVolumeSizeGiB: m.RootVolumeSize.ValueInt32(),
+		AMI: m.AMI.ValueString(), ImageLookup: expandImageLookup(m.ImageLookup),
+		InstanceType: m.InstanceType.ValueString(), RootVolumeSizeGiB: m.RootVolumeSize.ValueInt32(),
 		SSHKeyName: m.SSHKeyName.ValueString(), IAMInstanceProfile: m.IAMInstanceProfile.ValueString(),
 	}
 }
@@ -166,7 +210,7 @@ func flattenAWS(ctx context.Context, a *infrav1.AWSCluster, prior *AWSModel, dia
 	}
 }
 
-func flattenControlPlane(kcp *controlplanev1.KubeadmControlPlane, t *infrav1.AWSMachineTemplate, prior *ControlPlaneModel) *ControlPlaneModel {
+func flattenControlPlane(ctx context.Context, kcp *controlplanev1.KubeadmControlPlane, t *infrav1.AWSMachineTemplate, prior *ControlPlaneModel, diags *diag.Diagnostics) *ControlPlaneModel {
 	if kcp == nil {
 		return nil
 	}
@@ -174,13 +218,10 @@ func flattenControlPlane(kcp *controlplanev1.KubeadmControlPlane, t *infrav1.AWS
 	if replicas.ValueInt32() == DefaultControlPlaneReplicas && (prior == nil || prior.Replicas.IsNull()) {
 		replicas = types.Int32Null()
 	}
-	m := &ControlPlaneModel{Replicas: replicas, Version: types.StringValue(kcp.Spec.Version)}
+	m := &ControlPlaneModel{Replicas: replicas, Version: types.StringValue(kcp.Spec.Version),
+		Kubeadm: flattenControlPlaneKubeadm(ctx, kcp.Spec.KubeadmConfigSpec, diags)}
 	if t != nil {
-		s := t.Spec.Template.Spec
-		m.Machine = &AWSMachineModel{
-			AMI: types.StringValue(s.AMI), InstanceType: types.StringValue(s.InstanceType), RootVolumeSize: optionalInt32(s.RootVolumeSizeGiB),
-			SSHKeyName: optionalString(s.SSHKeyName), IAMInstanceProfile: optionalString(s.IAMInstanceProfile),
-		}
+		m.Machine = flattenMachineTemplate(t)
 	}
 	return m
 }

@@ -19,20 +19,21 @@ import (
 // ClusterModel is the Terraform shape of a Cluster, shared by the
 // capi_cluster resource and data source.
 type ClusterModel struct {
-	ID                   types.String         `tfsdk:"id"`
-	Name                 types.String         `tfsdk:"name"`
-	Namespace            types.String         `tfsdk:"namespace"`
-	UID                  types.String         `tfsdk:"uid"`
-	Labels               types.Map            `tfsdk:"labels"`
-	Annotations          types.Map            `tfsdk:"annotations"`
-	Paused               types.Bool           `tfsdk:"paused"`
-	ClusterNetwork       *ClusterNetworkModel `tfsdk:"cluster_network"`
-	ControlPlaneEndpoint types.Object         `tfsdk:"control_plane_endpoint"`
-	APIServerEndpoint    types.String         `tfsdk:"api_server_endpoint"`
-	AWS                  *AWSModel            `tfsdk:"aws"`
-	ControlPlane         *ControlPlaneModel   `tfsdk:"control_plane"`
-	Phase                types.String         `tfsdk:"phase"`
-	Conditions           types.List           `tfsdk:"conditions"`
+	ID                   types.String          `tfsdk:"id"`
+	Name                 types.String          `tfsdk:"name"`
+	Namespace            types.String          `tfsdk:"namespace"`
+	UID                  types.String          `tfsdk:"uid"`
+	Labels               types.Map             `tfsdk:"labels"`
+	Annotations          types.Map             `tfsdk:"annotations"`
+	Paused               types.Bool            `tfsdk:"paused"`
+	ClusterNetwork       *ClusterNetworkModel  `tfsdk:"cluster_network"`
+	ControlPlaneEndpoint types.Object          `tfsdk:"control_plane_endpoint"`
+	APIServerEndpoint    types.String          `tfsdk:"api_server_endpoint"`
+	AWS                  *AWSModel             `tfsdk:"aws"`
+	ControlPlane         *ControlPlaneModel    `tfsdk:"control_plane"`
+	Addons               map[string]AddonModel `tfsdk:"addons"`
+	Phase                types.String          `tfsdk:"phase"`
+	Conditions           types.List            `tfsdk:"conditions"`
 }
 
 // ClusterNetworkModel is spec.clusterNetwork.
@@ -159,7 +160,12 @@ func FlattenCluster(ctx context.Context, objs ClusterObjects, prior *ClusterMode
 		priorAWS, priorCP = prior.AWS, prior.ControlPlane
 	}
 	m.AWS = flattenAWS(ctx, objs.AWSCluster, priorAWS, &diags)
-	m.ControlPlane = flattenControlPlane(objs.ControlPlane, objs.ControlPlaneTemplate, priorCP)
+	m.ControlPlane = flattenControlPlane(ctx, objs.ControlPlane, objs.ControlPlaneTemplate, priorCP, &diags)
+	var priorAddons map[string]AddonModel
+	if prior != nil {
+		priorAddons = prior.Addons
+	}
+	m.Addons = flattenAddons(objs.Addons, priorAddons)
 	return m, diags
 }
 

@@ -26,6 +26,7 @@ type MachineModel struct {
 	Labels      types.Map        `tfsdk:"labels"`
 	Annotations types.Map        `tfsdk:"annotations"`
 	AWS         *MachineAWSModel `tfsdk:"aws"`
+	Kubeadm     *KubeadmModel    `tfsdk:"kubeadm"`
 	// BootstrapScript, when set, replaces kubeadm: Cluster API's
 	// dataSecretName path.
 	BootstrapScript types.String `tfsdk:"bootstrap_script"`
@@ -40,12 +41,13 @@ type MachineModel struct {
 
 // MachineAWSModel is the EC2 instance of a Machine.
 type MachineAWSModel struct {
-	AMI                types.String `tfsdk:"ami"`
-	InstanceType       types.String `tfsdk:"instance_type"`
-	RootVolumeSize     types.Int32  `tfsdk:"root_volume_size"`
-	SSHKeyName         types.String `tfsdk:"ssh_key_name"`
-	IAMInstanceProfile types.String `tfsdk:"iam_instance_profile"`
-	AvailabilityZone   types.String `tfsdk:"availability_zone"`
+	AMI                types.String      `tfsdk:"ami"`
+	ImageLookup        *ImageLookupModel `tfsdk:"image_lookup"`
+	InstanceType       types.String      `tfsdk:"instance_type"`
+	RootVolumeSize     types.Int32       `tfsdk:"root_volume_size"`
+	SSHKeyName         types.String      `tfsdk:"ssh_key_name"`
+	IAMInstanceProfile types.String      `tfsdk:"iam_instance_profile"`
+	AvailabilityZone   types.String      `tfsdk:"availability_zone"`
 }
 
 // MachineObjects are the objects a capi_machine owns.
@@ -86,7 +88,7 @@ func ExpandMachine(ctx context.Context, m MachineModel) (MachineObjects, diag.Di
 		objs.AWSMachine = &infrav1.AWSMachine{
 			TypeMeta:   metav1.TypeMeta{APIVersion: infrav1.GroupVersion.String(), Kind: "AWSMachine"},
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
-			Spec: infrav1.AWSMachineSpec{AMI: a.AMI.ValueString(), InstanceType: a.InstanceType.ValueString(),
+			Spec: infrav1.AWSMachineSpec{AMI: a.AMI.ValueString(), ImageLookup: expandImageLookup(a.ImageLookup), InstanceType: a.InstanceType.ValueString(),
 				RootVolumeSizeGiB: a.RootVolumeSize.ValueInt32(), SSHKeyName: a.SSHKeyName.ValueString(), IAMInstanceProfile: a.IAMInstanceProfile.ValueString()},
 		}
 		machine.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "AWSMachine", Name: name}
@@ -101,12 +103,17 @@ func ExpandMachine(ctx context.Context, m MachineModel) (MachineObjects, diag.Di
 		}
 		machine.Spec.Bootstrap.DataSecretName = ptr.To(objs.BootstrapSecret.Name)
 	} else {
-		// An empty KubeadmConfig: CABPK makes it a kubeadm join of the
-		// cluster once the control plane is initialized.
+		// CABPK makes a KubeadmConfig a kubeadm join of the cluster once the
+		// control plane is initialized.
 		objs.KubeadmConfig = &bootstrapv1.KubeadmConfig{
 			TypeMeta:   metav1.TypeMeta{APIVersion: bootstrapv1.GroupVersion.String(), Kind: "KubeadmConfig"},
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
 		}
+		if m.AWS != nil {
+			objs.KubeadmConfig.Spec.JoinConfiguration.NodeRegistration = awsNodeRegistration(nil)
+		}
+		spec := &objs.KubeadmConfig.Spec
+		expandKubeadm(ctx, m.Kubeadm, spec, &diags, &spec.JoinConfiguration.NodeRegistration)
 		machine.Spec.Bootstrap.ConfigRef = clusterv1.ContractVersionedObjectReference{APIGroup: bootstrapv1.GroupVersion.Group, Kind: "KubeadmConfig", Name: name}
 	}
 	return objs, diags
@@ -136,10 +143,13 @@ func FlattenMachine(ctx context.Context, objs MachineObjects, prior *MachineMode
 	m.Annotations = flattenStringMap(ctx, mc.Annotations, priorAnnotations, &diags)
 	if a := objs.AWSMachine; a != nil {
 		m.AWS = &MachineAWSModel{
-			AMI: types.StringValue(a.Spec.AMI), InstanceType: types.StringValue(a.Spec.InstanceType),
+			AMI: optionalString(a.Spec.AMI), ImageLookup: flattenImageLookup(a.Spec.ImageLookup), InstanceType: types.StringValue(a.Spec.InstanceType),
 			RootVolumeSize: optionalInt32(a.Spec.RootVolumeSizeGiB), SSHKeyName: optionalString(a.Spec.SSHKeyName),
 			IAMInstanceProfile: optionalString(a.Spec.IAMInstanceProfile), AvailabilityZone: optionalString(mc.Spec.FailureDomain),
 		}
+	}
+	if k := objs.KubeadmConfig; k != nil {
+		m.Kubeadm = flattenKubeadm(ctx, k.Spec, k.Spec.JoinConfiguration.NodeRegistration, &diags)
 	}
 	m.BootstrapScript = types.StringNull()
 	if objs.BootstrapSecret != nil {

@@ -32,6 +32,7 @@ type MachineDeploymentModel struct {
 	Taints           []TaintModel      `tfsdk:"taints"`
 	AvailabilityZone types.String      `tfsdk:"availability_zone"`
 	AWS              *AWSMachineModel  `tfsdk:"aws"`
+	Kubeadm          *KubeadmModel     `tfsdk:"kubeadm"`
 	Rollout          *RolloutModel     `tfsdk:"rollout"`
 	DeletionOrder    types.String      `tfsdk:"deletion_order"`
 	HealthCheck      *HealthCheckModel `tfsdk:"health_check"`
@@ -103,14 +104,17 @@ func ExpandMachineDeployment(ctx context.Context, m MachineDeploymentModel) (Mac
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-" + specHash(infraSpec), Labels: templateLabels},
 		Spec:       infrav1.AWSMachineTemplateSpec{Template: infrav1.AWSMachineTemplateResource{Spec: infraSpec}},
 	}
-	var kubeadm bootstrapv1.KubeadmConfigSpec
+	var taints *[]corev1.Taint
 	if len(m.Taints) > 0 {
-		taints := make([]corev1.Taint, 0, len(m.Taints))
+		list := make([]corev1.Taint, 0, len(m.Taints))
 		for _, t := range m.Taints {
-			taints = append(taints, corev1.Taint{Key: t.Key.ValueString(), Value: t.Value.ValueString(), Effect: corev1.TaintEffect(t.Effect.ValueString())})
+			list = append(list, corev1.Taint{Key: t.Key.ValueString(), Value: t.Value.ValueString(), Effect: corev1.TaintEffect(t.Effect.ValueString())})
 		}
-		kubeadm.JoinConfiguration.NodeRegistration.Taints = &taints
+		taints = &list
 	}
+	var kubeadm bootstrapv1.KubeadmConfigSpec
+	kubeadm.JoinConfiguration.NodeRegistration = awsNodeRegistration(taints)
+	expandKubeadm(ctx, m.Kubeadm, &kubeadm, &diags, &kubeadm.JoinConfiguration.NodeRegistration)
 	bootstrap := &bootstrapv1.KubeadmConfigTemplate{
 		TypeMeta:   metav1.TypeMeta{APIVersion: bootstrapv1.GroupVersion.String(), Kind: "KubeadmConfigTemplate"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-" + specHash(kubeadm), Labels: templateLabels},
@@ -248,13 +252,11 @@ func FlattenMachineDeployment(ctx context.Context, objs MachineDeploymentObjects
 	m.Labels = flattenStringMap(ctx, userLabels, priorLabels, &diags)
 
 	if t := objs.InfrastructureTemplate; t != nil {
-		s := t.Spec.Template.Spec
-		m.AWS = &AWSMachineModel{
-			AMI: types.StringValue(s.AMI), InstanceType: types.StringValue(s.InstanceType), RootVolumeSize: optionalInt32(s.RootVolumeSizeGiB),
-			SSHKeyName: optionalString(s.SSHKeyName), IAMInstanceProfile: optionalString(s.IAMInstanceProfile),
-		}
+		m.AWS = flattenMachineTemplate(t)
 	}
 	if t := objs.BootstrapTemplate; t != nil {
+		spec := t.Spec.Template.Spec
+		m.Kubeadm = flattenKubeadm(ctx, spec, spec.JoinConfiguration.NodeRegistration, &diags)
 		if taints := t.Spec.Template.Spec.JoinConfiguration.NodeRegistration.Taints; taints != nil {
 			for _, tt := range *taints {
 				m.Taints = append(m.Taints, TaintModel{Key: types.StringValue(tt.Key), Value: optionalString(tt.Value), Effect: types.StringValue(string(tt.Effect))})

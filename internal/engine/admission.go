@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	addonsv1 "sigs.k8s.io/cluster-api/api/addons/v1beta2"
 	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -101,6 +102,8 @@ func webhookFor(reader client.Reader, obj client.Object) *webhookPair {
 		return pair[*clusterv1.MachineDeployment](&coreadmission.MachineDeployment{})
 	case *clusterv1.MachineHealthCheck:
 		return pair[*clusterv1.MachineHealthCheck](&coreadmission.MachineHealthCheck{})
+	case *addonsv1.ClusterResourceSet:
+		return pair[*addonsv1.ClusterResourceSet](&coreadmission.ClusterResourceSet{})
 	case *controlplanev1.KubeadmControlPlane:
 		return pair[*controlplanev1.KubeadmControlPlane](&controlplaneadmission.KubeadmControlPlane{})
 	case *bootstrapv1.KubeadmConfigTemplate:

@@ -38,6 +38,7 @@ import (
 
 	"go.etcd.io/etcd/client/pkg/v3/logutil"
 	"go.uber.org/zap/zapcore"
+	addonsv1 "sigs.k8s.io/cluster-api/api/addons/v1beta2"
 	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -45,6 +46,8 @@ import (
 	"sigs.k8s.io/cluster-api/controllers/clustercache"
 	"sigs.k8s.io/cluster-api/controlplane/kubeadm/reconcilers/kubeadmcontrolplane"
 	"sigs.k8s.io/cluster-api/core/reconcilers/cluster"
+	"sigs.k8s.io/cluster-api/core/reconcilers/clusterresourceset"
+	"sigs.k8s.io/cluster-api/core/reconcilers/clusterresourcesetbinding"
 	"sigs.k8s.io/cluster-api/core/reconcilers/machine"
 	"sigs.k8s.io/cluster-api/core/reconcilers/machinedeployment"
 	"sigs.k8s.io/cluster-api/core/reconcilers/machinehealthcheck"
@@ -126,7 +129,7 @@ func Scheme(providers ...Provider) (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	adders := []func(*runtime.Scheme) error{
 		clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme,
-		clusterv1.AddToScheme, bootstrapv1.AddToScheme, controlplanev1.AddToScheme,
+		clusterv1.AddToScheme, addonsv1.AddToScheme, bootstrapv1.AddToScheme, controlplanev1.AddToScheme,
 	}
 	for _, p := range providers {
 		adders = append(adders, p.AddToScheme)
@@ -302,6 +305,18 @@ func setupReconcilers(ctx context.Context, mgr ctrl.Manager, opts Options) error
 			return (&machinehealthcheck.Reconciler{Client: mgr.GetClient(), ClusterCache: clusterCache,
 				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(10))
 		}},
+		{"ClusterResourceSet", func() error {
+			partialSecrets, err := partialSecretCache(mgr)
+			if err != nil {
+				return err
+			}
+			return (&clusterresourceset.Reconciler{Client: mgr.GetClient(), ClusterCache: clusterCache,
+				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(10), partialSecrets)
+		}},
+		{"ClusterResourceSetBinding", func() error {
+			return (&clusterresourcesetbinding.Reconciler{Client: mgr.GetClient(),
+				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(10))
+		}},
 		{"KubeadmConfig", func() error {
 			return (&kubeadmconfig.Reconciler{Client: mgr.GetClient(), SecretCachingClient: secretCachingClient, APIReader: mgr.GetAPIReader(),
 				ClusterCache: clusterCache, WatchFilterValue: filter, TokenTTL: bootstrapTokenTTL}).SetupWithManager(ctx, mgr, concurrency(10))
@@ -328,6 +343,21 @@ func setupReconcilers(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		}
 	}
 	return nil
+}
+
+// partialSecretCache is the metadata-only cache of Secrets that Cluster
+// API's manager adds for the ClusterResourceSet reconciler, which watches
+// Secrets of any name (the main cache holds only cluster Secrets).
+func partialSecretCache(mgr ctrl.Manager) (ctrlcache.Cache, error) {
+	c, err := ctrlcache.New(mgr.GetConfig(), ctrlcache.Options{
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient(),
+		SyncPeriod:       ptr.To(syncPeriod),
+		DefaultTransform: ctrlcache.TransformStripManagedFields(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the Secret metadata cache: %w", err)
+	}
+	return c, mgr.Add(c)
 }
 
 // Client-side rate limits of the engine's requests to the management

@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	addonsv1 "sigs.k8s.io/cluster-api/api/addons/v1beta2"
 	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -72,14 +73,14 @@ resource "capi_cluster" "test" {
   control_plane = {
     version = "v1.36.0"
     machine = {
-      ami           = "ami-0123456789abcdef0"
       instance_type = "t3.large"
     }
   }
 
   # Enough for these tests; the lifecycle tests wait for Ready nodes.
   wait_for = "provisioned"
-}`, name, labels)
+%s
+}`, name, labels, cniAddon())
 }
 
 // A cluster with AWS infrastructure and a control plane, through the real
@@ -150,7 +151,7 @@ func TestAccCluster_awsInvalidInput(t *testing.T) {
 		{`aws = { region = "us-east-1", vpc_cidr = "10.0.0.0/33" }`, `Attribute aws.vpc_cidr must be a network in CIDR notation`},
 		{`aws = { region = "us-east-1" }` + "\n" + `control_plane_endpoint = { host = "api.example.com", port = 6443 }`,
 			`These attributes cannot be configured together: [aws,control_plane_endpoint]`},
-		{`aws = { region = "us-east-1" }` + "\n" + `wait_for = "forever"`, `Attribute wait_for value must be one of: ["provisioned" "available"], got: "forever"`},
+		{`aws = { region = "us-east-1" }` + "\n" + `wait_for = "forever"`, `Attribute wait_for value must be one of: ["provisioned" "api_server" "available"], got: "forever"`},
 	}
 	var steps []resource.TestStep
 	for _, c := range cases {
@@ -254,13 +255,18 @@ func checkNothingLeft(t *testing.T, key client.ObjectKey) resource.TestCheckFunc
 		for _, list := range []client.ObjectList{&controlplanev1.KubeadmControlPlaneList{}, &clusterv1.MachineList{},
 			&infrav1.AWSClusterList{}, &infrav1.AWSMachineList{}, &infrav1.AWSMachineTemplateList{},
 			&clusterv1.MachineDeploymentList{}, &clusterv1.MachineSetList{}, &clusterv1.MachineHealthCheckList{},
-			&bootstrapv1.KubeadmConfigTemplateList{}, &bootstrapv1.KubeadmConfigList{}} {
+			&bootstrapv1.KubeadmConfigTemplateList{}, &bootstrapv1.KubeadmConfigList{},
+			&addonsv1.ClusterResourceSetList{}, &corev1.ConfigMapList{}} {
 			if err := cl.List(ctx, list, client.InNamespace(key.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: key.Name}); err != nil {
 				return err
 			}
 			if n := len(mustExtract(list)); n != 0 {
 				return fmt.Errorf("%d %T left", n, list)
 			}
+		}
+		// Bindings are named after their cluster and carry no cluster label.
+		if err := cl.Get(ctx, key, &addonsv1.ClusterResourceSetBinding{}); !kube.IsNotFound(err) {
+			return fmt.Errorf("ClusterResourceSetBinding %s left (%v)", key, err)
 		}
 		live, err := testLab.AWSResources()
 		if err != nil {

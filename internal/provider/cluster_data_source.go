@@ -94,12 +94,27 @@ func (d *clusterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 						Computed:            true,
 						MarkdownDescription: "EC2 instances of the control plane.",
 						Attributes: map[string]schema.Attribute{
-							"ami": str("AMI ID."), "instance_type": str("Instance type."),
+							"ami": str("AMI ID, when set."), "instance_type": str("Instance type."),
+							"image_lookup": schema.SingleNestedAttribute{
+								Computed:            true,
+								MarkdownDescription: "How the AMI is looked up when `ami` is not set (null: Cluster API's published images).",
+								Attributes: map[string]schema.Attribute{
+									"owner": str("Image owner."), "name_format": str("Image name pattern."), "base_os": str("Operating system."),
+								},
+							},
 							"root_volume_size": schema.Int32Attribute{Computed: true, MarkdownDescription: "Root volume size in GiB."},
 							"ssh_key_name":     str("EC2 key pair."), "iam_instance_profile": str("IAM instance profile."),
 						},
 					},
 				},
+			},
+			"addons": schema.MapNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "Add-ons of the Cluster by name: `ClusterResourceSet`s this provider made for it.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"manifests": str("Kubernetes manifests applied to the workload cluster."),
+					"strategy":  str("`ApplyOnce` or `Reconcile`."),
+				}},
 			},
 			"api_server_endpoint": str("URL of the workload cluster's API server (`https://host:port`), once known."),
 			"phase":               str("`status.phase` of the Cluster."),

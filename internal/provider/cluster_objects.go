@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	addonsv1 "sigs.k8s.io/cluster-api/api/addons/v1beta2"
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
@@ -47,7 +49,66 @@ func readClusterObjects(ctx context.Context, cl client.Reader, key client.Object
 			}
 		}
 	}
-	return objs, nil
+	addons, err := readAddons(ctx, cl, c.Namespace, c.Name)
+	objs.Addons = addons
+	return objs, err
+}
+
+// readAddons lists a cluster's add-ons: its ClusterResourceSets made by
+// this provider, each with its ConfigMap (nil when gone).
+func readAddons(ctx context.Context, cl client.Reader, namespace, cluster string) ([]capiobj.Addon, error) {
+	var sets addonsv1.ClusterResourceSetList
+	if err := cl.List(ctx, &sets, client.InNamespace(namespace),
+		client.MatchingLabels{clusterv1.ClusterNameLabel: cluster}, client.HasLabels{capiobj.AddonLabel}); err != nil {
+		if kube.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var addons []capiobj.Addon
+	for i := range sets.Items {
+		a := capiobj.Addon{ResourceSet: &sets.Items[i]}
+		cm := &corev1.ConfigMap{}
+		if err := get(ctx, cl, client.ObjectKey{Namespace: namespace, Name: a.ResourceSet.Name}, cm); err != nil {
+			return nil, err
+		} else if cm.Name != "" {
+			a.ConfigMap = cm
+		}
+		addons = append(addons, a)
+	}
+	return addons, nil
+}
+
+// deleteAddons deletes the cluster's add-ons whose names keep does not
+// hold, and waits until their ClusterResourceSets are gone (their finalizer
+// runs in the engine). What they applied stays in the workload cluster, as
+// with Cluster API.
+func deleteAddons(ctx context.Context, cl client.WithWatch, namespace, cluster string, keep []capiobj.Addon) error {
+	kept := map[string]bool{}
+	for _, a := range keep {
+		kept[a.ResourceSet.Name] = true
+	}
+	addons, err := readAddons(ctx, cl, namespace, cluster)
+	if err != nil {
+		return err
+	}
+	for _, a := range addons {
+		if kept[a.ResourceSet.Name] {
+			continue
+		}
+		if err := cl.Delete(ctx, a.ResourceSet); err != nil && !kube.IsNotFound(err) {
+			return err
+		}
+		if err := kube.WaitForDeletion(ctx, cl, a.ResourceSet, &addonsv1.ClusterResourceSetList{}); err != nil {
+			return err
+		}
+		if a.ConfigMap != nil {
+			if err := cl.Delete(ctx, a.ConfigMap); err != nil && !kube.IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // get reads obj, leaving it empty when it does not exist.
@@ -70,6 +131,9 @@ func admitAndApply(ctx context.Context, k *kube.Client, cl client.Client, objs c
 	}
 	if objs.ControlPlane != nil {
 		ordered = append(ordered, objs.ControlPlane)
+	}
+	for _, a := range objs.Addons {
+		ordered = append(ordered, a.ConfigMap, a.ResourceSet)
 	}
 	ordered = append(ordered, objs.Cluster)
 	return applyAll(ctx, k, cl, ordered, objs.Managed())

@@ -52,6 +52,7 @@ const (
 // Wait targets of wait_for.
 const (
 	waitProvisioned = "provisioned"
+	waitAPIServer   = "api_server"
 	waitAvailable   = "available"
 )
 
@@ -238,14 +239,44 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 						MarkdownDescription: "EC2 instances of the control plane.",
 						Attributes:          awsMachineAttributes(),
 					},
+					"kubeadm": kubeadmAttribute("Changing it rolls the control plane machines one at a time (KCP); the cluster is not replaced.", true),
 				},
+			},
+			"addons": schema.MapNestedAttribute{
+				Optional: true,
+				MarkdownDescription: "Add-ons applied to the workload cluster once its API server answers, by name: the network plugin (CNI) " +
+					"first of all, since nodes stay NotReady until one runs. Each is a `ConfigMap` with the manifests and a " +
+					"`ClusterResourceSet` selecting this cluster, applied by Cluster API's own ClusterResourceSet reconciler " +
+					"(`kubectl get clusterresourcesets,clusterresourcesetbindings` shows them). Requires `aws`.",
+				Validators: []validator.Map{
+					mapvalidator.KeysAre(validators.DNS1123Label()),
+					mapvalidator.AlsoRequires(path.MatchRoot("aws")),
+				},
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"manifests": schema.StringAttribute{
+						Required: true,
+						MarkdownDescription: "Kubernetes manifests, multi-document YAML such as `file(\"calico.yaml\")`: what `kubectl apply -f` " +
+							"would take. Not for secrets: the manifests are stored in a ConfigMap and in the state.",
+						Validators: []validator.String{validators.Manifests()},
+					},
+					"strategy": schema.StringAttribute{
+						Optional: true,
+						MarkdownDescription: "`ApplyOnce` (default): each object is created once and then left to the workload cluster; " +
+							"`Reconcile`: objects are re-applied whenever the manifests change. Removing an add-on leaves its objects " +
+							"in the workload cluster, as Cluster API does.",
+						Validators: []validator.String{stringvalidator.OneOf(capiobj.AddonApplyOnce, capiobj.AddonReconcile)},
+					},
+				}},
 			},
 			"wait_for": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(waitAvailable),
 				MarkdownDescription: "What create and update wait for, with an `aws` block: `provisioned` (network and API server load balancer ready, " +
-					"endpoint known) or `available` (Cluster API's `Available` condition, and every control plane machine on the current spec " +
-					"with a Ready node: a version change returns once KCP has rolled all of them, one at a time). Default `available`.",
-				Validators: []validator.String{stringvalidator.OneOf(waitProvisioned, waitAvailable)},
+					"endpoint known), `api_server` (control plane initialized and its API server answering through the load balancer: " +
+					"enough to install a network plugin with the helm or kubernetes provider through `capi_cluster_kubeconfig`) or " +
+					"`available` (Cluster API's `Available` condition, and every control plane machine on the current spec " +
+					"with a Ready node: a version change returns once KCP has rolled all of them, one at a time; nodes are Ready only " +
+					"once a network plugin runs, see `addons`). Default `available`.",
+				Validators: []validator.String{stringvalidator.OneOf(waitProvisioned, waitAPIServer, waitAvailable)},
 			},
 			"api_server_endpoint": schema.StringAttribute{
 				Computed:            true,
@@ -413,6 +444,10 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 			resp.Diagnostics.AddWarning("Old control plane templates left", err.Error())
 		}
 	}
+	if err := deleteAddons(ctx, cl, objs.Cluster.Namespace, objs.Cluster.Name, objs.Addons); err != nil {
+		resp.Diagnostics.AddError("Cannot remove add-ons of Cluster "+id, err.Error())
+		return
+	}
 	r.wait(ctx, &plan, cl, objs.Cluster, timeout, &resp.Diagnostics)
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -467,9 +502,13 @@ func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest
 				"Check `kubectl describe cluster -n %s %s`, then run destroy again.", timeout, err, namespace, name))
 		return
 	}
-	// Templates are not owned by the Cluster; nothing else deletes them.
+	// Templates and add-ons are not owned by the Cluster; nothing else
+	// deletes them.
 	if err := deleteStaleTemplates(ctx, cl, obj, ""); err != nil {
 		resp.Diagnostics.AddWarning("Control plane templates left", err.Error())
+	}
+	if err := deleteAddons(ctx, cl, namespace, name, nil); err != nil {
+		resp.Diagnostics.AddError("Cannot delete the add-ons of Cluster "+id, err.Error())
 	}
 }
 
@@ -507,6 +546,11 @@ func clusterReached(c *clusterv1.Cluster, target string) bool {
 	switch target {
 	case waitProvisioned:
 		return ptr.Deref(c.Status.Initialization.InfrastructureProvisioned, false) && c.Spec.ControlPlaneEndpoint.IsValid()
+	case waitAPIServer:
+		// The Cluster controller probes the API server through the
+		// endpoint (the load balancer) once the control plane is up.
+		return ptr.Deref(c.Status.Initialization.ControlPlaneInitialized, false) &&
+			conditions.IsTrue(c, clusterv1.ClusterRemoteConnectionProbeCondition)
 	default:
 		return conditions.IsTrue(c, clusterv1.AvailableCondition)
 	}
@@ -573,9 +617,37 @@ func (r *clusterResource) readInto(ctx context.Context, m *clusterResourceModel,
 func awsMachineAttributes() map[string]schema.Attribute {
 	return map[string]schema.Attribute{
 		"ami": schema.StringAttribute{
-			Required:            true,
-			MarkdownDescription: "AMI ID, such as `ami-0123456789abcdef0`.",
-			Validators:          []validator.String{stringvalidator.RegexMatches(amiPattern, "must be an AMI ID such as ami-0123456789abcdef0")},
+			Optional: true,
+			MarkdownDescription: "AMI ID, such as `ami-0123456789abcdef0`. It must hold kubeadm, kubelet and containerd of the machine's " +
+				"Kubernetes version, and cloud-init (images built with Kubernetes image-builder do); the apply checks that it exists, its " +
+				"architecture and its root device. A version change keeps this image: set the new version's image with it. " +
+				"Default: the newest image that `image_lookup` finds for the machine's version, so that an upgrade boots new binaries.",
+			Validators: []validator.String{
+				stringvalidator.RegexMatches(amiPattern, "must be an AMI ID such as ami-0123456789abcdef0"),
+				stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("image_lookup")),
+			},
+		},
+		"image_lookup": schema.SingleNestedAttribute{
+			Optional: true,
+			MarkdownDescription: "How the AMI is found when `ami` is not set: the newest available image of `owner` whose name matches " +
+				"`name_format` for the machine's Kubernetes version. Defaults are Cluster API's published images (Cluster API " +
+				"Provider AWS's lookup), which are for trying things out; production clusters use images of their own.",
+			Attributes: map[string]schema.Attribute{
+				"owner": schema.StringAttribute{
+					Optional:            true,
+					MarkdownDescription: "AWS account that owns the images (default `819546954734`, Cluster API's).",
+					Validators:          []validator.String{stringvalidator.RegexMatches(awsAccountPattern, "must be a 12-digit AWS account ID, self, amazon or aws-marketplace")},
+				},
+				"name_format": schema.StringAttribute{
+					Optional: true,
+					MarkdownDescription: "Image name pattern, a Go template with `{{.BaseOS}}` and `{{.K8sVersion}}` (the version without its " +
+						"leading `v`) and EC2's `*` and `?` wildcards (default `capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*`).",
+				},
+				"base_os": schema.StringAttribute{
+					Optional:            true,
+					MarkdownDescription: "Operating system of the image, for `{{.BaseOS}}` (default `ubuntu-24.04`).",
+				},
+			},
 		},
 		"instance_type": schema.StringAttribute{
 			Required:            true,
@@ -584,7 +656,7 @@ func awsMachineAttributes() map[string]schema.Attribute {
 		},
 		"root_volume_size": schema.Int32Attribute{
 			Optional:            true,
-			MarkdownDescription: "Root volume size in GiB (default 30).",
+			MarkdownDescription: "Root volume size in GiB, on the image's root device; at least the image's snapshot size. Default: the image's.",
 			Validators:          []validator.Int32{int32validator.Between(8, 16384)},
 		},
 		"ssh_key_name": schema.StringAttribute{

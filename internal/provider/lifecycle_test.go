@@ -45,10 +45,10 @@ resource "capi_cluster" "ha" {
     replicas = 3
     version  = %[2]q
     machine = {
-      ami           = "ami-0123456789abcdef0"
       instance_type = "t3.large"
     }
   }
+%[4]s
 }
 
 resource "capi_machine_deployment" "workers" {
@@ -59,14 +59,13 @@ resource "capi_machine_deployment" "workers" {
   labels   = { "node-role.kubernetes.io/worker" = "" }
   taints   = [{ key = "dedicated", value = "batch", effect = "NoSchedule" }]
   aws = {
-    ami           = "ami-0123456789abcdef0"
     instance_type = "t3.medium"
   }
   rollout = {
     max_surge       = "1"
     max_unavailable = "0"
   }
-}`, name, version, workers)
+}`, name, version, workers, cniAddon())
 }
 
 // The whole lifecycle of an HA cluster on the lab, through the real

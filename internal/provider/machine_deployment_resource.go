@@ -101,6 +101,7 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 				MarkdownDescription: "Failure domain (availability zone) of every machine. Default: Cluster API picks among the cluster's."},
 			"aws": schema.SingleNestedAttribute{Required: true, Attributes: awsMachineAttributes(),
 				MarkdownDescription: "The machines' EC2 instances. Changes roll the machines onto a new template."},
+			"kubeadm": kubeadmAttribute("Changing it makes a new bootstrap template and rolls the machines onto it as `rollout` says; the deployment is not replaced.", false),
 			"rollout": schema.SingleNestedAttribute{Optional: true,
 				MarkdownDescription: "How changes to the machines roll out. Default: `RollingUpdate` with `max_surge` 1 and `max_unavailable` 0.",
 				Validators:          []validator.Object{validators.NotEmptyObject()},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
 
@@ -95,6 +97,12 @@ func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Validators: []validator.Map{mapvalidator.KeysAre(validators.LabelKey())}},
 			"aws": schema.SingleNestedAttribute{Required: true, MarkdownDescription: "The machine's EC2 instance.", Attributes: machine,
 				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplace()}},
+			"kubeadm": func() schema.SingleNestedAttribute {
+				a := kubeadmAttribute("Changing it replaces the machine: a Machine's bootstrap configuration is immutable.", false)
+				a.PlanModifiers = []planmodifier.Object{objectplanmodifier.RequiresReplace()}
+				a.Validators = append(a.Validators, objectvalidator.ConflictsWith(path.MatchRoot("bootstrap_script")))
+				return a
+			}(),
 			"bootstrap_script": schema.StringAttribute{Optional: true, Sensitive: true,
 				MarkdownDescription: "User data of your own instead of kubeadm join (stored in a Secret that the Machine's `dataSecretName` names).",
 				PlanModifiers:       replace},
@@ -344,6 +352,14 @@ func readMachineObjects(ctx context.Context, cl client.Reader, id string) (capio
 			return objs, err
 		} else if a.Name != "" {
 			objs.AWSMachine = a
+		}
+	}
+	if ref := m.Spec.Bootstrap.ConfigRef; ref.Kind == "KubeadmConfig" && ref.APIGroup == bootstrapv1.GroupVersion.Group {
+		k := &bootstrapv1.KubeadmConfig{}
+		if err := get(ctx, cl, client.ObjectKey{Namespace: namespace, Name: ref.Name}, k); err != nil {
+			return objs, err
+		} else if k.Name != "" {
+			objs.KubeadmConfig = k
 		}
 	}
 	if !m.Spec.Bootstrap.ConfigRef.IsDefined() && ptr.Deref(m.Spec.Bootstrap.DataSecretName, "") == capiobj.BootstrapSecretName(name) {

@@ -26,7 +26,6 @@ resource "capi_machine" "worker" {
   labels  = { role = %q }
 
   aws = {
-    ami           = "ami-0123456789abcdef0"
     instance_type = "t3.medium"
   }
 
@@ -134,7 +133,6 @@ resource "capi_machine" "joiner" {
   cluster = capi_cluster.test.name
   version = "v1.36.0"
   aws = {
-    ami           = "ami-0123456789abcdef0"
     instance_type = "t3.medium"
   }
 }`

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"k8s.io/apimachinery/pkg/util/validation"
+	utilyaml "sigs.k8s.io/cluster-api/util/yaml"
 )
 
 // stringRule adapts a check that returns the broken rules of a value.
@@ -30,8 +31,17 @@ func (r stringRule) ValidateString(_ context.Context, req validator.StringReques
 	value := req.ConfigValue.ValueString()
 	if problems := r.check(value); len(problems) > 0 {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Attribute Value",
-			fmt.Sprintf("Attribute %s must be %s, got %q: %s.", req.Path, r.description, value, strings.Join(problems, "; ")))
+			fmt.Sprintf("Attribute %s must be %s, got %q: %s.", req.Path, r.description, abbreviate(value), strings.Join(problems, "; ")))
 	}
+}
+
+// abbreviate keeps long values (manifests, say) from filling the message.
+func abbreviate(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return s
+	}
+	return s[:max-3] + "..."
 }
 
 // DNS1123Label accepts names such as namespaces: at most 63 lower-case
@@ -118,4 +128,65 @@ func (notEmptyObject) ValidateObject(_ context.Context, req validator.ObjectRequ
 	sort.Strings(names)
 	resp.Diagnostics.AddAttributeError(req.Path, "Invalid Attribute Value",
 		fmt.Sprintf("Attribute %s must set at least one of: %s; or leave %s out.", req.Path, strings.Join(names, ", "), req.Path))
+}
+
+// Manifests accepts Kubernetes manifests as kubectl apply -f takes them:
+// YAML documents (or JSON), each an object with apiVersion, kind and
+// metadata.name. Cluster API's ClusterResourceSet reconciler reads them
+// with the same parser.
+func Manifests() validator.String {
+	return stringRule{
+		description: "Kubernetes manifests (YAML documents, each with apiVersion, kind and metadata.name)",
+		check: func(s string) []string {
+			objs, err := utilyaml.ToUnstructured([]byte(s))
+			if err != nil {
+				return []string{err.Error()}
+			}
+			if len(objs) == 0 {
+				return []string{"no object found"}
+			}
+			var problems []string
+			for i, o := range objs {
+				if o.GetAPIVersion() == "" || o.GetKind() == "" || o.GetName() == "" {
+					problems = append(problems, fmt.Sprintf("document %d (%s %q) lacks apiVersion, kind or metadata.name", i+1, o.GetKind(), o.GetName()))
+				}
+			}
+			return problems
+		},
+	}
+}
+
+// KubeletNodeLabel accepts the label keys kubelet may set on its own node
+// (--node-labels): keys in the kubernetes.io and k8s.io namespaces are
+// refused by the NodeRestriction admission plugin, except the kubelet's
+// own and node.kubernetes.io/ ones.
+func KubeletNodeLabel() validator.String {
+	return stringRule{
+		description: "a label key kubelet may set on its node",
+		check: func(key string) []string {
+			problems := validation.IsQualifiedName(key)
+			prefix, _, found := strings.Cut(key, "/")
+			if !found {
+				return problems
+			}
+			restricted := prefix == "kubernetes.io" || prefix == "k8s.io" ||
+				strings.HasSuffix(prefix, ".kubernetes.io") || strings.HasSuffix(prefix, ".k8s.io")
+			allowed := prefix == "kubelet.kubernetes.io" || prefix == "node.kubernetes.io" ||
+				strings.HasSuffix(prefix, ".kubelet.kubernetes.io") || strings.HasSuffix(prefix, ".node.kubernetes.io") ||
+				kubeletOwnLabels[key]
+			if restricted && !allowed {
+				problems = append(problems, "kubelet may not set labels in the kubernetes.io or k8s.io namespaces "+
+					"(set node-role.kubernetes.io/ labels with the machines' labels, which Cluster API copies to nodes)")
+			}
+			return problems
+		},
+	}
+}
+
+// kubeletOwnLabels are the restricted labels kubelet sets itself.
+var kubeletOwnLabels = map[string]bool{
+	"kubernetes.io/hostname": true, "kubernetes.io/arch": true, "kubernetes.io/os": true,
+	"beta.kubernetes.io/arch": true, "beta.kubernetes.io/os": true, "beta.kubernetes.io/instance-type": true,
+	"node.kubernetes.io/instance-type": true, "topology.kubernetes.io/region": true, "topology.kubernetes.io/zone": true,
+	"failure-domain.beta.kubernetes.io/region": true, "failure-domain.beta.kubernetes.io/zone": true,
 }
