@@ -44,6 +44,7 @@ resource "capi_cluster" "bench" {
     version = "v1.36.0"
     machine = { instance_type = "t3.large" }
   }
+  addons = { cni = { manifests = file("$root/examples/quickstart/cni.yaml") } }
 }
 
 resource "capi_machine_deployment" "workers" {
