@@ -24,9 +24,22 @@ resource "capi_cluster" "example" {
     replicas = 3
     version  = "v1.36.0"
     machine = {
-      ami                  = "ami-0123456789abcdef0"
       instance_type        = "t3.large"
       iam_instance_profile = "control-plane.cluster-api-provider-aws.sigs.k8s.io"
+    }
+    kubeadm = {
+      api_server_extra_args = { "audit-log-maxage" = "30" }
+      api_server_cert_sans  = ["api.example.com"]
+      ntp_servers           = ["169.254.169.123"]
+    }
+  }
+
+  # The network plugin, applied once the API server answers: nodes are
+  # Ready only once it runs. Use your plugin's published manifest, with its
+  # pod network matching cluster_network.pod_cidrs.
+  addons = {
+    cni = {
+      manifests = file("${path.module}/calico.yaml")
     }
   }
 

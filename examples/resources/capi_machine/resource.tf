@@ -5,7 +5,6 @@ resource "capi_machine" "worker" {
   version = "v1.36.0"
 
   aws = {
-    ami               = "ami-0123456789abcdef0"
     instance_type     = "t3.large"
     availability_zone = "eu-west-1b"
   }
@@ -16,6 +15,7 @@ resource "capi_machine" "bastion" {
   name    = "example-bastion"
   cluster = capi_cluster.example.name
 
+  # A user data script needs no Kubernetes in the image: name one.
   aws = {
     ami           = "ami-0123456789abcdef0"
     instance_type = "t3.micro"

@@ -11,8 +11,8 @@ resource "capi_machine_deployment" "workers" {
     "node-role.kubernetes.io/worker" = ""
   }
 
+  # The newest of Cluster API's published images for the version.
   aws = {
-    ami           = "ami-0123456789abcdef0"
     instance_type = "t3.large"
   }
 
@@ -39,12 +39,34 @@ resource "capi_machine_deployment" "batch" {
     effect = "NoSchedule"
   }]
 
+  # An image of your own, found by name for each Kubernetes version.
   aws = {
-    ami              = "ami-0123456789abcdef0"
     instance_type    = "c6i.2xlarge"
     root_volume_size = 100
+    image_lookup = {
+      owner       = "123456789012"
+      name_format = "batch-{{.BaseOS}}-k8s-{{.K8sVersion}}-*"
+      base_os     = "ubuntu-24.04"
+    }
   }
   availability_zone = "eu-west-1a"
+
+  # Changing these rolls the machines onto a new bootstrap template.
+  kubeadm = {
+    kubelet_extra_args = { "max-pods" = "50" }
+    node_labels        = { "example.com/pool" = "batch" }
+    files = [{
+      path        = "/etc/sysctl.d/90-batch.conf"
+      content     = "vm.max_map_count = 262144\n"
+      permissions = "0644"
+    }]
+    pre_kubeadm_commands = ["sysctl --system"]
+    users = [{
+      name                = "ops"
+      ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnly ops@example.com"]
+      sudo                = "ALL=(ALL) NOPASSWD:ALL"
+    }]
+  }
 
   rollout = {
     strategy = "OnDelete"
