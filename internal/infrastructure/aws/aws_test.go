@@ -124,7 +124,8 @@ func TestAccAWSClusterWithControlPlane(t *testing.T) {
 	awsCluster.Spec.Region = "us-east-1"
 	awsCluster.Spec.Network.AvailabilityZones = []string{"us-east-1a", "us-east-1b"}
 	template := &infrav1.AWSMachineTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name + "-cp", Labels: labels}}
-	template.Spec.Template.Spec = infrav1.AWSMachineSpec{AMI: "ami-0123456789abcdef0", InstanceType: "t3.large"}
+	// No AMI: the image is looked up for the control plane's version.
+	template.Spec.Template.Spec = infrav1.AWSMachineSpec{InstanceType: "t3.large"}
 	kcp := &controlplanev1.KubeadmControlPlane{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name + "-cp", Labels: labels}}
 	kcp.Spec.Replicas = ptr.To[int32](1)
 	kcp.Spec.Version = "v1.36.0"
@@ -187,6 +188,16 @@ func TestAccAWSClusterWithControlPlane(t *testing.T) {
 	}
 	if len(health.TargetHealthDescriptions) != 1 || awssdk.ToString(health.TargetHealthDescriptions[0].Target.Id) != instanceID {
 		t.Errorf("API server target group targets = %+v, want the control plane instance %s", health.TargetHealthDescriptions, instanceID)
+	}
+	described, err := e.clients.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// CAPA's default lookup for v1.36.0: Ubuntu 24.04, whose root is
+	// /dev/sda1; no root size asked, so no other volume either.
+	if i := described.Reservations[0].Instances[0]; awssdk.ToString(i.ImageId) != lookupImageID(t, e, "capa-ami-ubuntu-24.04-v1.36.0-1761000000") ||
+		awssdk.ToString(i.RootDeviceName) != "/dev/sda1" || len(i.BlockDeviceMappings) != 1 {
+		t.Errorf("control plane instance image %s, root %s, devices %d", awssdk.ToString(i.ImageId), awssdk.ToString(i.RootDeviceName), len(i.BlockDeviceMappings))
 	}
 	attr, err := e.clients.EC2.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: awssdk.String(instanceID), Attribute: ec2types.InstanceAttributeNameUserData})
 	if err != nil {
@@ -262,7 +273,8 @@ func TestAccAWSThrottledRunInstancesMakeOneInstancePerMachine(t *testing.T) {
 	awsCluster := &infrav1.AWSCluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: labels}}
 	awsCluster.Spec.Region = "us-east-1"
 	template := &infrav1.AWSMachineTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name + "-cp", Labels: labels}}
-	template.Spec.Template.Spec = infrav1.AWSMachineSpec{AMI: "ami-0123456789abcdef0", InstanceType: "t3.large"}
+	// No AMI: the image is looked up for the control plane's version.
+	template.Spec.Template.Spec = infrav1.AWSMachineSpec{InstanceType: "t3.large"}
 	kcp := &controlplanev1.KubeadmControlPlane{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name + "-cp", Labels: labels}}
 	kcp.Spec.Replicas = ptr.To[int32](1)
 	kcp.Spec.Version = "v1.36.0"
@@ -277,9 +289,10 @@ func TestAccAWSThrottledRunInstancesMakeOneInstancePerMachine(t *testing.T) {
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: machineName + "-bootstrap", Labels: labels},
 			Data: map[string][]byte{"value": []byte("#!/bin/sh\necho user-supplied bootstrap\n"), "format": []byte("cloud-config")}}
 		awsMachine := &infrav1.AWSMachine{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: machineName, Labels: labels},
-			Spec: infrav1.AWSMachineSpec{AMI: "ami-0123456789abcdef0", InstanceType: "t3.medium"}}
+			Spec: infrav1.AWSMachineSpec{InstanceType: "t3.medium"}}
 		machine := &clusterv1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: machineName, Labels: labels}}
 		machine.Spec.ClusterName = name
+		machine.Spec.Version = "v1.36.0"
 		machine.Spec.Bootstrap.DataSecretName = ptr.To(secret.Name)
 		machine.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "AWSMachine", Name: machineName}
 		objects = append(objects, secret, awsMachine, machine)

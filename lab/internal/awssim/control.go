@@ -13,7 +13,11 @@ import (
 //	PUT    /_lab/faults      replace the injected faults: [{"action","rate","error"}]
 //	DELETE /_lab/faults      remove them
 //	PUT    /_lab/timing      {"bootDelay":"2s","terminateDelay":"0s","natGatewayDelay":"0s",
-//	                          "loadBalancerDelay":"0s","consistencyDelay":"0s"}
+//	                          "loadBalancerDelay":"0s","consistencyDelay":"0s"}; fields left
+//	                          out keep their values
+//	PUT    /_lab/images      register images: [{"name","owner","rootDeviceName","snapshotSizeGiB",
+//	                          "architecture","kubernetesVersion","state","creationDate"}],
+//	                          answers [{"name","imageId"}]
 func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/_lab/resources" && r.Method == http.MethodGet:
@@ -37,6 +41,18 @@ func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/_lab/faults" && r.Method == http.MethodDelete:
 		s.SetFaults(nil)
 		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/_lab/images" && r.Method == http.MethodPut:
+		var specs []ImageSpec
+		if err := json.NewDecoder(r.Body).Decode(&specs); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		registered, err := s.RegisterImages(specs)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, registered)
 	case r.URL.Path == "/_lab/timing" && r.Method == http.MethodPut:
 		var t struct {
 			BootDelay, TerminateDelay, NATGatewayDelay, LoadBalancerDelay, ConsistencyDelay string
@@ -45,7 +61,7 @@ func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		var cfg Config
+		cfg := s.config()
 		for _, d := range []struct {
 			in  string
 			out *time.Duration

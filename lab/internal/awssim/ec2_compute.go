@@ -3,6 +3,7 @@ package awssim
 import (
 	"encoding/base64"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,8 +61,31 @@ type ebsDevice struct {
 	Ebs        struct {
 		VolumeID            string `xml:"volumeId"`
 		Status              string `xml:"status"`
+		AttachTime          string `xml:"attachTime"`
 		DeleteOnTermination bool   `xml:"deleteOnTermination"`
 	} `xml:"ebs"`
+}
+
+type volumeAttachment struct {
+	VolumeID            string `xml:"volumeId"`
+	InstanceID          string `xml:"instanceId"`
+	Device              string `xml:"device"`
+	Status              string `xml:"status"`
+	DeleteOnTermination bool   `xml:"deleteOnTermination"`
+}
+
+// volume is an EBS volume; RunInstances makes one per block device.
+type volume struct {
+	VolumeID         string             `xml:"volumeId"`
+	Size             int                `xml:"size"`
+	SnapshotID       string             `xml:"snapshotId"`
+	AvailabilityZone string             `xml:"availabilityZone"`
+	Status           string             `xml:"status"`
+	CreateTime       string             `xml:"createTime"`
+	VolumeType       string             `xml:"volumeType"`
+	Attachments      []volumeAttachment `xml:"attachmentSet>item"`
+	Tags             []Tag              `xml:"tagSet>item"`
+	created          time.Time
 }
 
 type instance struct {
@@ -86,11 +110,11 @@ type instance struct {
 	Architecture     string        `xml:"architecture"`
 	Tags             []Tag         `xml:"tagSet>item"`
 
-	reservationID string
-	userData      []byte
-	rootSizeGiB   int
-	launched      time.Time
-	terminating   time.Time
+	reservationID     string
+	userData          []byte
+	kubernetesVersion string
+	launched          time.Time
+	terminating       time.Time
 }
 
 var stateCodes = map[string]int{"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
@@ -100,8 +124,12 @@ func (i *instance) setState(name string) {
 }
 
 func (i *instance) info() Instance {
-	return Instance{ID: i.InstanceID, PrivateIP: i.PrivateIP, PrivateDNSName: i.PrivateDNSName, AvailabilityZone: i.AvailabilityZone, SubnetID: i.SubnetID,
-		Tags: tagMap(i.Tags), UserData: append([]byte(nil), i.userData...)}
+	out := Instance{ID: i.InstanceID, PrivateIP: i.PrivateIP, PrivateDNSName: i.PrivateDNSName, AvailabilityZone: i.AvailabilityZone, SubnetID: i.SubnetID,
+		Tags: tagMap(i.Tags), UserData: append([]byte(nil), i.userData...), KubernetesVersion: i.kubernetesVersion}
+	if i.IAMProfile != nil {
+		out.IAMInstanceProfile = i.IAMProfile.Arn[strings.LastIndex(i.IAMProfile.Arn, "/")+1:]
+	}
+	return out
 }
 
 func (s *Simulator) createSecurityGroup(p params, _ string) (any, *apiError) {
@@ -306,13 +334,20 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 	if minCount < 1 || maxCount < minCount {
 		return nil, badRequest("InvalidParameterValue", "Invalid MinCount/MaxCount: %d/%d", minCount, maxCount)
 	}
-	imageID := p.get("ImageId")
-	if len(imageID) < 5 || imageID[:4] != "ami-" {
-		return nil, badRequest("InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", imageID)
-	}
 	instanceType := p.get("InstanceType")
 	if instanceType == "" {
 		instanceType = "m1.small"
+	}
+	img, apiErr := s.launchImage(p.get("ImageId"), instanceType)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	rootDevice, extraDevices, apiErr := blockDevices(p, img)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	if apiErr := checkTagSpecs(p); apiErr != nil {
+		return nil, apiErr
 	}
 	userData, err := base64.StdEncoding.DecodeString(p.get("UserData"))
 	if err != nil {
@@ -357,30 +392,25 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 	} else if arn := p.get("IamInstanceProfile.Arn"); arn != "" {
 		profile = &iamProfile{Arn: arn, ID: "AIPA" + newID("x")[2:18]}
 	}
-	rootSize := 8
-	for _, bd := range p.indexed("BlockDeviceMapping") {
-		if size := bd.int("Ebs.VolumeSize", 0); size > 0 {
-			rootSize = size
-		}
-	}
 
 	resID := newID("r")
 	tags := tagList(p.tagSpecs("instance"))
 	for n := 0; n < maxCount; n++ {
-		i := &instance{InstanceID: newID("i"), ImageID: imageID, InstanceType: instanceType, KeyName: p.get("KeyName"),
+		i := &instance{InstanceID: newID("i"), ImageID: img.ImageID, InstanceType: instanceType, KeyName: p.get("KeyName"),
 			LaunchTime: s.now().UTC().Format(time.RFC3339), AvailabilityZone: sn.AvailabilityZone, SubnetID: sn.SubnetID,
-			VpcID: sn.VpcID, Groups: groups, IAMProfile: profile, RootDeviceName: "/dev/xvda", RootDeviceType: "ebs",
-			ClientToken: token, Architecture: "x86_64", Tags: tags,
-			reservationID: resID, userData: userData, rootSizeGiB: rootSize, launched: s.now()}
+			VpcID: sn.VpcID, Groups: groups, IAMProfile: profile, RootDeviceName: img.RootDeviceName, RootDeviceType: img.RootDeviceType,
+			ClientToken: token, Architecture: img.Architecture, Tags: tags,
+			reservationID: resID, userData: userData, kubernetesVersion: img.kubernetesVersion, launched: s.now()}
 		i.PrivateIP = s.nextIP(sn)
-		i.PrivateDNSName = "ip-" + dashed(i.PrivateIP) + "." + region + ".compute.internal"
+		i.PrivateDNSName = privateDNSName(i.PrivateIP, region)
 		if sn.MapPublicIPOnLaunch {
 			s.eipSeq++
 			i.PublicIP = publicIP(s.eipSeq)
 		}
-		dev := ebsDevice{DeviceName: "/dev/xvda"}
-		dev.Ebs.VolumeID, dev.Ebs.Status, dev.Ebs.DeleteOnTermination = newID("vol"), "attached", true
-		i.BlockDevices = []ebsDevice{dev}
+		s.attachVolume(i, rootDevice, img.root().Ebs.SnapshotID, p.tagSpecs("volume"))
+		for _, d := range extraDevices {
+			s.attachVolume(i, d, "", p.tagSpecs("volume"))
+		}
 		i.setState("pending")
 		s.instances[i.InstanceID] = i
 	}
@@ -497,6 +527,103 @@ func (s *Simulator) describeInstanceAttribute(p params, _ string) (any, *apiErro
 	}{i.InstanceID, base64.StdEncoding.EncodeToString(i.userData)}, nil
 }
 
+// launchImage is the image RunInstances boots: it must exist, be
+// available and suit the instance type's architecture.
+func (s *Simulator) launchImage(id, instanceType string) (*image, *apiError) {
+	if !amiPattern.MatchString(id) {
+		return nil, malformedAMI(id)
+	}
+	img, ok := s.images[id]
+	if !ok || s.notYetVisible(img.created) {
+		return nil, amiNotFound(id)
+	}
+	if img.State != "available" {
+		return nil, badRequest("InvalidAMIID.Unavailable", "The image id '[%s]' is not available (state %s)", id, img.State)
+	}
+	arch := "x86_64"
+	if armInstanceType(instanceType) {
+		arch = "arm64"
+	}
+	if arch != img.Architecture {
+		return nil, badRequest("InvalidParameterValue", "The architecture '%s' of the specified instance type does not match the architecture '%s' of the specified AMI. "+
+			"Specify an instance type and an AMI that have matching architectures, and try again.", arch, img.Architecture)
+	}
+	return img, nil
+}
+
+// attachVolume makes the EBS volume of a block device and attaches it.
+func (s *Simulator) attachVolume(i *instance, d deviceRequest, snapshot string, tags map[string]string) {
+	v := &volume{VolumeID: newID("vol"), Size: d.sizeGiB, SnapshotID: snapshot, AvailabilityZone: i.AvailabilityZone, Status: "in-use",
+		CreateTime: s.now().UTC().Format(time.RFC3339), VolumeType: d.volumeType, Tags: tagList(tags), created: s.now()}
+	v.Attachments = []volumeAttachment{{VolumeID: v.VolumeID, InstanceID: i.InstanceID, Device: d.device, Status: "attached",
+		DeleteOnTermination: d.deleteOnTermination}}
+	s.volumes[v.VolumeID] = v
+	dev := ebsDevice{DeviceName: d.device}
+	dev.Ebs.VolumeID, dev.Ebs.Status, dev.Ebs.AttachTime, dev.Ebs.DeleteOnTermination = v.VolumeID, "attached", v.CreateTime, d.deleteOnTermination
+	i.BlockDevices = append(i.BlockDevices, dev)
+}
+
+// releaseVolumes deletes a terminated instance's volumes that go with it
+// and detaches the others, which then live on (and cost) on their own.
+func (s *Simulator) releaseVolumes(instanceID string) {
+	for id, v := range s.volumes {
+		if len(v.Attachments) == 0 || v.Attachments[0].InstanceID != instanceID {
+			continue
+		}
+		if v.Attachments[0].DeleteOnTermination {
+			delete(s.volumes, id)
+			continue
+		}
+		v.Attachments, v.Status = nil, "available"
+	}
+}
+
+func (s *Simulator) describeVolumes(p params, _ string) (any, *apiError) {
+	out, next, err := describe(s, p, "VolumeId", s.volumes, "InvalidVolume.NotFound", "volume", func(v *volume) resourceView {
+		return resourceView{created: v.created, tags: v.Tags, values: func(name string) ([]string, bool) {
+			switch name {
+			case "volume-id":
+				return []string{v.VolumeID}, true
+			case "status":
+				return []string{v.Status}, true
+			case "size":
+				return []string{strconv.Itoa(v.Size)}, true
+			case "availability-zone":
+				return []string{v.AvailabilityZone}, true
+			case "attachment.instance-id":
+				var ids []string
+				for _, a := range v.Attachments {
+					ids = append(ids, a.InstanceID)
+				}
+				return ids, true
+			case "attachment.device":
+				var devs []string
+				for _, a := range v.Attachments {
+					devs = append(devs, a.Device)
+				}
+				return devs, true
+			}
+			return nil, false
+		}}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Volumes   []*volume `xml:"volumeSet>item"`
+		NextToken string    `xml:"nextToken,omitempty"`
+	}{out, next}, nil
+}
+
+// privateDNSName is the name EC2 gives an address: ec2.internal in
+// us-east-1, <region>.compute.internal elsewhere.
+func privateDNSName(ip, region string) string {
+	if region == "us-east-1" {
+		return "ip-" + dashed(ip) + ".ec2.internal"
+	}
+	return "ip-" + dashed(ip) + "." + region + ".compute.internal"
+}
+
 func dashed(ip string) string {
 	out := []byte(ip)
 	for i, c := range out {
@@ -544,4 +671,6 @@ var ec2Actions = map[string]func(*Simulator, params, string) (any, *apiError){
 	"DescribeInstances":             (*Simulator).describeInstances,
 	"TerminateInstances":            (*Simulator).terminateInstances,
 	"DescribeInstanceAttribute":     (*Simulator).describeInstanceAttribute,
+	"DescribeImages":                (*Simulator).describeImages,
+	"DescribeVolumes":               (*Simulator).describeVolumes,
 }

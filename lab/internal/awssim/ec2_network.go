@@ -672,6 +672,8 @@ func (s *Simulator) ec2Tags(id string) *[]Tag {
 		return &s.groups[id].Tags
 	case s.instances[id] != nil:
 		return &s.instances[id].Tags
+	case s.volumes[id] != nil:
+		return &s.volumes[id].Tags
 	}
 	return nil
 }

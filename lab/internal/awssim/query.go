@@ -90,3 +90,17 @@ func (p params) tagSpecs(resourceType string) map[string]string {
 	}
 	return tags
 }
+
+// runInstancesTagTypes are the resource types RunInstances can tag.
+var runInstancesTagTypes = map[string]bool{"instance": true, "volume": true, "network-interface": true, "spot-instances-request": true}
+
+// checkTagSpecs refuses RunInstances' tag specifications for resources it
+// does not create.
+func checkTagSpecs(p params) *apiError {
+	for _, spec := range p.indexed("TagSpecification") {
+		if rt := spec.get("ResourceType"); !runInstancesTagTypes[rt] {
+			return badRequest("InvalidParameterValue", "'%s' is not a valid taggable resource type for this operation.", rt)
+		}
+	}
+	return nil
+}

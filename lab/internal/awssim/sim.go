@@ -45,6 +45,11 @@ type Instance struct {
 	ID, PrivateIP, PrivateDNSName, AvailabilityZone, SubnetID string
 	Tags                                                      map[string]string
 	UserData                                                  []byte
+	// KubernetesVersion is what the instance's image runs: "" for an
+	// image without Kubernetes.
+	KubernetesVersion string
+	// IAMInstanceProfile is the name of the instance's profile, if any.
+	IAMInstanceProfile string
 }
 
 // Simulator is an in-memory EC2 and ELBv2. It is an http.Handler.
@@ -74,6 +79,8 @@ type Simulator struct {
 	routeTables map[string]*routeTable
 	groups      map[string]*securityGroup
 	instances   map[string]*instance
+	volumes     map[string]*volume
+	images      map[string]*image
 	lbs         map[string]*loadBalancer
 	tgs         map[string]*targetGroup
 	listeners   map[string]*listener
@@ -87,7 +94,8 @@ type Simulator struct {
 	pending      []func()
 }
 
-// New returns an empty simulator.
+// New returns a simulator with no resources and the built-in image
+// catalog (Cluster API's published AMIs).
 func New(cfg Config) *Simulator {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
@@ -95,7 +103,7 @@ func New(cfg Config) *Simulator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Simulator{
+	s := &Simulator{
 		cfg:          cfg,
 		vpcs:         map[string]*vpc{},
 		subnets:      map[string]*subnet{},
@@ -105,6 +113,8 @@ func New(cfg Config) *Simulator {
 		routeTables:  map[string]*routeTable{},
 		groups:       map[string]*securityGroup{},
 		instances:    map[string]*instance{},
+		volumes:      map[string]*volume{},
+		images:       map[string]*image{},
 		lbs:          map[string]*loadBalancer{},
 		tgs:          map[string]*targetGroup{},
 		listeners:    map[string]*listener{},
@@ -112,6 +122,10 @@ func New(cfg Config) *Simulator {
 		calls:        map[string]int{},
 		ipSeq:        map[string]int{},
 	}
+	if _, err := s.registerImages(builtinImages()); err != nil {
+		panic(err)
+	}
+	return s
 }
 
 // SetConfig replaces the timing; the region and clock stay.
@@ -120,6 +134,13 @@ func (s *Simulator) SetConfig(cfg Config) {
 	defer s.mu.Unlock()
 	cfg.Region, cfg.Now = s.cfg.Region, s.cfg.Now
 	s.cfg = cfg
+}
+
+// config returns the current timing.
+func (s *Simulator) config() Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
 }
 
 const accountID = "123456789012"
@@ -228,6 +249,7 @@ func (s *Simulator) advance() {
 			}
 		case i.State.Name == "shutting-down" && !now.Before(i.terminating.Add(s.cfg.TerminateDelay)):
 			i.setState("terminated")
+			s.releaseVolumes(i.InstanceID)
 			id := i.InstanceID
 			if cb := s.OnInstanceTerminated; cb != nil {
 				s.pending = append(s.pending, func() { cb(id) })
@@ -351,6 +373,12 @@ func (s *Simulator) Resources() []LiveResource {
 	for _, v := range s.instances {
 		if v.State.Name != "terminated" {
 			add("instance", v.InstanceID, v.State.Name, v.Tags)
+		}
+	}
+	// A volume goes with its instance unless it outlived it.
+	for _, v := range s.volumes {
+		if len(v.Attachments) == 0 {
+			add("volume", v.VolumeID, v.Status, v.Tags)
 		}
 	}
 	for _, v := range s.lbs {

@@ -36,14 +36,22 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 type env struct {
-	sim   *Simulator
-	clock *fakeClock
-	ec2   *ec2.Client
-	elb   *elbv2.Client
+	region string
+	sim    *Simulator
+	clock  *fakeClock
+	ec2    *ec2.Client
+	elb    *elbv2.Client
 }
 
-// newEnv serves a simulator on loopback and points the real SDK clients at it.
+// newEnv serves a simulator on loopback and points the real SDK clients
+// of eu-west-1 at it.
 func newEnv(t *testing.T, cfg Config) *env {
+	t.Helper()
+	return newEnvIn(t, cfg, "eu-west-1")
+}
+
+// newEnvIn is newEnv with the clients in region.
+func newEnvIn(t *testing.T, cfg Config, region string) *env {
 	t.Helper()
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	cfg.Now = clock.Now
@@ -51,11 +59,11 @@ func newEnv(t *testing.T, cfg Config) *env {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	awsCfg := aws.Config{
-		Region:       "eu-west-1",
+		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		BaseEndpoint: aws.String(srv.URL),
 	}
-	return &env{sim: sim, clock: clock, ec2: ec2.NewFromConfig(awsCfg), elb: elbv2.NewFromConfig(awsCfg)}
+	return &env{region: region, sim: sim, clock: clock, ec2: ec2.NewFromConfig(awsCfg), elb: elbv2.NewFromConfig(awsCfg)}
 }
 
 func tagSpec(rt ec2types.ResourceType, kv ...string) []ec2types.TagSpecification {
@@ -203,11 +211,14 @@ func TestNetworkLifecycle(t *testing.T) {
 	}
 }
 
+// ubuntuImage is a built-in catalog image, CAPA's Ubuntu 24.04 for v1.36.0.
+var ubuntuImage = ImageID("capa-ami-ubuntu-24.04-v1.36.0-1761000000")
+
 // testSubnet makes a VPC, a subnet and a security group for instances.
 func testSubnet(t *testing.T, e *env) (subnetID, groupID string) {
 	ctx := context.Background()
 	vpc := try(e.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})).must(t).Vpc
-	sn := try(e.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.VpcId, CidrBlock: aws.String("10.0.0.0/20"), AvailabilityZone: aws.String("eu-west-1b")})).must(t).Subnet
+	sn := try(e.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.VpcId, CidrBlock: aws.String("10.0.0.0/20"), AvailabilityZone: aws.String(e.region + "b")})).must(t).Subnet
 	sg := try(e.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("nodes"), Description: aws.String("nodes"), VpcId: vpc.VpcId})).must(t)
 	return *sn.SubnetId, *sg.GroupId
 }
@@ -222,7 +233,7 @@ func TestInstancesBootIdempotentlyAndTerminate(t *testing.T) {
 	userData := []byte("#cloud-config\nruncmd: [kubeadm init]\n")
 	run := func() *ec2.RunInstancesOutput {
 		return try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{
-			ImageId: aws.String("ami-0123456789abcdef0"), InstanceType: ec2types.InstanceTypeT3Medium, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+			ImageId: aws.String(ubuntuImage), InstanceType: ec2types.InstanceTypeT3Medium, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 			SubnetId: aws.String(subnetID), SecurityGroupIds: []string{groupID}, ClientToken: aws.String("uid-1234"),
 			UserData:          aws.String(base64.StdEncoding.EncodeToString(userData)),
 			TagSpecifications: tagSpec(ec2types.ResourceTypeInstance, "Name", "cp-0"),
@@ -288,7 +299,7 @@ func TestDescribeInstancesPaginates(t *testing.T) {
 	e := newEnv(t, Config{})
 	ctx := context.Background()
 	subnetID, _ := testSubnet(t, e)
-	try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), MinCount: aws.Int32(12), MaxCount: aws.Int32(12), SubnetId: aws.String(subnetID)})).must(t)
+	try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ubuntuImage), MinCount: aws.Int32(12), MaxCount: aws.Int32(12), SubnetId: aws.String(subnetID)})).must(t)
 	pages, seen := 0, map[string]bool{}
 	p := ec2.NewDescribeInstancesPaginator(e.ec2, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
 	for p.HasMorePages() {
@@ -313,7 +324,7 @@ func TestEventualConsistency(t *testing.T) {
 	ctx := context.Background()
 	subnetID, _ := testSubnet(t, e)
 	e.clock.Advance(time.Minute)
-	out := try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnetID)})).must(t)
+	out := try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ubuntuImage), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnetID)})).must(t)
 	id := *out.Instances[0].InstanceId
 	if _, err := e.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}}); errorCode(err) != "InvalidInstanceID.NotFound" {
 		t.Errorf("describe right after create: %v, want InvalidInstanceID.NotFound", err)
@@ -332,7 +343,7 @@ func TestThrottledRunInstancesRetriesToOneInstanceEach(t *testing.T) {
 	subnetID, _ := testSubnet(t, e)
 	e.sim.SetFaults([]Fault{{Action: "RunInstances", Rate: 0.3, Error: "throttling"}})
 	for n := 0; n < 10; n++ {
-		try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ubuntuImage), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 			SubnetId: aws.String(subnetID), ClientToken: aws.String(fmt.Sprintf("machine-%d", n))})).must(t)
 	}
 	instances := 0
@@ -365,7 +376,7 @@ func TestUserDataLimit(t *testing.T) {
 	e := newEnv(t, Config{})
 	subnetID, _ := testSubnet(t, e)
 	big := make([]byte, userDataLimit+1)
-	_, err := e.ec2.RunInstances(context.Background(), &ec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+	_, err := e.ec2.RunInstances(context.Background(), &ec2.RunInstancesInput{ImageId: aws.String(ubuntuImage), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 		SubnetId: aws.String(subnetID), UserData: aws.String(base64.StdEncoding.EncodeToString(big))})
 	if errorCode(err) != "InvalidParameterValue" {
 		t.Errorf("oversized user data: %v", err)
@@ -407,7 +418,7 @@ func TestLoadBalancerLifecycle(t *testing.T) {
 	l := try(e.elb.CreateListener(ctx, &elbv2.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Protocol: elbv2types.ProtocolEnumTcp, Port: aws.Int32(6443),
 		DefaultActions: []elbv2types.Action{{Type: elbv2types.ActionTypeEnumForward, TargetGroupArn: tg.TargetGroupArn}}})).must(t).Listeners[0]
 
-	run := try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnets[0])})).must(t)
+	run := try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ubuntuImage), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnets[0])})).must(t)
 	id := *run.Instances[0].InstanceId
 	try(e.elb.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: []elbv2types.TargetDescription{{Id: aws.String(id)}}})).must(t)
 	health := try(e.elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn})).must(t).TargetHealthDescriptions

@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 )
 
 func TestEncodeUserData(t *testing.T) {
@@ -78,5 +80,47 @@ func TestLoadBalancerNameFitsAndIsUnique(t *testing.T) {
 	a, b := LoadBalancerName(Cluster{Namespace: "a", Name: "demo"}), LoadBalancerName(Cluster{Namespace: "b", Name: "demo"})
 	if a == b {
 		t.Errorf("clusters in two namespaces share the load balancer name %q", a)
+	}
+}
+
+func TestImageNamePatternIsCAPAs(t *testing.T) {
+	for _, c := range []struct {
+		lookup  *infrav1.ImageLookup
+		version string
+		want    string
+	}{
+		{nil, "v1.36.0", "capa-ami-ubuntu-24.04-?1.36.0-*"},
+		{nil, "1.36.0", "capa-ami-ubuntu-24.04-?1.36.0-*"},
+		{&infrav1.ImageLookup{BaseOS: "al2023"}, "v1.35.3", "capa-ami-al2023-?1.35.3-*"},
+		{&infrav1.ImageLookup{NameFormat: "team-{{.K8sVersion}}-{{.BaseOS}}"}, "v1.36.1", "team-1.36.1-ubuntu-24.04"},
+	} {
+		if got, err := ImageNamePattern(c.lookup, c.version); err != nil || got != c.want {
+			t.Errorf("%+v %s: %q %v, want %q", c.lookup, c.version, got, err, c.want)
+		}
+	}
+	_, err := ImageNamePattern(&infrav1.ImageLookup{NameFormat: "{{.Version}}"}, "v1.36.0")
+	if p := AsPermanent(err); p == nil || p.Reason != "InvalidImageLookup" {
+		t.Errorf("unknown template field: %v", err)
+	}
+}
+
+func TestArchitecture(t *testing.T) {
+	for typ, want := range map[string]string{"t3.large": "x86_64", "t4g.medium": "arm64", "m7g.xlarge": "arm64", "c7gn.large": "arm64",
+		"m6gd.large": "arm64", "a1.large": "arm64", "g5.xlarge": "x86_64", "m5.large": "x86_64", "inf2.xlarge": "x86_64"} {
+		if got := Architecture(typ); got != want {
+			t.Errorf("%s: %s, want %s", typ, got, want)
+		}
+	}
+}
+
+func TestRootVolumeBelowSnapshotIsRefused(t *testing.T) {
+	img := Image{ID: "ami-0123456789abcdef0", RootDeviceName: "/dev/sda1", SnapshotSizeGiB: 20}
+	if p := AsPermanent(CheckRootVolume(img, 10)); p == nil || p.Reason != "RootVolumeTooSmall" {
+		t.Errorf("10 GiB below a 20 GiB snapshot was accepted")
+	}
+	for _, size := range []int32{0, 20, 100} {
+		if err := CheckRootVolume(img, size); err != nil {
+			t.Errorf("%d GiB: %v", size, err)
+		}
 	}
 }

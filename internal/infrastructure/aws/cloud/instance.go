@@ -21,10 +21,12 @@ type InstanceSpec struct {
 	// Machine names the Machine, for tags.
 	Machine string
 	// Token is the idempotency token: the AWSMachine's UID.
-	Token              string
-	Role               string
-	AMI                string
-	InstanceType       string
+	Token        string
+	Role         string
+	Image        Image
+	InstanceType string
+	// RootVolumeSizeGiB sizes the image's root device; 0 keeps the
+	// image's size.
 	RootVolumeSizeGiB  int32
 	SSHKeyName         string
 	IAMInstanceProfile string
@@ -67,16 +69,14 @@ func (c Clients) RunInstance(ctx context.Context, spec InstanceSpec) (*ec2types.
 	if err != nil {
 		return nil, err
 	}
-	size := spec.RootVolumeSizeGiB
-	if size == 0 {
-		size = 30
+	if err := CheckRootVolume(spec.Image, spec.RootVolumeSizeGiB); err != nil {
+		return nil, err
 	}
 	in := &ec2.RunInstancesInput{
-		ImageId: aws.String(spec.AMI), InstanceType: ec2types.InstanceType(spec.InstanceType),
+		ImageId: aws.String(spec.Image.ID), InstanceType: ec2types.InstanceType(spec.InstanceType),
 		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), ClientToken: aws.String(clientToken(spec.Token, "instance")),
 		SubnetId: aws.String(spec.SubnetID), SecurityGroupIds: spec.SecurityGroupIDs, UserData: aws.String(userData),
-		BlockDeviceMappings: []ec2types.BlockDeviceMapping{{DeviceName: aws.String("/dev/xvda"),
-			Ebs: &ec2types.EbsBlockDevice{VolumeSize: aws.Int32(size), VolumeType: ec2types.VolumeTypeGp3, DeleteOnTermination: aws.Bool(true)}}},
+		BlockDeviceMappings: rootVolume(spec),
 		TagSpecifications: tagSpecs(ec2types.ResourceTypeInstance, spec.Cluster.tags(spec.Role, "", map[string]string{
 			MachineTag: spec.Machine, "Name": spec.Machine})),
 	}
@@ -91,6 +91,17 @@ func (c Clients) RunInstance(ctx context.Context, spec InstanceSpec) (*ec2types.
 		return nil, fmt.Errorf("running instance for %s: %w", spec.Machine, err)
 	}
 	return &out.Instances[0], nil
+}
+
+// rootVolume maps the image's own root device (/dev/sda1 on Ubuntu,
+// /dev/xvda on Amazon Linux) when a size is asked for: a mapping of
+// another name would add an empty volume and leave the root as it is.
+func rootVolume(spec InstanceSpec) []ec2types.BlockDeviceMapping {
+	if spec.RootVolumeSizeGiB == 0 {
+		return nil
+	}
+	return []ec2types.BlockDeviceMapping{{DeviceName: aws.String(spec.Image.RootDeviceName),
+		Ebs: &ec2types.EbsBlockDevice{VolumeSize: aws.Int32(spec.RootVolumeSizeGiB), VolumeType: ec2types.VolumeTypeGp3, DeleteOnTermination: aws.Bool(true)}}}
 }
 
 // EncodeUserData base64-encodes user data, gzip-compressing it first when

@@ -159,13 +159,15 @@ func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, cluster *clu
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		if instance, err = clients.RunInstance(ctx, spec); err != nil {
-			r.recorder.Eventf(awsMachine, corev1.EventTypeWarning, "RunInstanceFailed", "%v", err)
-			r.waiting(awsMachine, "RunInstanceFailed", err.Error())
-			return ctrl.Result{}, err
+		if spec.Image, err = clients.ResolveImage(ctx, imageRequest(machine, awsMachine)); err != nil {
+			return r.failed(awsMachine, "ImageNotResolved", fmt.Errorf("resolving the image: %w", err))
 		}
-		r.recorder.Eventf(awsMachine, corev1.EventTypeNormal, "InstanceCreated", "Instance %s (%s) in %s",
-			aws.ToString(instance.InstanceId), spec.InstanceType, aws.ToString(instance.Placement.AvailabilityZone))
+		awsMachine.Status.ImageID = spec.Image.ID
+		if instance, err = clients.RunInstance(ctx, spec); err != nil {
+			return r.failed(awsMachine, "RunInstanceFailed", err)
+		}
+		r.recorder.Eventf(awsMachine, corev1.EventTypeNormal, "InstanceCreated", "Instance %s (%s, image %s %s) in %s",
+			aws.ToString(instance.InstanceId), spec.InstanceType, spec.Image.ID, spec.Image.Name, aws.ToString(instance.Placement.AvailabilityZone))
 	}
 	r.recordInstance(awsMachine, instance)
 	r.checked.Store(awsMachine.UID, instanceCheck{at: time.Now(), running: instance.State.Name == ec2types.InstanceStateNameRunning})
@@ -191,6 +193,33 @@ func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, cluster *clu
 	setCondition(awsMachine, infrav1.InstanceReadyCondition, true, "InstanceRunning", awsMachine.Spec.InstanceID)
 	setCondition(awsMachine, infrav1.ReadyCondition, true, "Ready", "")
 	return ctrl.Result{RequeueAfter: instanceCheckInterval}, nil
+}
+
+// permanentErrorRequeue is how soon a machine whose instance cannot be
+// made as specified (no such image, a root volume below the image's) is
+// tried again: the error stays in its conditions and events meanwhile,
+// and a Terraform apply waiting on it sees why. Trying sooner would only
+// repeat the same error.
+const permanentErrorRequeue = 30 * time.Second
+
+// failed reports err in the conditions and an event. An error retrying
+// cannot clear is requeued slowly with its own reason; any other goes
+// back to the controller's backoff.
+func (r *AWSMachineReconciler) failed(m *infrav1.AWSMachine, reason string, err error) (ctrl.Result, error) {
+	if p := cloud.AsPermanent(err); p != nil {
+		r.waiting(m, p.Reason, err.Error())
+		r.recorder.Eventf(m, corev1.EventTypeWarning, p.Reason, "%v", err)
+		return ctrl.Result{RequeueAfter: permanentErrorRequeue}, nil
+	}
+	r.waiting(m, reason, err.Error())
+	r.recorder.Eventf(m, corev1.EventTypeWarning, reason, "%v", err)
+	return ctrl.Result{}, err
+}
+
+// imageRequest is the image an AWSMachine asks for: its AMI, or the lookup
+// (CAPA's defaults where unset) for its Machine's Kubernetes version.
+func imageRequest(machine *clusterv1.Machine, m *infrav1.AWSMachine) cloud.ImageRequest {
+	return cloud.ImageRequest{AMI: m.Spec.AMI, Lookup: m.Spec.ImageLookup, KubernetesVersion: machine.Spec.Version, InstanceType: m.Spec.InstanceType}
 }
 
 func (r *AWSMachineReconciler) waiting(m *infrav1.AWSMachine, reason, message string) {
@@ -226,7 +255,7 @@ func (r *AWSMachineReconciler) instanceSpec(ctx context.Context, cluster *cluste
 	}
 	return cloud.InstanceSpec{
 		Cluster: ownerCluster(cluster, awsCluster), Machine: machine.Name, Token: clientTokenOf(awsMachine), Role: role,
-		AMI: awsMachine.Spec.AMI, InstanceType: awsMachine.Spec.InstanceType, RootVolumeSizeGiB: awsMachine.Spec.RootVolumeSizeGiB,
+		InstanceType: awsMachine.Spec.InstanceType, RootVolumeSizeGiB: awsMachine.Spec.RootVolumeSizeGiB,
 		SSHKeyName: awsMachine.Spec.SSHKeyName, IAMInstanceProfile: awsMachine.Spec.IAMInstanceProfile,
 		SubnetID: subnet, SecurityGroupIDs: []string{group}, UserData: data.Data["value"],
 	}, nil
@@ -237,6 +266,7 @@ func (r *AWSMachineReconciler) recordInstance(m *infrav1.AWSMachine, i *ec2types
 	m.Spec.InstanceID = aws.ToString(i.InstanceId)
 	m.Spec.ProviderID = fmt.Sprintf("aws:///%s/%s", zone, m.Spec.InstanceID)
 	m.Status.InstanceState = string(i.State.Name)
+	m.Status.ImageID = aws.ToString(i.ImageId)
 	m.Status.FailureDomain = zone
 	m.Status.Addresses = nil
 	add := func(t clusterv1.MachineAddressType, v *string) {

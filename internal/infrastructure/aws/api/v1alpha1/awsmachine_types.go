@@ -25,17 +25,26 @@ type AWSMachineSpec struct {
 	// +optional
 	InstanceID string `json:"instanceID,omitempty"`
 
-	// ami is the image to boot.
-	// +required
+	// ami is the image to boot. When empty, imageLookup finds one for the
+	// Machine's Kubernetes version. The image must carry kubeadm, kubelet
+	// and a container runtime at that version.
+	// +optional
 	// +kubebuilder:validation:Pattern=`^ami-[0-9a-f]{8,17}$`
-	AMI string `json:"ami"`
+	AMI string `json:"ami,omitempty"`
+
+	// imageLookup finds the image by owner, base OS and the Machine's
+	// Kubernetes version when ami is empty. Default: Cluster API's
+	// published images (owner 819546954734, base OS ubuntu-24.04).
+	// +optional
+	ImageLookup *ImageLookup `json:"imageLookup,omitempty"`
 
 	// instanceType such as t3.large.
 	// +required
 	// +kubebuilder:validation:MinLength=2
 	InstanceType string `json:"instanceType"`
 
-	// rootVolumeSizeGiB is the size of the root EBS volume. Default 30.
+	// rootVolumeSizeGiB is the size of the root EBS volume, at least the
+	// image's snapshot. Default: the image's own size.
 	// +optional
 	// +kubebuilder:validation:Minimum=8
 	RootVolumeSizeGiB int32 `json:"rootVolumeSizeGiB,omitempty"`
@@ -53,11 +62,40 @@ type AWSMachineSpec struct {
 	PublicIP bool `json:"publicIP,omitempty"`
 }
 
+// ImageLookup finds an AMI by name, the way Cluster API Provider AWS does:
+// the newest available image of owner whose name matches nameFormat.
+type ImageLookup struct {
+	// owner is the AWS account that publishes the images. Default
+	// 819546954734, Cluster API's.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^([0-9]{12}|self|amazon|aws-marketplace)$`
+	Owner string `json:"owner,omitempty"`
+
+	// nameFormat is a Go text/template of the image name, with
+	// {{.BaseOS}} and {{.K8sVersion}} (the Machine's version without its
+	// leading v) and EC2's wildcards * and ?. Default
+	// capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	NameFormat string `json:"nameFormat,omitempty"`
+
+	// baseOS is the operating system in the image name, such as
+	// ubuntu-24.04 or al2023. Default ubuntu-24.04.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	BaseOS string `json:"baseOS,omitempty"`
+}
+
 // AWSMachineStatus is what exists in the cloud.
 type AWSMachineStatus struct {
 	// initialization reports when the instance is running.
 	// +optional
 	Initialization AWSMachineInitializationStatus `json:"initialization,omitempty,omitzero"`
+
+	// imageID is the AMI the instance boots (or booted), as resolved from
+	// ami or imageLookup.
+	// +optional
+	ImageID string `json:"imageID,omitempty"`
 
 	// instanceState is the EC2 state: pending, running, shutting-down, terminated.
 	// +optional
