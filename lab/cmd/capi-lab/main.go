@@ -39,6 +39,16 @@ across restarts; the simulated cloud resources and workload clusters live as
 long as the process. An instance that boots with the kubeadm cloud-init that
 Cluster API generated joins a simulated workload cluster served at its load
 balancer's address (a loopback address, which is also its DNS name).
+
+The workload simulation is as strict as a real cluster:
+  - cloud-init renders {{ ds.meta_data.* }} and {{ v1.* }} only under a first
+    line "## template: jinja"; a node name that is no DNS name fails kubeadm.
+  - A node gets spec.providerID only from the kubelet's provider-id flag
+    (nodeRegistration.kubeletExtraArgs), or, with cloud-provider=external,
+    from the AWS cloud controller manager once it runs in kube-system, for
+    instances tagged kubernetes.io/cluster/<id> like the manager's own and
+    nodes named after their private DNS name. Without one, Cluster API never
+    finds the machine's node.
 `
 
 func main() {
@@ -123,9 +133,7 @@ func simulateWorkloads(sim *awssim.Simulator) error {
 	sim.OnInstanceRunning = func(i awssim.Instance) {
 		wl.InstanceRunning(workload.Instance{
 			ID: i.ID, PrivateIP: i.PrivateIP, PrivateDNSName: i.PrivateDNSName, AvailabilityZone: i.AvailabilityZone,
-			// What the AWS cloud controller manager sets on a node.
-			ProviderID: fmt.Sprintf("aws:///%s/%s", i.AvailabilityZone, i.ID),
-			UserData:   i.UserData,
+			Tags: i.Tags, UserData: i.UserData,
 		})
 	}
 	sim.OnInstanceTerminated = wl.InstanceTerminated

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,9 @@ type Bootstrap struct {
 	ClusterConfiguration string
 	// Token is the bootstrap token a join authenticates with.
 	Token string
+	// KubeletArgs are nodeRegistration.kubeletExtraArgs, the flags kubeadm
+	// passes the kubelet, by name without dashes.
+	KubeletArgs map[string]string
 	// Taints are the node's registration taints (nil: kubeadm's default,
 	// the control plane taint on control plane nodes).
 	Taints *[]corev1.Taint
@@ -83,8 +87,9 @@ type kubeadmDoc struct {
 	ControlPlaneEndpoint string `json:"controlPlaneEndpoint"`
 	KubernetesVersion    string `json:"kubernetesVersion"`
 	NodeRegistration     struct {
-		Name   string          `json:"name"`
-		Taints *[]corev1.Taint `json:"taints"`
+		Name             string          `json:"name"`
+		Taints           *[]corev1.Taint `json:"taints"`
+		KubeletExtraArgs kubeletArgs     `json:"kubeletExtraArgs"`
 	} `json:"nodeRegistration"`
 	Discovery struct {
 		BootstrapToken struct {
@@ -93,6 +98,42 @@ type kubeadmDoc struct {
 		} `json:"bootstrapToken"`
 	} `json:"discovery"`
 	ControlPlane *struct{} `json:"controlPlane"`
+}
+
+// kubeletArgs reads kubeletExtraArgs in both shapes kubeadm has used:
+// v1beta4's list of {name, value} (a later entry wins, as the last flag
+// does) and v1beta3's map.
+type kubeletArgs map[string]string
+
+func (a *kubeletArgs) UnmarshalJSON(data []byte) error {
+	var list []struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(data, &list); err == nil {
+		*a = kubeletArgs{}
+		for _, arg := range list {
+			(*a)[arg.Name] = arg.Value
+		}
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("kubeletExtraArgs is neither a list of {name, value} nor a map: %w", err)
+	}
+	*a = m
+	return nil
+}
+
+// ProviderIDArg is the kubelet's provider-id flag: the only way a kubelet
+// sets its node's spec.providerID itself.
+func (b *Bootstrap) ProviderIDArg() string { return b.KubeletArgs["provider-id"] }
+
+// ExternalCloudProvider says whether the kubelet runs with
+// cloud-provider=external and so leaves its node to a cloud controller
+// manager.
+func (b *Bootstrap) ExternalCloudProvider() bool {
+	return b.KubeletArgs["cloud-provider"] == "external"
 }
 
 // ParseBootstrap reads a booted instance's user data as cloud-init does:
@@ -146,7 +187,7 @@ func ParseBootstrap(i Instance) (*Bootstrap, error) {
 			case "ClusterConfiguration":
 				b.Endpoint, b.KubernetesVersion, b.ClusterConfiguration = d.ControlPlaneEndpoint, d.KubernetesVersion, doc
 			case "InitConfiguration":
-				b.NodeName, b.Taints = d.NodeRegistration.Name, d.NodeRegistration.Taints
+				b.NodeName, b.Taints, b.KubeletArgs = d.NodeRegistration.Name, d.NodeRegistration.Taints, d.NodeRegistration.KubeletExtraArgs
 			}
 		}
 	case b.Files[joinConfigPath] != nil:
@@ -163,7 +204,7 @@ func ParseBootstrap(i Instance) (*Bootstrap, error) {
 				b.Role = JoinControlPlane
 			}
 			b.Endpoint, b.Token = d.Discovery.BootstrapToken.APIServerEndpoint, d.Discovery.BootstrapToken.Token
-			b.NodeName, b.Taints = d.NodeRegistration.Name, d.NodeRegistration.Taints
+			b.NodeName, b.Taints, b.KubeletArgs = d.NodeRegistration.Name, d.NodeRegistration.Taints, d.NodeRegistration.KubeletExtraArgs
 		}
 	default:
 		return nil, ErrNotKubeadm

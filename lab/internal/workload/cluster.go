@@ -122,37 +122,6 @@ func (c *cluster) kubernetesVersion(ctx context.Context) (string, error) {
 	return cfg.KubernetesVersion, nil
 }
 
-// registerNode is the kubelet registering a Ready node, with the provider
-// ID and zone label the cloud controller manager adds.
-func (c *cluster) registerNode(ctx context.Context, i Instance, b *Bootstrap, name, version string, controlPlane bool) error {
-	now := metav1.Now()
-	n := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
-			corev1.LabelHostname: name, corev1.LabelOSStable: "linux", corev1.LabelArchStable: "amd64",
-			corev1.LabelTopologyZone: i.AvailabilityZone,
-		}},
-		Spec: corev1.NodeSpec{ProviderID: i.ProviderID},
-		Status: corev1.NodeStatus{
-			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: i.PrivateIP}, {Type: corev1.NodeHostName, Address: name}},
-			NodeInfo:  corev1.NodeSystemInfo{KubeletVersion: version, OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "containerd://2.1.0"},
-			Conditions: []corev1.NodeCondition{
-				{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastTransitionTime: now, LastHeartbeatTime: now},
-				{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory", LastTransitionTime: now, LastHeartbeatTime: now},
-				{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", LastTransitionTime: now, LastHeartbeatTime: now},
-				{Type: corev1.NodePIDPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientPID", LastTransitionTime: now, LastHeartbeatTime: now},
-			},
-		},
-	}
-	if controlPlane {
-		n.Labels[controlPlaneRole] = ""
-		n.Spec.Taints = []corev1.Taint{{Key: controlPlaneRole, Effect: corev1.TaintEffectNoSchedule}}
-	}
-	if b.Taints != nil {
-		n.Spec.Taints = *b.Taints
-	}
-	return createIfMissing(ctx, c.client, n)
-}
-
 // addEtcdMember adds the node's etcd member; the first one leads.
 func (c *cluster) addEtcdMember(ctx context.Context, nodeName string) error {
 	var pods corev1.PodList

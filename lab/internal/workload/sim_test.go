@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/testr"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -32,7 +34,24 @@ func loopbackEndpoint(t *testing.T) string {
 	return ""
 }
 
-func initUserData(t *testing.T, endpoint string) ([]byte, secret.Certificates) {
+// Node registrations the tests' kubeadm configurations carry.
+const (
+	// nameFromMetadata names the node after the instance's private DNS
+	// name, as Cluster API's AWS templates do.
+	nameFromMetadata = "  name: '{{ ds.meta_data.local_hostname }}'\n"
+	// providerIDArg passes the kubelet its provider ID, rendered by
+	// cloud-init.
+	providerIDArg = "  kubeletExtraArgs:\n  - name: provider-id\n" +
+		"    value: 'aws:///{{ ds.meta_data.placement.availability_zone }}/{{ ds.meta_data.instance_id }}'\n"
+	// externalCloudProvider leaves the node to a cloud controller manager.
+	externalCloudProvider = "  kubeletExtraArgs:\n  - name: cloud-provider\n    value: external\n"
+	// gpuTaint replaces kubeadm's default registration taints.
+	gpuTaint = "  taints:\n  - {key: dedicated, value: gpu, effect: NoSchedule}\n"
+)
+
+// initUserData is CABPK's cloud-init for the first control plane machine
+// of a v1.36.3 cluster, with the given nodeRegistration fields.
+func initUserData(t *testing.T, endpoint, registration string) ([]byte, secret.Certificates) {
 	certs := secret.NewCertificatesForInitialControlPlane(&bootstrapv1.ClusterConfiguration{})
 	if err := certs.Generate(); err != nil {
 		t.Fatal(err)
@@ -42,7 +61,7 @@ func initUserData(t *testing.T, endpoint string) ([]byte, secret.Certificates) {
 		ClusterConfiguration: "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n" +
 			"controlPlaneEndpoint: " + endpoint + "\nkubernetesVersion: v1.36.3\n",
 		InitConfiguration: "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n" +
-			"nodeRegistration:\n  name: '{{ ds.meta_data.local_hostname }}'\n",
+			"nodeRegistration:\n" + registration,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,10 +69,11 @@ func initUserData(t *testing.T, endpoint string) ([]byte, secret.Certificates) {
 	return data, certs
 }
 
-func joinUserData(t *testing.T, endpoint, token string) []byte {
+// joinUserData is CABPK's cloud-init for a worker.
+func joinUserData(t *testing.T, endpoint, token, registration string) []byte {
 	data, err := cloudinit.NewNode(&cloudinit.NodeInput{JoinConfiguration: "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\n" +
 		"discovery:\n  bootstrapToken:\n    apiServerEndpoint: " + endpoint + "\n    token: " + token + "\n    caCertHashes: [sha256:00]\n" +
-		"nodeRegistration:\n  name: '{{ ds.meta_data.local_hostname }}'\n  taints:\n  - {key: dedicated, value: gpu, effect: NoSchedule}\n"})
+		"nodeRegistration:\n" + registration})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +83,82 @@ func joinUserData(t *testing.T, endpoint, token string) []byte {
 func instance(id string, n int, userData []byte) Instance {
 	ip := fmt.Sprintf("10.0.1.%d", n)
 	return Instance{ID: id, PrivateIP: ip, PrivateDNSName: fmt.Sprintf("ip-10-0-1-%d.ec2.internal", n),
-		AvailabilityZone: "us-east-1a", ProviderID: "aws:///us-east-1a/" + id, UserData: userData}
+		AvailabilityZone: "us-east-1a", InstanceType: "m5.large", UserData: userData}
+}
+
+// tagged is the instance with one more tag.
+func tagged(i Instance, key, value string) Instance {
+	tags := map[string]string{key: value}
+	for k, v := range i.Tags {
+		tags[k] = v
+	}
+	i.Tags = tags
+	return i
+}
+
+// newSim starts a simulator that stops with the test.
+func newSim(t *testing.T) *Simulator {
+	ctx, cancel := context.WithCancel(context.Background())
+	sim, err := New(ctx, testr.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.JoinRetry = 3 * time.Second
+	// Nothing may log once the test has ended.
+	t.Cleanup(func() { cancel(); <-sim.Stopped() })
+	return sim
+}
+
+// startCluster boots the first control plane machine and returns a
+// client of the cluster that trusts only the cluster CA from the user
+// data, once the node has registered.
+func startCluster(t *testing.T, sim *Simulator, cp Instance, endpoint string, certs secret.Certificates) *kubernetes.Clientset {
+	sim.InstanceRunning(cp)
+	cs, err := kubernetes.NewForConfig(&rest.Config{Host: "https://" + endpoint,
+		TLSClientConfig: rest.TLSClientConfig{CAData: certs.GetByPurpose(secret.ClusterCA).KeyPair.Cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitNodes(t, cs, 1)
+	return cs
+}
+
+// createToken is the bootstrap provider creating a join token.
+func createToken(t *testing.T, cs *kubernetes.Clientset, id, secret string) {
+	if _, err := cs.CoreV1().Secrets("kube-system").Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "bootstrap-token-" + id},
+		Data:       map[string][]byte{"token-id": []byte(id), "token-secret": []byte(secret)},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// getNode reads a node; a missing node is the zero node.
+func getNode(t *testing.T, cs *kubernetes.Clientset, name string) corev1.Node {
+	t.Helper()
+	n, err := cs.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	return *n
+}
+
+// eventually waits until ok holds.
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+	}
+}
+
+func taintKeys(n corev1.Node) []string {
+	var keys []string
+	for _, t := range n.Spec.Taints {
+		keys = append(keys, t.Key+":"+string(t.Effect))
+	}
+	return keys
 }
 
 func waitNodes(t *testing.T, cs *kubernetes.Clientset, want int) []corev1.Node {
@@ -81,25 +176,13 @@ func waitNodes(t *testing.T, cs *kubernetes.Clientset, want int) []corev1.Node {
 }
 
 func TestKubeadmInitJoinTerminate(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	sim, err := New(ctx, testr.New(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Nothing may log once the test has ended.
-	defer func() { cancel(); <-sim.Stopped() }()
-	sim.JoinRetry = 3 * time.Second
+	sim := newSim(t)
+	ctx := context.Background()
 	endpoint := loopbackEndpoint(t)
-	initData, certs := initUserData(t, endpoint)
-	sim.InstanceRunning(instance("i-cp1", 10, initData))
-
-	// A client that trusts only the cluster CA from the user data: the
-	// serving certificate must chain to it and name the endpoint.
-	cs, err := kubernetes.NewForConfig(&rest.Config{Host: "https://" + endpoint,
-		TLSClientConfig: rest.TLSClientConfig{CAData: certs.GetByPurpose(secret.ClusterCA).KeyPair.Cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	initData, certs := initUserData(t, endpoint, nameFromMetadata+providerIDArg)
+	// The serving certificate must chain to the cluster CA and name the
+	// endpoint.
+	cs := startCluster(t, sim, instance("i-cp1", 10, initData), endpoint, certs)
 	nodes := waitNodes(t, cs, 1)
 	if n := nodes[0]; n.Name != "ip-10-0-1-10.ec2.internal" || n.Spec.ProviderID != "aws:///us-east-1a/i-cp1" ||
 		n.Status.NodeInfo.KubeletVersion != "v1.36.3" || n.Labels[controlPlaneRole] != "" {
@@ -116,25 +199,20 @@ func TestKubeadmInitJoinTerminate(t *testing.T) {
 
 	// A join whose token the cluster does not know waits, as kubeadm's
 	// discovery does, and joins once the bootstrap provider creates it.
-	sim.InstanceRunning(instance("i-w1", 11, joinUserData(t, endpoint, "abcdef.0123456789abcdef")))
+	sim.InstanceRunning(instance("i-w1", 11, joinUserData(t, endpoint, "abcdef.0123456789abcdef", nameFromMetadata+providerIDArg+gpuTaint)))
 	time.Sleep(1500 * time.Millisecond)
 	if got := waitNodes(t, cs, 1); len(got) != 1 {
 		t.Fatal("joined without a token")
 	}
-	if _, err := cs.CoreV1().Secrets("kube-system").Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "bootstrap-token-abcdef"},
-		Data:       map[string][]byte{"token-id": []byte("abcdef"), "token-secret": []byte("0123456789abcdef")},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range waitNodes(t, cs, 2) {
-		if n.Name == "ip-10-0-1-11.ec2.internal" && (len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "dedicated" || n.Labels[controlPlaneRole] == "" && n.Spec.ProviderID != "aws:///us-east-1a/i-w1") {
-			t.Errorf("worker node: taints %v, provider ID %s", n.Spec.Taints, n.Spec.ProviderID)
-		}
+	createToken(t, cs, "abcdef", "0123456789abcdef")
+	waitNodes(t, cs, 2)
+	if n := getNode(t, cs, "ip-10-0-1-11.ec2.internal"); len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "dedicated" ||
+		n.Spec.ProviderID != "aws:///us-east-1a/i-w1" {
+		t.Errorf("worker node: taints %v, provider ID %s", n.Spec.Taints, n.Spec.ProviderID)
 	}
 
 	// A wrong secret never joins.
-	sim.InstanceRunning(instance("i-w2", 12, joinUserData(t, endpoint, "abcdef.ffffffffffffffff")))
+	sim.InstanceRunning(instance("i-w2", 12, joinUserData(t, endpoint, "abcdef.ffffffffffffffff", nameFromMetadata)))
 	time.Sleep(1500 * time.Millisecond)
 	waitNodes(t, cs, 2)
 
@@ -155,6 +233,118 @@ func TestKubeadmInitJoinTerminate(t *testing.T) {
 	}
 	host, _, _ := net.SplitHostPort(endpoint)
 	sim.HostDeleted(host)
+}
+
+// Without a provider-id flag or a cloud controller manager, nothing
+// gives a node its provider ID, so Cluster API never matches it.
+func TestNoProviderIDWithoutKubeletFlag(t *testing.T) {
+	sim := newSim(t)
+	endpoint := loopbackEndpoint(t)
+	initData, certs := initUserData(t, endpoint, "")
+	cs := startCluster(t, sim, instance("i-cp1", 10, initData), endpoint, certs)
+	n := getNode(t, cs, "ip-10-0-1-10")
+	if n.Spec.ProviderID != "" || n.Labels[corev1.LabelTopologyZone] != "" || hasTaint(n.Spec.Taints, uninitializedTaint.Key) {
+		t.Fatalf("node %q: provider ID %q, labels %v, taints %v", n.Name, n.Spec.ProviderID, n.Labels, n.Spec.Taints)
+	}
+}
+
+func TestKubeletExtraArgsBothShapes(t *testing.T) {
+	for version, args := range map[string]string{
+		"v1beta4": "  kubeletExtraArgs:\n  - {name: provider-id, value: x}\n  - {name: cloud-provider, value: external}\n",
+		"v1beta3": "  kubeletExtraArgs:\n    provider-id: x\n    cloud-provider: external\n",
+	} {
+		data, err := cloudinit.NewNode(&cloudinit.NodeInput{JoinConfiguration: "apiVersion: kubeadm.k8s.io/" + version + "\nkind: JoinConfiguration\n" +
+			"discovery:\n  bootstrapToken:\n    apiServerEndpoint: 127.0.0.1:6443\n    token: a.b\n" + "nodeRegistration:\n" + args})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ParseBootstrap(Instance{UserData: data})
+		if err != nil || b.ProviderIDArg() != "x" || !b.ExternalCloudProvider() {
+			t.Errorf("%s: kubelet args %v, err %v", version, b.KubeletArgs, err)
+		}
+	}
+}
+
+// ccmDaemonSet is the AWS cloud controller manager as a
+// ClusterResourceSet would apply it.
+func ccmDaemonSet() *appsv1.DaemonSet {
+	labels := map[string]string{"k8s-app": "aws-cloud-controller-manager"}
+	return &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "aws-cloud-controller-manager"},
+		Spec: appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{
+				{Name: "aws-cloud-controller-manager", Image: "registry.k8s.io/provider-aws/cloud-controller-manager:v1.33.0"}}},
+		}},
+	}
+}
+
+func cloudInitializedNode(n corev1.Node, id string) bool {
+	return n.Spec.ProviderID == "aws:///us-east-1a/"+id && n.Labels[corev1.LabelTopologyZone] == "us-east-1a" &&
+		n.Labels[corev1.LabelTopologyRegion] == "us-east-1" && n.Labels[corev1.LabelInstanceTypeStable] == "m5.large" &&
+		!hasTaint(n.Spec.Taints, uninitializedTaint.Key)
+}
+
+// With cloud-provider=external, nodes wait uninitialized for a cloud
+// controller manager, which initializes only the nodes of instances
+// tagged with the cluster ID it read off its own instance, and finds them
+// by private DNS name.
+func TestCloudControllerManagerInitializesTaggedInstances(t *testing.T) {
+	sim := newSim(t)
+	ctx := context.Background()
+	endpoint := loopbackEndpoint(t)
+	initData, certs := initUserData(t, endpoint, nameFromMetadata+externalCloudProvider)
+	owned := func(i Instance) Instance { return tagged(i, "kubernetes.io/cluster/c1", "owned") }
+	cs := startCluster(t, sim, owned(instance("i-cp1", 10, initData)), endpoint, certs)
+	createToken(t, cs, "abcdef", "0123456789abcdef")
+	join := func(registration string) []byte {
+		return joinUserData(t, endpoint, "abcdef.0123456789abcdef", registration)
+	}
+	sim.InstanceRunning(tagged(instance("i-shared", 11, join(nameFromMetadata+externalCloudProvider)), "kubernetes.io/cluster/c1", "shared"))
+	sim.InstanceRunning(instance("i-untagged", 12, join(nameFromMetadata+externalCloudProvider)))
+	sim.InstanceRunning(owned(instance("i-shortname", 13, join(externalCloudProvider))))
+	sim.InstanceRunning(tagged(instance("i-other", 14, join(nameFromMetadata+externalCloudProvider)), "kubernetes.io/cluster/c2", "owned"))
+	for _, n := range waitNodes(t, cs, 5) {
+		if n.Spec.ProviderID != "" || !hasTaint(n.Spec.Taints, uninitializedTaint.Key) {
+			t.Fatalf("node %s initialized without a cloud controller manager: %q %v", n.Name, n.Spec.ProviderID, n.Spec.Taints)
+		}
+	}
+
+	if _, err := cs.AppsV1().DaemonSets("kube-system").Create(ctx, ccmDaemonSet(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the tagged nodes are initialized", func() bool {
+		return cloudInitializedNode(getNode(t, cs, "ip-10-0-1-10.ec2.internal"), "i-cp1") &&
+			cloudInitializedNode(getNode(t, cs, "ip-10-0-1-11.ec2.internal"), "i-shared")
+	})
+	time.Sleep(500 * time.Millisecond)
+	for _, name := range []string{"ip-10-0-1-12.ec2.internal", "ip-10-0-1-13", "ip-10-0-1-14.ec2.internal"} {
+		if n := getNode(t, cs, name); n.Spec.ProviderID != "" || !hasTaint(n.Spec.Taints, uninitializedTaint.Key) {
+			t.Errorf("node %s initialized: %q %v", name, n.Spec.ProviderID, n.Spec.Taints)
+		}
+	}
+
+	// A node that joins later is initialized too.
+	sim.InstanceRunning(owned(instance("i-late", 15, join(nameFromMetadata+externalCloudProvider))))
+	eventually(t, "the late node is initialized", func() bool {
+		return cloudInitializedNode(getNode(t, cs, "ip-10-0-1-15.ec2.internal"), "i-late")
+	})
+}
+
+// A cloud controller manager whose instance carries no cluster tag exits
+// and initializes nothing.
+func TestCloudControllerManagerWithoutClusterID(t *testing.T) {
+	sim := newSim(t)
+	endpoint := loopbackEndpoint(t)
+	initData, certs := initUserData(t, endpoint, nameFromMetadata+externalCloudProvider)
+	cs := startCluster(t, sim, instance("i-cp1", 10, initData), endpoint, certs)
+	if _, err := cs.AppsV1().DaemonSets("kube-system").Create(context.Background(), ccmDaemonSet(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if n := getNode(t, cs, "ip-10-0-1-10.ec2.internal"); n.Spec.ProviderID != "" || !hasTaint(n.Spec.Taints, uninitializedTaint.Key) {
+		t.Fatalf("node initialized: %q %v", n.Spec.ProviderID, n.Spec.Taints)
+	}
 }
 
 func TestParseBootstrapIgnoresOtherUserData(t *testing.T) {
@@ -196,7 +386,7 @@ func TestNodeNameAsKubeadm(t *testing.T) {
 
 func TestParseBootstrapRendersOnlyWithJinjaHeader(t *testing.T) {
 	endpoint := "127.0.0.1:6443"
-	data := joinUserData(t, endpoint, "abcdef.0123456789abcdef")
+	data := joinUserData(t, endpoint, "abcdef.0123456789abcdef", nameFromMetadata)
 	i := instance("i-w1", 11, data)
 	b, err := ParseBootstrap(i)
 	if err != nil || b.NodeName != "ip-10-0-1-11.ec2.internal" {
