@@ -84,15 +84,13 @@ func expandAddons(namespace, cluster string, addons map[string]AddonModel) []Add
 // flattenAddons reads add-ons back. A strategy of ApplyOnce (the default)
 // reads back as null unless the prior model set it.
 func flattenAddons(addons []Addon, prior map[string]AddonModel) map[string]AddonModel {
-	if len(addons) == 0 {
-		if prior != nil {
-			return map[string]AddonModel{}
-		}
-		return nil
-	}
 	out := make(map[string]AddonModel, len(addons))
 	for _, a := range addons {
 		name := a.ResourceSet.Labels[AddonLabel]
+		if name == CCMAddon {
+			// The provider's, from aws.cloud_controller_manager.
+			continue
+		}
 		m := AddonModel{Manifests: types.StringNull(), Strategy: types.StringValue(a.ResourceSet.Spec.Strategy)}
 		if a.ConfigMap != nil {
 			m.Manifests = types.StringValue(a.ConfigMap.Data[addonManifestsKey])
@@ -101,6 +99,9 @@ func flattenAddons(addons []Addon, prior map[string]AddonModel) map[string]Addon
 			m.Strategy = types.StringNull()
 		}
 		out[name] = m
+	}
+	if len(out) == 0 && prior == nil {
+		return nil
 	}
 	return out
 }

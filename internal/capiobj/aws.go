@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
@@ -31,6 +33,10 @@ type AWSModel struct {
 	VPCCIDR           types.String `tfsdk:"vpc_cidr"`
 	AvailabilityZones types.List   `tfsdk:"availability_zones"`
 	NATGatewayPerZone types.Bool   `tfsdk:"nat_gateway_per_zone"`
+	// CloudControllerManager runs the AWS cloud controller manager as an
+	// add-on, which initialises the nodes (kubelet's cloud-provider
+	// external) instead of kubelet's provider-id.
+	CloudControllerManager types.Bool `tfsdk:"cloud_controller_manager"`
 }
 
 // ControlPlaneModel is the control_plane block: a KubeadmControlPlane and
@@ -121,7 +127,20 @@ func ExpandCluster(ctx context.Context, m ClusterModel) (ClusterObjects, diag.Di
 	c.Labels[clusterv1.WatchLabel] = WatchFilterValue
 	// What the cluster's ClusterResourceSets select it by.
 	c.Labels[clusterv1.ClusterNameLabel] = c.Name
-	objs.Addons = expandAddons(c.Namespace, c.Name, m.Addons)
+	ccm := m.AWS.CloudControllerManager.ValueBool()
+	addons := m.Addons
+	if ccm && m.ControlPlane != nil {
+		addon, err := ccmAddon(m.ControlPlane.Version.ValueString())
+		if err != nil {
+			diags.AddAttributeError(path.Root("control_plane").AtName("version"), "Invalid control plane version", err.Error())
+		}
+		addons = make(map[string]AddonModel, len(m.Addons)+1)
+		for name, a := range m.Addons {
+			addons[name] = a
+		}
+		addons[CCMAddon] = addon
+	}
+	objs.Addons = expandAddons(c.Namespace, c.Name, addons)
 
 	objs.AWSCluster = &infrav1.AWSCluster{
 		TypeMeta:   metav1.TypeMeta{APIVersion: infrav1.GroupVersion.String(), Kind: "AWSCluster"},
@@ -136,6 +155,12 @@ func ExpandCluster(ctx context.Context, m ClusterModel) (ClusterObjects, diag.Di
 				APIServerPort:     c.Spec.ClusterNetwork.APIServerPort,
 			},
 		},
+	}
+	if ccm {
+		objs.AWSCluster.Labels = map[string]string{CCMLabel: externalCloudProvider}
+		for k, v := range labels {
+			objs.AWSCluster.Labels[k] = v
+		}
 	}
 	c.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "AWSCluster", Name: c.Name}
 
@@ -158,9 +183,15 @@ func ExpandCluster(ctx context.Context, m ClusterModel) (ClusterObjects, diag.Di
 			kcp.Spec.Replicas = ptr.To(cp.Replicas.ValueInt32())
 		}
 		kcp.Spec.Version = cp.Version.ValueString()
-		kcp.Spec.KubeadmConfigSpec.InitConfiguration.NodeRegistration = awsNodeRegistration(nil)
-		kcp.Spec.KubeadmConfigSpec.JoinConfiguration.NodeRegistration = awsNodeRegistration(nil)
-		expandControlPlaneKubeadm(ctx, cp.Kubeadm, &kcp.Spec.KubeadmConfigSpec, &diags)
+		kubeadm := &kcp.Spec.KubeadmConfigSpec
+		kubeadm.InitConfiguration.NodeRegistration = awsNodeRegistration(nil)
+		kubeadm.JoinConfiguration.NodeRegistration = awsNodeRegistration(nil)
+		if ccm {
+			kubeadm.InitConfiguration.NodeRegistration = ccmNodeRegistration()
+			kubeadm.JoinConfiguration.NodeRegistration = ccmNodeRegistration()
+			kubeadm.ClusterConfiguration.ControllerManager.ExtraArgs = []bootstrapv1.Arg{{Name: cloudProviderArg, Value: ptr.To(externalCloudProvider)}}
+		}
+		expandControlPlaneKubeadm(ctx, cp.Kubeadm, kubeadm, &diags)
 		// Machines inherit these labels, so the engine reconciles them too.
 		kcp.Spec.MachineTemplate.ObjectMeta.Labels = map[string]string{clusterv1.WatchLabel: WatchFilterValue}
 		kcp.Spec.MachineTemplate.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{
@@ -201,16 +232,21 @@ func flattenAWS(ctx context.Context, a *infrav1.AWSCluster, prior *AWSModel, dia
 	if !a.Spec.Network.NATGatewayPerZone && (prior == nil || prior.NATGatewayPerZone.IsNull()) {
 		natPerZone = types.BoolNull()
 	}
+	ccm := types.BoolValue(a.Labels[CCMLabel] == externalCloudProvider)
+	if !ccm.ValueBool() && (prior == nil || prior.CloudControllerManager.IsNull()) {
+		ccm = types.BoolNull()
+	}
 	return &AWSModel{
-		Region:            types.StringValue(a.Spec.Region),
-		VPCID:             optionalString(a.Spec.Network.VPCID),
-		VPCCIDR:           optionalString(a.Spec.Network.CIDRBlock),
-		AvailabilityZones: flattenStringList(ctx, a.Spec.Network.AvailabilityZones, diags),
-		NATGatewayPerZone: natPerZone,
+		CloudControllerManager: ccm,
+		Region:                 types.StringValue(a.Spec.Region),
+		VPCID:                  optionalString(a.Spec.Network.VPCID),
+		VPCCIDR:                optionalString(a.Spec.Network.CIDRBlock),
+		AvailabilityZones:      flattenStringList(ctx, a.Spec.Network.AvailabilityZones, diags),
+		NATGatewayPerZone:      natPerZone,
 	}
 }
 
-func flattenControlPlane(ctx context.Context, kcp *controlplanev1.KubeadmControlPlane, t *infrav1.AWSMachineTemplate, prior *ControlPlaneModel, diags *diag.Diagnostics) *ControlPlaneModel {
+func flattenControlPlane(ctx context.Context, kcp *controlplanev1.KubeadmControlPlane, t *infrav1.AWSMachineTemplate, ccm bool, prior *ControlPlaneModel, diags *diag.Diagnostics) *ControlPlaneModel {
 	if kcp == nil {
 		return nil
 	}
@@ -219,7 +255,7 @@ func flattenControlPlane(ctx context.Context, kcp *controlplanev1.KubeadmControl
 		replicas = types.Int32Null()
 	}
 	m := &ControlPlaneModel{Replicas: replicas, Version: types.StringValue(kcp.Spec.Version),
-		Kubeadm: flattenControlPlaneKubeadm(ctx, kcp.Spec.KubeadmConfigSpec, diags)}
+		Kubeadm: flattenControlPlaneKubeadm(ctx, kcp.Spec.KubeadmConfigSpec, ccm, diags)}
 	if t != nil {
 		m.Machine = flattenMachineTemplate(t)
 	}

@@ -160,7 +160,8 @@ func FlattenCluster(ctx context.Context, objs ClusterObjects, prior *ClusterMode
 		priorAWS, priorCP = prior.AWS, prior.ControlPlane
 	}
 	m.AWS = flattenAWS(ctx, objs.AWSCluster, priorAWS, &diags)
-	m.ControlPlane = flattenControlPlane(ctx, objs.ControlPlane, objs.ControlPlaneTemplate, priorCP, &diags)
+	m.ControlPlane = flattenControlPlane(ctx, objs.ControlPlane, objs.ControlPlaneTemplate,
+		objs.AWSCluster != nil && objs.AWSCluster.Labels[CCMLabel] == externalCloudProvider, priorCP, &diags)
 	var priorAddons map[string]AddonModel
 	if prior != nil {
 		priorAddons = prior.Addons

@@ -83,10 +83,7 @@ type KubeadmUserModel struct {
 }
 
 // kubelet arguments the provider manages itself.
-const (
-	providerIDArg = "provider-id"
-	nodeLabelsArg = "node-labels"
-)
+const nodeLabelsArg = "node-labels"
 
 // expandKubeadm sets a machine's kubeadm settings on spec, and its kubelet
 // settings on each node registration (init and join for a control plane).
@@ -138,7 +135,7 @@ func expandControlPlaneKubeadm(ctx context.Context, m *ControlPlaneKubeadmModel,
 	cc := &spec.ClusterConfiguration
 	cc.APIServer.ExtraArgs = mergeArgs(nil, expandStringMap(ctx, m.APIServerExtraArgs, diags))
 	cc.APIServer.CertSANs = expandStringList(ctx, m.APIServerCertSANs, diags)
-	cc.ControllerManager.ExtraArgs = mergeArgs(nil, expandStringMap(ctx, m.ControllerManagerExtraArgs, diags))
+	cc.ControllerManager.ExtraArgs = mergeArgs(cc.ControllerManager.ExtraArgs, expandStringMap(ctx, m.ControllerManagerExtraArgs, diags))
 	cc.Scheduler.ExtraArgs = mergeArgs(nil, expandStringMap(ctx, m.SchedulerExtraArgs, diags))
 	cc.Etcd.Local.ExtraArgs = mergeArgs(nil, expandStringMap(ctx, m.EtcdExtraArgs, diags))
 }
@@ -188,7 +185,7 @@ func joinSorted(m map[string]string, kv, sep string) string {
 // registration (init's for a control plane). The provider's own node
 // identity arguments are not the user's and are left out. Nil when
 // nothing is set.
-func flattenKubeadm(ctx context.Context, spec bootstrapv1.KubeadmConfigSpec, reg bootstrapv1.NodeRegistrationOptions, diags *diag.Diagnostics) *KubeadmModel {
+func flattenKubeadm(ctx context.Context, spec bootstrapv1.KubeadmConfigSpec, reg bootstrapv1.NodeRegistrationOptions, own bootstrapv1.NodeRegistrationOptions, diags *diag.Diagnostics) *KubeadmModel {
 	m := &KubeadmModel{
 		PreKubeadmCommands:  flattenStringList(ctx, spec.PreKubeadmCommands, diags),
 		PostKubeadmCommands: flattenStringList(ctx, spec.PostKubeadmCommands, diags),
@@ -217,9 +214,8 @@ func flattenKubeadm(ctx context.Context, spec bootstrapv1.KubeadmConfigSpec, reg
 		})
 	}
 	args, labels := map[string]string{}, map[string]string{}
-	for _, a := range reg.KubeletExtraArgs {
+	for _, a := range withoutArgs(reg.KubeletExtraArgs, own.KubeletExtraArgs) {
 		switch v := ptr.Deref(a.Value, ""); {
-		case a.Name == providerIDArg && v == awsProviderID:
 		case a.Name == nodeLabelsArg:
 			for _, kv := range strings.Split(v, ",") {
 				if k, val, ok := strings.Cut(kv, "="); ok {
@@ -239,17 +235,39 @@ func flattenKubeadm(ctx context.Context, spec bootstrapv1.KubeadmConfigSpec, reg
 	return m
 }
 
-// flattenControlPlaneKubeadm reads a control plane's kubeadm settings.
-func flattenControlPlaneKubeadm(ctx context.Context, spec bootstrapv1.KubeadmConfigSpec, diags *diag.Diagnostics) *ControlPlaneKubeadmModel {
+// withoutArgs drops from args those that own has with the same value: the
+// provider's, not the user's.
+func withoutArgs(args, own []bootstrapv1.Arg) []bootstrapv1.Arg {
+	var out []bootstrapv1.Arg
+	for _, a := range args {
+		mine := false
+		for _, o := range own {
+			mine = mine || (a.Name == o.Name && ptr.Deref(a.Value, "") == ptr.Deref(o.Value, ""))
+		}
+		if !mine {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// flattenControlPlaneKubeadm reads a control plane's kubeadm settings;
+// with ccm, the cloud controller manager's flags are the provider's.
+func flattenControlPlaneKubeadm(ctx context.Context, spec bootstrapv1.KubeadmConfigSpec, ccm bool, diags *diag.Diagnostics) *ControlPlaneKubeadmModel {
 	cc := spec.ClusterConfiguration
+	own, controllerManagerArgs := awsNodeRegistration(nil), cc.ControllerManager.ExtraArgs
+	if ccm {
+		own = ccmNodeRegistration()
+		controllerManagerArgs = withoutArgs(controllerManagerArgs, []bootstrapv1.Arg{{Name: cloudProviderArg, Value: ptr.To(externalCloudProvider)}})
+	}
 	m := &ControlPlaneKubeadmModel{
 		APIServerExtraArgs:         flattenArgList(ctx, cc.APIServer.ExtraArgs, diags),
 		APIServerCertSANs:          flattenStringList(ctx, cc.APIServer.CertSANs, diags),
-		ControllerManagerExtraArgs: flattenArgList(ctx, cc.ControllerManager.ExtraArgs, diags),
+		ControllerManagerExtraArgs: flattenArgList(ctx, controllerManagerArgs, diags),
 		SchedulerExtraArgs:         flattenArgList(ctx, cc.Scheduler.ExtraArgs, diags),
 		EtcdExtraArgs:              flattenArgList(ctx, cc.Etcd.Local.ExtraArgs, diags),
 	}
-	node := flattenKubeadm(ctx, spec, spec.InitConfiguration.NodeRegistration, diags)
+	node := flattenKubeadm(ctx, spec, spec.InitConfiguration.NodeRegistration, own, diags)
 	if node != nil {
 		m.KubeadmModel = *node
 	} else {

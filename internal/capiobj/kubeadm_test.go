@@ -3,6 +3,7 @@ package capiobj
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -93,7 +94,7 @@ func TestKubeadmRoundTrip(t *testing.T) {
 	// Without a kubeadm block only the provider's identity is set, which
 	// reads back as no block.
 	plain, _ := ExpandMachineDeployment(ctx, deploymentModel())
-	if k := flattenKubeadm(ctx, plain.BootstrapTemplate.Spec.Template.Spec, plain.BootstrapTemplate.Spec.Template.Spec.JoinConfiguration.NodeRegistration, &diags); k != nil {
+	if k := flattenKubeadm(ctx, plain.BootstrapTemplate.Spec.Template.Spec, plain.BootstrapTemplate.Spec.Template.Spec.JoinConfiguration.NodeRegistration, awsNodeRegistration(nil), &diags); k != nil {
 		t.Errorf("no kubeadm block read back as %+v", k)
 	}
 }
@@ -161,5 +162,41 @@ func TestExpandAddons(t *testing.T) {
 	flat, _ := FlattenCluster(ctx, objs, &m)
 	if !reflect.DeepEqual(flat.Addons, m.Addons) {
 		t.Errorf("addons read back as %+v", flat.Addons)
+	}
+}
+
+// With the cloud controller manager, control plane nodes leave their
+// provider ID to it (cloud-provider external), the CCM comes as an add-on
+// of the provider's, and none of that reads back as the user's settings.
+func TestCloudControllerManager(t *testing.T) {
+	ctx := context.Background()
+	m := awsModel()
+	m.AWS.CloudControllerManager = types.BoolValue(true)
+	objs, diags := ExpandCluster(ctx, m)
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	spec := objs.ControlPlane.Spec.KubeadmConfigSpec
+	for _, reg := range []bootstrapv1.NodeRegistrationOptions{spec.InitConfiguration.NodeRegistration, spec.JoinConfiguration.NodeRegistration} {
+		if !reflect.DeepEqual(reg.KubeletExtraArgs, []bootstrapv1.Arg{{Name: "cloud-provider", Value: ptr.To("external")}}) {
+			t.Errorf("kubelet args = %+v", reg.KubeletExtraArgs)
+		}
+	}
+	if args := spec.ClusterConfiguration.ControllerManager.ExtraArgs; len(args) != 1 || *args[0].Value != "external" {
+		t.Errorf("controller manager args = %+v", args)
+	}
+	if len(objs.Addons) != 1 || objs.Addons[0].ResourceSet.Labels[AddonLabel] != CCMAddon ||
+		!strings.Contains(objs.Addons[0].ConfigMap.Data[addonManifestsKey], "registry.k8s.io/provider-aws/cloud-controller-manager:v1.36.0") {
+		t.Fatalf("addons = %+v", objs.Addons)
+	}
+	if objs.AWSCluster.Labels[CCMLabel] != "external" || objs.Cluster.Labels[CCMLabel] != "" {
+		t.Errorf("labels: AWSCluster %v, Cluster %v", objs.AWSCluster.Labels, objs.Cluster.Labels)
+	}
+	flat, diags := FlattenCluster(ctx, objs, &m)
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	if !flat.AWS.CloudControllerManager.ValueBool() || flat.ControlPlane.Kubeadm != nil || flat.Addons != nil {
+		t.Errorf("read back: ccm %v, kubeadm %+v, addons %+v", flat.AWS.CloudControllerManager, flat.ControlPlane.Kubeadm, flat.Addons)
 	}
 }

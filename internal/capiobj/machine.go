@@ -149,7 +149,7 @@ func FlattenMachine(ctx context.Context, objs MachineObjects, prior *MachineMode
 		}
 	}
 	if k := objs.KubeadmConfig; k != nil {
-		m.Kubeadm = flattenKubeadm(ctx, k.Spec, k.Spec.JoinConfiguration.NodeRegistration, &diags)
+		m.Kubeadm = flattenKubeadm(ctx, k.Spec, k.Spec.JoinConfiguration.NodeRegistration, awsNodeRegistration(nil), &diags)
 	}
 	m.BootstrapScript = types.StringNull()
 	if objs.BootstrapSecret != nil {

@@ -256,7 +256,7 @@ func FlattenMachineDeployment(ctx context.Context, objs MachineDeploymentObjects
 	}
 	if t := objs.BootstrapTemplate; t != nil {
 		spec := t.Spec.Template.Spec
-		m.Kubeadm = flattenKubeadm(ctx, spec, spec.JoinConfiguration.NodeRegistration, &diags)
+		m.Kubeadm = flattenKubeadm(ctx, spec, spec.JoinConfiguration.NodeRegistration, awsNodeRegistration(nil), &diags)
 		if taints := t.Spec.Template.Spec.JoinConfiguration.NodeRegistration.Taints; taints != nil {
 			for _, tt := range *taints {
 				m.Taints = append(m.Taints, TaintModel{Key: types.StringValue(tt.Key), Value: optionalString(tt.Value), Effect: types.StringValue(string(tt.Effect))})

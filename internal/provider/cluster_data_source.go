@@ -82,6 +82,7 @@ func (d *clusterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 					"vpc_cidr":             str("CIDR of a created VPC, if set."),
 					"availability_zones":   schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Zones with subnets."},
 					"nat_gateway_per_zone": schema.BoolAttribute{Computed: true, MarkdownDescription: "One NAT gateway per zone."},
+					"cloud_controller_manager": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the AWS cloud controller manager initialises the nodes."},
 				},
 			},
 			"control_plane": schema.SingleNestedAttribute{

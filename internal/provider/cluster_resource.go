@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -40,6 +41,7 @@ var (
 	_ resource.ResourceWithConfigure        = (*clusterResource)(nil)
 	_ resource.ResourceWithImportState      = (*clusterResource)(nil)
 	_ resource.ResourceWithConfigValidators = (*clusterResource)(nil)
+	_ resource.ResourceWithModifyPlan       = (*clusterResource)(nil)
 )
 
 const (
@@ -216,6 +218,16 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 						Optional:            true,
 						MarkdownDescription: "One NAT gateway per zone instead of one for the cluster (default false).",
 					},
+					"cloud_controller_manager": schema.BoolAttribute{
+						Optional: true,
+						MarkdownDescription: "Run the AWS cloud controller manager (an add-on on the control plane nodes) and let it initialise the " +
+							"nodes, as Cluster API Provider AWS's default template does: kubelet and the controller manager get `cloud-provider: " +
+							"external`, and Service load balancers work. It needs the control plane's `iam_instance_profile` to allow what Cluster " +
+							"API Provider AWS's control-plane policy allows (EC2 and Elastic Load Balancing) and reads the cluster from the " +
+							"`kubernetes.io/cluster/<name>` tag of its instance. Default false: kubelet reports the provider ID itself, which needs " +
+							"no cloud permission. Workers keep kubelet's provider ID either way; give them `cloud-provider = \"external\"` in " +
+							"`kubeadm.kubelet_extra_args` to have the CCM initialise them too.",
+					},
 				},
 			},
 			"control_plane": schema.SingleNestedAttribute{
@@ -249,7 +261,7 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"`ClusterResourceSet` selecting this cluster, applied by Cluster API's own ClusterResourceSet reconciler " +
 					"(`kubectl get clusterresourcesets,clusterresourcesetbindings` shows them). Requires `aws`.",
 				Validators: []validator.Map{
-					mapvalidator.KeysAre(validators.DNS1123Label()),
+					mapvalidator.KeysAre(validators.DNS1123Label(), stringvalidator.NoneOf(capiobj.CCMAddon)),
 					mapvalidator.AlsoRequires(path.MatchRoot("aws")),
 				},
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
@@ -306,8 +318,45 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 func (r *clusterResource) ConfigValidators(context.Context) []resource.ConfigValidator {
 	return []resource.ConfigValidator{
 		clusterNetworkOverlapValidator{},
+		cloudProviderArgsValidator{},
 		resourcevalidator.Conflicting(path.MatchRoot("aws"), path.MatchRoot("control_plane_endpoint")),
 	}
+}
+
+// ModifyPlan says in the plan when a change rolls the control plane
+// machines, which KCP replaces one at a time.
+func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() || !req.Plan.Raw.IsFullyKnown() {
+		return
+	}
+	var state, plan clusterResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || state.ControlPlane == nil || plan.ControlPlane == nil {
+		return
+	}
+	before, d := capiobj.ExpandCluster(ctx, state.ClusterModel)
+	resp.Diagnostics.Append(d...)
+	after, d := capiobj.ExpandCluster(ctx, plan.ClusterModel)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() || !controlPlaneRolls(before.ControlPlane, after.ControlPlane) {
+		return
+	}
+	replicas := ptr.Deref(after.ControlPlane.Spec.Replicas, capiobj.DefaultControlPlaneReplicas)
+	resp.Diagnostics.AddWarning("Cluster "+state.ID.ValueString()+": control plane machines roll out in place",
+		fmt.Sprintf("Cluster API's KubeadmControlPlane replaces the %d control plane machine(s) one at a time: a new machine joins, then an old one "+
+			"leaves, keeping etcd quorum. The cluster and its Terraform resource are updated, not replaced.", replicas))
+}
+
+// controlPlaneRolls says whether KCP will replace its machines: a new
+// version, machine template or kubeadm configuration.
+func controlPlaneRolls(before, after *controlplanev1.KubeadmControlPlane) bool {
+	if before == nil || after == nil {
+		return false
+	}
+	return before.Spec.Version != after.Spec.Version ||
+		before.Spec.MachineTemplate.Spec.InfrastructureRef.Name != after.Spec.MachineTemplate.Spec.InfrastructureRef.Name ||
+		!reflect.DeepEqual(before.Spec.KubeadmConfigSpec, after.Spec.KubeadmConfigSpec)
 }
 
 func (r *clusterResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {

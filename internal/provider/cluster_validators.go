@@ -47,3 +47,35 @@ func (clusterNetworkOverlapValidator) ValidateResource(ctx context.Context, req 
 			"Attribute cluster_network must not have overlapping pod and service networks: "+strings.Join(problems, "; ")+".")
 	}
 }
+
+// cloudProviderArgsValidator refuses a cloud-provider flag of the user's
+// when aws.cloud_controller_manager sets it: the provider owns that flag.
+type cloudProviderArgsValidator struct{}
+
+var _ resource.ConfigValidator = cloudProviderArgsValidator{}
+
+func (cloudProviderArgsValidator) Description(context.Context) string {
+	return "with aws.cloud_controller_manager, the control plane's kubeadm arguments may not set cloud-provider"
+}
+
+func (v cloudProviderArgsValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (cloudProviderArgsValidator) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var ccm types.Bool
+	if d := req.Config.GetAttribute(ctx, path.Root("aws").AtName("cloud_controller_manager"), &ccm); d.HasError() || !ccm.ValueBool() {
+		return
+	}
+	for _, attr := range []string{"kubelet_extra_args", "controller_manager_extra_args"} {
+		p := path.Root("control_plane").AtName("kubeadm").AtName(attr)
+		var args types.Map
+		if d := req.Config.GetAttribute(ctx, p, &args); d.HasError() || args.IsNull() || args.IsUnknown() {
+			continue
+		}
+		if _, ok := args.Elements()["cloud-provider"]; ok {
+			resp.Diagnostics.AddAttributeError(p.AtMapKey("cloud-provider"), "Conflicting cloud-provider flag",
+				fmt.Sprintf("Attribute %s may not set cloud-provider while aws.cloud_controller_manager is true: the provider sets it to external.", p))
+		}
+	}
+}
