@@ -584,9 +584,10 @@ func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl 
 	}
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Cluster %s not %s in time", m.ID.ValueString(), target),
-			fmt.Sprintf("Waited %s: %s. The Cluster exists and its reconcilers resume at the next apply; see its conditions with "+
+			fmt.Sprintf("Waited %s: %s.%s The Cluster exists and its reconcilers resume at the next apply; see its conditions with "+
 				"`kubectl describe cluster -n %s %s` or `clusterctl describe cluster -n %s %s`, or raise the timeout.",
-				timeout, err, obj.Namespace, obj.Name, obj.Namespace, obj.Name))
+				timeout, err, machineProblems(ctx, cl, obj.Namespace, client.MatchingLabels{clusterv1.ClusterNameLabel: obj.Name, clusterv1.MachineControlPlaneLabel: ""}),
+				obj.Namespace, obj.Name, obj.Namespace, obj.Name))
 	}
 }
 

@@ -365,9 +365,10 @@ func (r *machineDeploymentResource) waitAndRead(ctx context.Context, m *machineD
 	namespace, name, _ := capiobj.ParseNamespacedID(m.ID.ValueString())
 	if err := waitDeploymentRolledOut(ctx, cl, namespace, name); err != nil {
 		diags.AddError(fmt.Sprintf("MachineDeployment %s not rolled out in time", m.ID.ValueString()),
-			fmt.Sprintf("Waited %s: %s. The MachineDeployment exists and its reconcilers resume at the next apply; see "+
+			fmt.Sprintf("Waited %s: %s.%s The MachineDeployment exists and its reconcilers resume at the next apply; see "+
 				"`kubectl describe machinedeployment -n %s %s` and `clusterctl describe cluster -n %s %s`, or raise the timeout.",
-				timeout, err, namespace, name, namespace, m.Cluster.ValueString()))
+				timeout, err, machineProblems(ctx, cl, namespace, client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: name}),
+				namespace, name, namespace, m.Cluster.ValueString()))
 	} else if err := deleteDeploymentTemplates(ctx, cl, namespace, name, cl); err != nil {
 		diags.AddWarning("Old MachineDeployment templates left", err.Error())
 	}

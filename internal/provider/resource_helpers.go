@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -10,7 +11,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
@@ -126,4 +130,34 @@ func waitRechecking(ctx context.Context, cl client.WithWatch, obj client.Object,
 			return err
 		}
 	}
+}
+
+// machineProblems says what holds up the machines selected by labels:
+// each machine's conditions that are not true and carry a message (the
+// infrastructure's, such as an image that does not exist, come through
+// InfrastructureReady). Empty when there is nothing to say. It runs after
+// a wait has timed out, so it gets a few seconds of its own.
+func machineProblems(ctx context.Context, cl client.Reader, namespace string, labels client.MatchingLabels) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var machines clusterv1.MachineList
+	if err := cl.List(ctx, &machines, client.InNamespace(namespace), labels); err != nil {
+		return ""
+	}
+	var problems []string
+	for _, m := range machines.Items {
+		for _, c := range m.Status.Conditions {
+			switch c.Type {
+			case clusterv1.MachineInfrastructureReadyCondition, clusterv1.MachineBootstrapConfigReadyCondition, clusterv1.MachineNodeReadyCondition:
+				if c.Status != metav1.ConditionTrue && c.Message != "" {
+					problems = append(problems, fmt.Sprintf("Machine %s: %s: %s", m.Name, c.Type, strings.TrimSpace(c.Message)))
+				}
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return ""
+	}
+	sort.Strings(problems)
+	return " What the machines report: " + strings.Join(problems, "; ") + "."
 }
