@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-func imageClusterConfig(name, machine string) string {
+func imageClusterConfig(name, machine, timeout string) string {
 	return fmt.Sprintf(`
 resource "capi_cluster" "test" {
   name = %q
@@ -23,9 +23,9 @@ resource "capi_cluster" "test" {
   }
   wait_for = "api_server"
   timeouts {
-    create = "45s"
+    create = %q
   }
-}`, name, machine)
+}`, name, machine, timeout)
 }
 
 // An AMI that does not exist fails the apply with a message naming it,
@@ -41,7 +41,7 @@ func TestAccCluster_unknownImage(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				PreConfig:   endApply,
-				Config:      imageClusterConfig(name, `{ ami = "`+missing+`", instance_type = "t3.large" }`),
+				Config:      imageClusterConfig(name, `{ ami = "`+missing+`", instance_type = "t3.large" }`, "45s"),
 				ExpectError: regexp.MustCompile(`(?s)not api_server in time.*` + missing),
 			},
 			{
@@ -51,7 +51,7 @@ func TestAccCluster_unknownImage(t *testing.T) {
 						t.Fatalf("%d instances run with an image that does not exist", n)
 					}
 				},
-				Config: imageClusterConfig(name, `{ instance_type = "t3.large" }`),
+				Config: imageClusterConfig(name, `{ instance_type = "t3.large" }`, "5m"),
 				Check:  checkSimulatorHas(t, map[string]int{"instance": 1}),
 			},
 		},
