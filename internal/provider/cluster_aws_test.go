@@ -138,6 +138,9 @@ func TestAccCluster_aws(t *testing.T) {
 
 func TestAccCluster_awsInvalidInput(t *testing.T) {
 	useLabAWS(t)
+	cp := func(kubeadm string) string {
+		return `aws = { region = "us-east-1" }` + "\n" + `control_plane = { version = "v1.36.0", machine = { instance_type = "t3.large" }, ` + kubeadm + ` }`
+	}
 	cases := []struct{ body, want string }{
 		{`control_plane = { version = "v1.36.0", machine = { ami = "ami-0123456789abcdef0", instance_type = "t3.large" } }`,
 			`Attribute "aws" must be specified when "control_plane" is specified`},
@@ -152,6 +155,26 @@ func TestAccCluster_awsInvalidInput(t *testing.T) {
 		{`aws = { region = "us-east-1" }` + "\n" + `control_plane_endpoint = { host = "api.example.com", port = 6443 }`,
 			`These attributes cannot be configured together: [aws,control_plane_endpoint]`},
 		{`aws = { region = "us-east-1" }` + "\n" + `wait_for = "forever"`, `Attribute wait_for value must be one of: ["provisioned" "api_server" "available"], got: "forever"`},
+		{cp(`kubeadm = { files = [{ path = "etc/motd", content = "x" }] }`), `Attribute control_plane.kubeadm.files[0].path must be an absolute path`},
+		{cp(`kubeadm = { files = [{ path = "/etc/motd", content = "x", permissions = "0649" }] }`),
+			`Attribute control_plane.kubeadm.files[0].permissions must be octal permissions such as 0644`},
+		{cp(`kubeadm = { files = [{ path = "/etc/motd", content = "x" }, { path = "/etc/motd", content = "y" }] }`),
+			`Attribute control_plane.kubeadm.files[1].path: "/etc/motd" is also the path of file 0`},
+		{cp(`kubeadm = { files = [{ path = "/etc/motd" }] }`), `No attribute specified when one (and only one) of`},
+		{cp(`kubeadm = { kubelet_extra_args = { "--max-pods" = "5" } }`), `must be a flag name without leading dashes`},
+		{cp(`kubeadm = { node_labels = { "node-role.kubernetes.io/worker" = "" } }`), `kubelet may not set labels in the kubernetes.io or k8s.io namespaces`},
+		{cp(`kubeadm = { users = [{ name = "ops", ssh_authorized_keys = ["not a key"] }] }`), `must be a public SSH key`},
+		{cp(`kubeadm = {}`), `Attribute control_plane.kubeadm must set at least one attribute`},
+		{`aws = { region = "us-east-1" }` + "\n" + `addons = { cni = { manifests = "kind: DaemonSet" } }`,
+			`document 1 (DaemonSet "") lacks apiVersion, kind or metadata.name`},
+		{`aws = { region = "us-east-1" }` + "\n" + `addons = { "aws-cloud-controller-manager" = { manifests = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}" } }`,
+			`value must be none of`},
+		{`addons = { cni = { manifests = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}" } }`, `Attribute "aws" must be specified when "addons" is specified`},
+		{`aws = { region = "us-east-1", cloud_controller_manager = true }` + "\n" +
+			`control_plane = { version = "v1.36.0", machine = { instance_type = "t3.large" }, kubeadm = { kubelet_extra_args = { "cloud-provider" = "aws" } } }`,
+			`may not set cloud-provider while aws.cloud_controller_manager is true`},
+		{`aws = { region = "us-east-1" }` + "\n" + `control_plane = { version = "v1.36.0", machine = { instance_type = "t3.large", ami = "ami-0123456789abcdef0", image_lookup = {} } }`,
+			`cannot be configured together`},
 	}
 	var steps []resource.TestStep
 	for _, c := range cases {
