@@ -49,6 +49,9 @@ The workload simulation is as strict as a real cluster:
     instances tagged kubernetes.io/cluster/<id> like the manager's own and
     nodes named after their private DNS name. Without one, Cluster API never
     finds the machine's node.
+  - Nodes are NotReady ("cni plugin not initialized") and CoreDNS Pending
+    until a network plugin's DaemonSet (calico-node, cilium, kube-flannel-ds,
+    aws-node, ...) is applied to the workload cluster.
 `
 
 func main() {

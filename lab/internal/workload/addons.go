@@ -10,11 +10,12 @@ import (
 )
 
 // watchAddOns has the simulator look at a workload cluster again whenever
-// a DaemonSet or Deployment changes in it: that is how the add-ons that
-// change what nodes report arrive (Cluster API's ClusterResourceSet
-// creates them through the cluster's API server).
+// a DaemonSet, Deployment or Node changes in it: that is how the add-ons
+// that change what nodes report arrive (Cluster API's ClusterResourceSet
+// creates them through the cluster's API server), and how a node comes to
+// take pods (Cluster API lifts its own taints).
 func (s *Simulator) watchAddOns(ctx context.Context) error {
-	for _, obj := range []client.Object{&appsv1.DaemonSet{}, &appsv1.Deployment{}} {
+	for _, obj := range []client.Object{&appsv1.DaemonSet{}, &appsv1.Deployment{}, &corev1.Node{}} {
 		informer, err := s.mgr.GetCache().GetInformer(ctx, obj)
 		if err != nil {
 			return err
@@ -68,8 +69,14 @@ func (s *Simulator) reconcile(endpoint string) {
 		return
 	}
 	ctx := context.Background()
+	if err := s.reconcileNetwork(ctx, c); err != nil {
+		s.log.Error(err, "network plugin", "endpoint", endpoint)
+	}
 	if err := s.cloudControllerManager(ctx, c); err != nil {
 		s.log.Error(err, "cloud controller manager", "endpoint", endpoint)
+	}
+	if err := c.reconcileCoreDNS(ctx); err != nil {
+		s.log.Error(err, "CoreDNS", "endpoint", endpoint)
 	}
 }
 

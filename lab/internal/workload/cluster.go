@@ -36,7 +36,8 @@ func createIfMissing(ctx context.Context, c inmemoryruntime.Client, obj client.O
 // uploadConfig does what kubeadm init's upload-config and bootstrap-token
 // phases leave in a new cluster: namespaces, the kubeadm-config
 // ConfigMap with the ClusterConfiguration, the RBAC that lets joining
-// nodes read it, and the kube-proxy and CoreDNS add-ons.
+// nodes read it, and the kube-proxy and CoreDNS add-ons (CoreDNS's pods
+// Pending, as no node is ready yet).
 func (c *cluster) uploadConfig(ctx context.Context, b *Bootstrap) error {
 	for _, ns := range []string{metav1.NamespaceDefault, metav1.NamespacePublic, kubeSystem, corev1.NamespaceNodeLease} {
 		if err := createIfMissing(ctx, c.client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
@@ -67,12 +68,8 @@ func (c *cluster) uploadConfig(ctx context.Context, b *Bootstrap) error {
 			ObjectMeta: metav1.ObjectMeta{Namespace: kubeSystem, Name: "coredns"},
 			Data:       map[string]string{"Corefile": ".:53 {\n    errors\n    health\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n    cache 30\n}\n"},
 		},
-		&appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Namespace: kubeSystem, Name: "coredns", Labels: map[string]string{"k8s-app": "kube-dns"}},
-			Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
-				{Name: "coredns", Image: "registry.k8s.io/coredns/coredns:v1.12.1"}}}}},
-		},
 	}
+	objs = append(objs, coreDNS()...)
 	for _, o := range objs {
 		if err := createIfMissing(ctx, c.client, o); err != nil {
 			return err

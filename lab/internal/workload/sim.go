@@ -38,6 +38,18 @@
 //     only if the node is named after its instance's private DNS name.
 //     Otherwise a node has no provider ID, and Cluster API never matches
 //     it to its machine.
+//   - A node registers NotReady (reason KubeletNotReady, "container
+//     runtime network not ready: ... cni plugin not initialized") and
+//     tainted node.kubernetes.io/not-ready:NoSchedule until a network
+//     plugin's DaemonSet (see cniDaemonSets) exists in the cluster; then
+//     every node turns Ready and later ones register Ready. CoreDNS's pods
+//     stay Pending, and its Deployment unavailable, until a node takes
+//     them: Ready, and with no taint CoreDNS does not tolerate (such as
+//     the cloud's uninitialized taint).
+//
+// The lab watches the in-memory cache for DaemonSets, Deployments and
+// Nodes and plays the network plugin, cloud controller manager and
+// scheduler on each change, in the same event loop as the machines.
 package workload
 
 import (

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -206,7 +207,7 @@ func TestKubeadmInitJoinTerminate(t *testing.T) {
 	}
 	createToken(t, cs, "abcdef", "0123456789abcdef")
 	waitNodes(t, cs, 2)
-	if n := getNode(t, cs, "ip-10-0-1-11.ec2.internal"); len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "dedicated" ||
+	if n := getNode(t, cs, "ip-10-0-1-11.ec2.internal"); !slices.Equal(taintKeys(n), []string{"dedicated:NoSchedule", "node.kubernetes.io/not-ready:NoSchedule"}) ||
 		n.Spec.ProviderID != "aws:///us-east-1a/i-w1" {
 		t.Errorf("worker node: taints %v, provider ID %s", n.Spec.Taints, n.Spec.ProviderID)
 	}
@@ -265,18 +266,95 @@ func TestKubeletExtraArgsBothShapes(t *testing.T) {
 	}
 }
 
+// daemonSet is a minimal DaemonSet running image.
+func daemonSet(namespace, name, image string) *appsv1.DaemonSet {
+	labels := map[string]string{"k8s-app": name}
+	return &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: name, Image: image}}},
+		}},
+	}
+}
+
+func readyCond(n corev1.Node) corev1.NodeCondition {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c
+		}
+	}
+	return corev1.NodeCondition{}
+}
+
+// coreDNSRunning reports the CoreDNS Deployment's available replicas and
+// its pods' phases.
+func coreDNSRunning(t *testing.T, cs *kubernetes.Clientset) (int32, []corev1.Pod) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := cs.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := cs.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Status.AvailableReplicas, pods.Items
+}
+
+// Nodes are NotReady, as the kubelet reports without a network plugin,
+// and CoreDNS is Pending, until a CNI DaemonSet appears; then nodes turn
+// Ready and later ones register Ready.
+func TestNotReadyUntilNetworkPlugin(t *testing.T) {
+	sim := newSim(t)
+	ctx := context.Background()
+	endpoint := loopbackEndpoint(t)
+	initData, certs := initUserData(t, endpoint, nameFromMetadata+providerIDArg)
+	cs := startCluster(t, sim, instance("i-cp1", 10, initData), endpoint, certs)
+	cp := getNode(t, cs, "ip-10-0-1-10.ec2.internal")
+	if c := readyCond(cp); c.Status != corev1.ConditionFalse || c.Reason != "KubeletNotReady" ||
+		c.Message != "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized" ||
+		!hasTaint(cp.Spec.Taints, "node.kubernetes.io/not-ready") {
+		t.Fatalf("node without a network plugin: %+v, taints %v", c, cp.Spec.Taints)
+	}
+	eventually(t, "CoreDNS says why it is Pending", func() bool {
+		available, pods := coreDNSRunning(t, cs)
+		return available == 0 && len(pods) == 2 && pods[0].Status.Phase == corev1.PodPending && len(pods[0].Status.Conditions) == 1 &&
+			strings.Contains(pods[0].Status.Conditions[0].Message, "untolerated taint {node.kubernetes.io/not-ready: }")
+	})
+
+	// A DaemonSet that is no network plugin changes nothing.
+	if _, err := cs.AppsV1().DaemonSets("monitoring").Create(ctx, daemonSet("monitoring", "node-exporter", "quay.io/prometheus/node-exporter:v1.9.1"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if readyCond(getNode(t, cs, cp.Name)).Status != corev1.ConditionFalse {
+		t.Fatal("node-exporter made the node Ready")
+	}
+
+	if _, err := cs.AppsV1().DaemonSets("calico-system").Create(ctx, daemonSet("calico-system", "calico-node", "quay.io/calico/node:v3.30.0"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the node is Ready and CoreDNS runs", func() bool {
+		n := getNode(t, cs, cp.Name)
+		available, pods := coreDNSRunning(t, cs)
+		return readyCond(n).Status == corev1.ConditionTrue && !hasTaint(n.Spec.Taints, "node.kubernetes.io/not-ready") &&
+			available == 2 && pods[0].Status.Phase == corev1.PodRunning && pods[0].Spec.NodeName == cp.Name
+	})
+
+	createToken(t, cs, "abcdef", "0123456789abcdef")
+	sim.InstanceRunning(instance("i-w1", 11, joinUserData(t, endpoint, "abcdef.0123456789abcdef", nameFromMetadata+providerIDArg)))
+	waitNodes(t, cs, 2)
+	if w := getNode(t, cs, "ip-10-0-1-11.ec2.internal"); readyCond(w).Status != corev1.ConditionTrue || len(w.Spec.Taints) != 0 {
+		t.Fatalf("worker joining after the network plugin: %+v, taints %v", readyCond(w), w.Spec.Taints)
+	}
+}
+
 // ccmDaemonSet is the AWS cloud controller manager as a
 // ClusterResourceSet would apply it.
 func ccmDaemonSet() *appsv1.DaemonSet {
-	labels := map[string]string{"k8s-app": "aws-cloud-controller-manager"}
-	return &appsv1.DaemonSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "aws-cloud-controller-manager"},
-		Spec: appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{Labels: labels},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{
-				{Name: "aws-cloud-controller-manager", Image: "registry.k8s.io/provider-aws/cloud-controller-manager:v1.33.0"}}},
-		}},
-	}
+	return daemonSet("kube-system", "aws-cloud-controller-manager", "registry.k8s.io/provider-aws/cloud-controller-manager:v1.33.0")
 }
 
 func cloudInitializedNode(n corev1.Node, id string) bool {
