@@ -164,7 +164,7 @@ func TestAccCluster_awsInvalidInput(t *testing.T) {
 		{cp(`kubeadm = { kubelet_extra_args = { "--max-pods" = "5" } }`), `must be a flag name without leading dashes`},
 		{cp(`kubeadm = { node_labels = { "node-role.kubernetes.io/worker" = "" } }`), `kubelet may not set labels in the kubernetes.io or k8s.io namespaces`},
 		{cp(`kubeadm = { users = [{ name = "ops", ssh_authorized_keys = ["not a key"] }] }`), `must be a public SSH key`},
-		{cp(`kubeadm = {}`), `Attribute control_plane.kubeadm must set at least one attribute`},
+		{cp(`kubeadm = {}`), `Attribute control_plane.kubeadm must set at least one of:`},
 		{`aws = { region = "us-east-1" }` + "\n" + `addons = { cni = { manifests = "kind: DaemonSet" } }`,
 			`document 1 (DaemonSet "") lacks apiVersion, kind or metadata.name`},
 		{`aws = { region = "us-east-1" }` + "\n" + `addons = { "aws-cloud-controller-manager" = { manifests = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}" } }`,
@@ -174,7 +174,7 @@ func TestAccCluster_awsInvalidInput(t *testing.T) {
 			`control_plane = { version = "v1.36.0", machine = { instance_type = "t3.large" }, kubeadm = { kubelet_extra_args = { "cloud-provider" = "aws" } } }`,
 			`may not set cloud-provider while aws.cloud_controller_manager is true`},
 		{`aws = { region = "us-east-1" }` + "\n" + `control_plane = { version = "v1.36.0", machine = { instance_type = "t3.large", ami = "ami-0123456789abcdef0", image_lookup = {} } }`,
-			`cannot be configured together`},
+			`Attribute "control_plane.machine.image_lookup" cannot be specified when "control_plane.machine.ami" is specified`},
 	}
 	var steps []resource.TestStep
 	for _, c := range cases {
