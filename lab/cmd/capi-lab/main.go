@@ -45,13 +45,18 @@ The workload simulation is as strict as a real cluster:
     line "## template: jinja"; a node name that is no DNS name fails kubeadm.
   - A node gets spec.providerID only from the kubelet's provider-id flag
     (nodeRegistration.kubeletExtraArgs), or, with cloud-provider=external,
-    from the AWS cloud controller manager once it runs in kube-system, for
-    instances tagged kubernetes.io/cluster/<id> like the manager's own and
+    from the AWS cloud controller manager once it runs in kube-system (on a
+    control plane instance with an IAM instance profile and a
+    kubernetes.io/cluster/<id> tag), for instances tagged like its own and
     nodes named after their private DNS name. Without one, Cluster API never
     finds the machine's node.
   - Nodes are NotReady ("cni plugin not initialized") and CoreDNS Pending
     until a network plugin's DaemonSet (calico-node, cilium, kube-flannel-ds,
     aws-node, ...) is applied to the workload cluster.
+  - The kubelet and kubeadm are the image's: an image without Kubernetes never
+    joins ("kubeadm: command not found"), and kubeadm's version checks refuse
+    a control plane machine whose image is a minor newer than the cluster, or
+    any machine whose image is two minors newer.
 `
 
 func main() {
@@ -136,7 +141,7 @@ func simulateWorkloads(sim *awssim.Simulator) error {
 	sim.OnInstanceRunning = func(i awssim.Instance) {
 		wl.InstanceRunning(workload.Instance{
 			ID: i.ID, PrivateIP: i.PrivateIP, PrivateDNSName: i.PrivateDNSName, AvailabilityZone: i.AvailabilityZone,
-			Tags: i.Tags, UserData: i.UserData,
+			Tags: i.Tags, IAMInstanceProfile: i.IAMInstanceProfile, KubernetesVersion: i.KubernetesVersion, UserData: i.UserData,
 		})
 	}
 	sim.OnInstanceTerminated = wl.InstanceTerminated

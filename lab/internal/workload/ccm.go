@@ -24,6 +24,11 @@ const clusterTagPrefix = "kubernetes.io/cluster/"
 // no instance for.
 var errInstanceNotFound = errors.New("instance not found")
 
+// errNoInstanceRole is the AWS SDK's answer on an instance without an
+// instance profile.
+var errNoInstanceRole = errors.New("failed to refresh cached credentials, no EC2 IMDS role found, " +
+	"operation error ec2imds: GetMetadata, http response error StatusCode: 404, request to EC2 IMDS failed")
+
 // runsAWSCCM says whether the cluster runs the AWS cloud controller
 // manager.
 func (c *cluster) runsAWSCCM(ctx context.Context) (bool, error) {
@@ -63,8 +68,9 @@ func awsClusterID(tags map[string]string) (string, error) {
 }
 
 // cloudControllerManager plays the AWS cloud controller manager, if the
-// cluster runs one: on the oldest control plane machine, with the cluster
-// ID from that instance's tags, it initializes every node still tainted
+// cluster runs one: on the oldest control plane machine, with that
+// instance's profile's credentials and the cluster ID from its tags, it
+// initializes every node still tainted
 // uninitialized whose instance carries the cluster's tag.
 func (s *Simulator) cloudControllerManager(ctx context.Context, c *cluster) error {
 	running, err := c.runsAWSCCM(ctx)
@@ -73,6 +79,12 @@ func (s *Simulator) cloudControllerManager(ctx context.Context, c *cluster) erro
 	}
 	host, ok := s.ccmHost(c)
 	if !ok {
+		return nil
+	}
+	if host.IAMInstanceProfile == "" {
+		// It reads its own instance's tags through the EC2 API, with the
+		// instance profile's credentials.
+		s.ccmFailed(c, "", errNoInstanceRole, "instance", host.ID, "why", "the instance has no IAM instance profile")
 		return nil
 	}
 	clusterID, err := awsClusterID(host.Tags)

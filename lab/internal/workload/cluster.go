@@ -103,8 +103,8 @@ func (c *cluster) checkToken(ctx context.Context, token string) error {
 	return nil
 }
 
-// kubernetesVersion is what a joining node learns from kubeadm-config
-// (its image carries the same version in a real cluster).
+// kubernetesVersion is the cluster's version, as a joining kubeadm reads
+// it from kubeadm-config.
 func (c *cluster) kubernetesVersion(ctx context.Context) (string, error) {
 	var cm corev1.ConfigMap
 	if err := c.client.Get(ctx, client.ObjectKey{Namespace: kubeSystem, Name: "kubeadm-config"}, &cm); err != nil {

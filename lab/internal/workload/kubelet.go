@@ -15,9 +15,9 @@ var uninitializedTaint = corev1.Taint{Key: "node.cloudprovider.kubernetes.io/uni
 
 // registerNode is the kubelet registering its node. The node's provider
 // ID is the kubelet's provider-id flag or nothing: no cloud labels it
-// here, a cloud controller manager may later. It is Ready only if a
-// network plugin already runs in the cluster.
-func (c *cluster) registerNode(ctx context.Context, i Instance, b *Bootstrap, name, version string, controlPlane bool) error {
+// here, a cloud controller manager may later. Its kubelet is the image's.
+// It is Ready only if a network plugin already runs in the cluster.
+func (c *cluster) registerNode(ctx context.Context, i Instance, b *Bootstrap, name string, controlPlane bool) error {
 	plugin, err := c.networkPlugin(ctx)
 	if err != nil {
 		return err
@@ -31,7 +31,7 @@ func (c *cluster) registerNode(ctx context.Context, i Instance, b *Bootstrap, na
 		Spec: corev1.NodeSpec{ProviderID: b.ProviderIDArg(), Taints: registrationTaints(b, controlPlane, plugin != "")},
 		Status: corev1.NodeStatus{
 			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: i.PrivateIP}, {Type: corev1.NodeHostName, Address: name}},
-			NodeInfo:  corev1.NodeSystemInfo{KubeletVersion: version, OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "containerd://2.1.0"},
+			NodeInfo:  corev1.NodeSystemInfo{KubeletVersion: i.KubernetesVersion, OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "containerd://2.1.0"},
 			Conditions: []corev1.NodeCondition{
 				readyCondition(plugin != ""),
 				{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory", LastTransitionTime: now, LastHeartbeatTime: now},

@@ -46,6 +46,13 @@
 //     stay Pending, and its Deployment unavailable, until a node takes
 //     them: Ready, and with no taint CoreDNS does not tolerate (such as
 //     the cloud's uninitialized taint).
+//   - The kubelet and kubeadm are the image's (Instance.KubernetesVersion):
+//     an image without Kubernetes fails cloud-init's runcmd ("kubeadm:
+//     command not found") and never joins; kubeadm refuses a cluster
+//     older than its own minor minus one, and on a control plane machine
+//     a kubelet newer than the control plane (see kubeadmVersionChecks).
+//   - The cloud controller manager calls EC2 with its instance's profile:
+//     on a control plane instance without one it initializes nothing.
 //
 // The lab watches the in-memory cache for DaemonSets, Deployments and
 // Nodes and plays the network plugin, cloud controller manager and
@@ -79,8 +86,14 @@ type Instance struct {
 	InstanceType string
 	// Tags are the instance's EC2 tags; the cloud controller manager reads
 	// its cluster's ID off them.
-	Tags     map[string]string
-	UserData []byte
+	Tags map[string]string
+	// IAMInstanceProfile names the instance's profile ("" for none): the
+	// credentials a cloud controller manager on it calls EC2 with.
+	IAMInstanceProfile string
+	// KubernetesVersion is the version of the kubeadm and kubelet the
+	// image carries, "" for an image without Kubernetes.
+	KubernetesVersion string
+	UserData          []byte
 }
 
 // region is the zone's region: the zone's name without its letter.
@@ -238,6 +251,10 @@ func (s *Simulator) boot(i Instance, deadline time.Time) {
 		s.log.Error(err, "cloud-init failed", "instance", i.ID)
 		return
 	}
+	if i.KubernetesVersion == "" {
+		s.log.Error(errNoKubeadm, "cloud-init failed", "instance", i.ID, "role", b.Role.String())
+		return
+	}
 	name, err := nodeName(b, i)
 	if err != nil {
 		s.log.Error(err, "kubeadm failed", "instance", i.ID, "role", b.Role.String())
@@ -262,6 +279,9 @@ func (s *Simulator) boot(i Instance, deadline time.Time) {
 }
 
 func (s *Simulator) kubeadmInit(ctx context.Context, i Instance, b *Bootstrap, name string) error {
+	if err := s.versionChecks(i, b.KubernetesVersion, true); err != nil {
+		return err
+	}
 	clusterCA, err := parseCA(b.Files[ClusterCACert], b.Files[ClusterCAKey])
 	if err != nil {
 		return fmt.Errorf("cluster CA: %w", err)
@@ -292,7 +312,7 @@ func (s *Simulator) kubeadmInit(ctx context.Context, i Instance, b *Bootstrap, n
 	s.mu.Lock()
 	s.clusters[b.Endpoint] = c
 	s.mu.Unlock()
-	return s.addControlPlane(ctx, c, i, b, name, b.KubernetesVersion)
+	return s.addControlPlane(ctx, c, i, b, name)
 }
 
 func (s *Simulator) kubeadmJoin(ctx context.Context, i Instance, b *Bootstrap, name string) error {
@@ -309,10 +329,13 @@ func (s *Simulator) kubeadmJoin(ctx context.Context, i Instance, b *Bootstrap, n
 	if err != nil {
 		return err
 	}
-	if b.Role == JoinControlPlane {
-		return s.addControlPlane(ctx, c, i, b, name, version)
+	if err := s.versionChecks(i, version, b.Role == JoinControlPlane); err != nil {
+		return err
 	}
-	if err := c.registerNode(ctx, i, b, name, version, false); err != nil {
+	if b.Role == JoinControlPlane {
+		return s.addControlPlane(ctx, c, i, b, name)
+	}
+	if err := c.registerNode(ctx, i, b, name, false); err != nil {
 		return err
 	}
 	s.addNode(i, &node{name: name, cluster: c})
@@ -327,8 +350,17 @@ func (s *Simulator) addNode(i Instance, n *node) {
 	s.nodes[i.ID] = n
 }
 
-func (s *Simulator) addControlPlane(ctx context.Context, c *cluster, i Instance, b *Bootstrap, name, version string) error {
-	if err := c.registerNode(ctx, i, b, name, version, true); err != nil {
+// versionChecks runs kubeadm's version checks, logging its warnings.
+func (s *Simulator) versionChecks(i Instance, clusterVersion string, controlPlane bool) error {
+	warnings, err := kubeadmVersionChecks(clusterVersion, i.KubernetesVersion, controlPlane)
+	for _, w := range warnings {
+		s.log.Info("kubeadm preflight warning", "instance", i.ID, "warning", w)
+	}
+	return err
+}
+
+func (s *Simulator) addControlPlane(ctx context.Context, c *cluster, i Instance, b *Bootstrap, name string) error {
+	if err := c.registerNode(ctx, i, b, name, true); err != nil {
 		return err
 	}
 	if err := c.addEtcdMember(ctx, name); err != nil {

@@ -84,7 +84,8 @@ func joinUserData(t *testing.T, endpoint, token, registration string) []byte {
 func instance(id string, n int, userData []byte) Instance {
 	ip := fmt.Sprintf("10.0.1.%d", n)
 	return Instance{ID: id, PrivateIP: ip, PrivateDNSName: fmt.Sprintf("ip-10-0-1-%d.ec2.internal", n),
-		AvailabilityZone: "us-east-1a", InstanceType: "m5.large", UserData: userData}
+		AvailabilityZone: "us-east-1a", InstanceType: "m5.large", KubernetesVersion: "v1.36.3",
+		IAMInstanceProfile: "control-plane.cluster-api-provider-aws.sigs.k8s.io", UserData: userData}
 }
 
 // tagged is the instance with one more tag.
@@ -409,19 +410,85 @@ func TestCloudControllerManagerInitializesTaggedInstances(t *testing.T) {
 	})
 }
 
-// A cloud controller manager whose instance carries no cluster tag exits
-// and initializes nothing.
-func TestCloudControllerManagerWithoutClusterID(t *testing.T) {
+// A cloud controller manager whose instance carries no cluster tag, or
+// has no instance profile to call EC2 with, initializes nothing.
+func TestCloudControllerManagerWithoutClusterIDOrCredentials(t *testing.T) {
+	for name, cp := range map[string]func(Instance) Instance{
+		"no cluster tag": func(i Instance) Instance { return i },
+		"no instance profile": func(i Instance) Instance {
+			i = tagged(i, "kubernetes.io/cluster/c1", "owned")
+			i.IAMInstanceProfile = ""
+			return i
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sim := newSim(t)
+			endpoint := loopbackEndpoint(t)
+			initData, certs := initUserData(t, endpoint, nameFromMetadata+externalCloudProvider)
+			cs := startCluster(t, sim, cp(instance("i-cp1", 10, initData)), endpoint, certs)
+			if _, err := cs.AppsV1().DaemonSets("kube-system").Create(context.Background(), ccmDaemonSet(), metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+			if n := getNode(t, cs, "ip-10-0-1-10.ec2.internal"); n.Spec.ProviderID != "" || !hasTaint(n.Spec.Taints, uninitializedTaint.Key) {
+				t.Fatalf("node initialized: %q %v", n.Spec.ProviderID, n.Spec.Taints)
+			}
+		})
+	}
+}
+
+// The kubelet is the image's; an image without Kubernetes has no kubeadm
+// to run, and never joins.
+func TestKubeletVersionFromImage(t *testing.T) {
 	sim := newSim(t)
 	endpoint := loopbackEndpoint(t)
-	initData, certs := initUserData(t, endpoint, nameFromMetadata+externalCloudProvider)
-	cs := startCluster(t, sim, instance("i-cp1", 10, initData), endpoint, certs)
-	if _, err := cs.AppsV1().DaemonSets("kube-system").Create(context.Background(), ccmDaemonSet(), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	initData, certs := initUserData(t, endpoint, nameFromMetadata)
+	cp := instance("i-cp1", 10, initData)
+	cp.KubernetesVersion = "v1.36.0"
+	cs := startCluster(t, sim, cp, endpoint, certs)
+	if v := getNode(t, cs, "ip-10-0-1-10.ec2.internal").Status.NodeInfo.KubeletVersion; v != "v1.36.0" {
+		t.Errorf("control plane kubelet %s, want the image's v1.36.0", v)
+	}
+	createToken(t, cs, "abcdef", "0123456789abcdef")
+	join := joinUserData(t, endpoint, "abcdef.0123456789abcdef", nameFromMetadata)
+	bare := instance("i-bare", 11, join)
+	bare.KubernetesVersion = ""
+	sim.InstanceRunning(bare)
+	older := instance("i-older", 12, join)
+	older.KubernetesVersion = "v1.35.2"
+	sim.InstanceRunning(older)
+	waitNodes(t, cs, 2)
+	if v := getNode(t, cs, "ip-10-0-1-12.ec2.internal").Status.NodeInfo.KubeletVersion; v != "v1.35.2" {
+		t.Errorf("worker kubelet %s, want the image's v1.35.2", v)
 	}
 	time.Sleep(time.Second)
-	if n := getNode(t, cs, "ip-10-0-1-10.ec2.internal"); n.Spec.ProviderID != "" || !hasTaint(n.Spec.Taints, uninitializedTaint.Key) {
-		t.Fatalf("node initialized: %q %v", n.Spec.ProviderID, n.Spec.Taints)
+	if n := getNode(t, cs, "ip-10-0-1-11.ec2.internal"); n.Name != "" {
+		t.Error("an image without Kubernetes joined")
+	}
+}
+
+func TestKubeadmVersionChecks(t *testing.T) {
+	for _, tc := range []struct {
+		cluster, image string
+		controlPlane   bool
+		fails, warns   bool
+	}{
+		{cluster: "v1.36.3", image: "v1.36.0", controlPlane: true},
+		{cluster: "v1.36.3", image: "v1.37.0", controlPlane: true, fails: true},
+		{cluster: "v1.36.3", image: "v1.37.0"},
+		{cluster: "v1.36.3", image: "v1.38.0", fails: true},
+		{cluster: "v1.36.3", image: "v1.35.2", controlPlane: true, warns: true},
+		{cluster: "v1.36.3", image: "v1.33.1"},
+		{cluster: "v1.36.3", image: "latest", fails: true},
+	} {
+		warnings, err := kubeadmVersionChecks(tc.cluster, tc.image, tc.controlPlane)
+		if (err != nil) != tc.fails || (len(warnings) > 0) != tc.warns {
+			t.Errorf("cluster %s, image %s, control plane %v: warnings %v, err %v", tc.cluster, tc.image, tc.controlPlane, warnings, err)
+		}
+	}
+	_, err := kubeadmVersionChecks("v1.36.3", "v1.38.0", false)
+	if want := "this version of kubeadm only supports deploying clusters with the control plane version >= 1.37.0. Current version: v1.36.3"; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
 	}
 }
 
