@@ -1,9 +1,12 @@
 package aws
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -32,10 +35,40 @@ import (
 	"github.com/terraform-capi/terraform-provider-capi/internal/labtest"
 )
 
-var testLab *labtest.Lab
+var (
+	testLab *labtest.Lab
+	// timingErr is why the lab's timing could not be set.
+	timingErr error
+)
+
+// testConsistencyDelay is how long the simulator does not know a new
+// resource by ID, as EC2 does for some seconds: every test runs with it.
+const testConsistencyDelay = "1s"
 
 func TestMain(m *testing.M) {
-	os.Exit(labtest.Main(m, func(l *labtest.Lab) { testLab = l }))
+	os.Exit(labtest.Main(m, func(l *labtest.Lab) {
+		testLab = l
+		timingErr = setAWSTiming(map[string]string{"consistencyDelay": testConsistencyDelay})
+	}))
+}
+
+// setAWSTiming changes the simulator's delays; those left out stay.
+func setAWSTiming(timing map[string]string) error {
+	endpoint, err := testLab.AWSEndpoint()
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(timing)
+	req, _ := http.NewRequest(http.MethodPut, endpoint+"/_lab/timing", bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("setting the simulator's timing: %s", resp.Status)
+	}
+	return nil
 }
 
 type env struct {
@@ -50,6 +83,9 @@ func startEngine(t *testing.T) env {
 	t.Helper()
 	if testLab == nil {
 		t.Skip("needs the lab: TF_ACC=1 (make testacc)")
+	}
+	if timingErr != nil {
+		t.Fatal(timingErr)
 	}
 	endpoint, err := testLab.AWSEndpoint()
 	if err != nil {

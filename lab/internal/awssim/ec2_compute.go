@@ -133,7 +133,7 @@ func (i *instance) info() Instance {
 }
 
 func (s *Simulator) createSecurityGroup(p params, _ string) (any, *apiError) {
-	v, ok := s.vpcs[p.get("VpcId")]
+	v, ok := lookup(s, s.vpcs, p.get("VpcId"))
 	if !ok {
 		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", p.get("VpcId"))
 	}
@@ -156,7 +156,7 @@ func (s *Simulator) createSecurityGroup(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) authorizeSecurityGroupIngress(p params, _ string) (any, *apiError) {
-	g, ok := s.groups[p.get("GroupId")]
+	g, ok := lookup(s, s.groups, p.get("GroupId"))
 	if !ok {
 		return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", p.get("GroupId"))
 	}
@@ -192,7 +192,7 @@ func (s *Simulator) parsePermission(perm params) (ipPermission, *apiError) {
 		rule.IPRanges = append(rule.IPRanges, ipRange{CidrIP: r.get("CidrIp"), Description: r.get("Description")})
 	}
 	for _, pair := range perm.indexed("Groups") {
-		if _, ok := s.groups[pair.get("GroupId")]; !ok {
+		if _, ok := lookup(s, s.groups, pair.get("GroupId")); !ok {
 			return rule, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", pair.get("GroupId"))
 		}
 		rule.Groups = append(rule.Groups, groupPair{GroupID: pair.get("GroupId"), Description: pair.get("Description")})
@@ -201,7 +201,7 @@ func (s *Simulator) parsePermission(perm params) (ipPermission, *apiError) {
 }
 
 func (s *Simulator) revokeSecurityGroupIngress(p params, _ string) (any, *apiError) {
-	g, ok := s.groups[p.get("GroupId")]
+	g, ok := lookup(s, s.groups, p.get("GroupId"))
 	if !ok {
 		return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", p.get("GroupId"))
 	}
@@ -258,7 +258,7 @@ func describePeer(r ipPermission) string {
 
 func (s *Simulator) deleteSecurityGroup(p params, _ string) (any, *apiError) {
 	id := p.get("GroupId")
-	g, ok := s.groups[id]
+	g, ok := lookup(s, s.groups, id)
 	if !ok {
 		return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", id)
 	}
@@ -366,7 +366,7 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 	var sn *subnet
 	if subnetID != "" {
 		var ok bool
-		if sn, ok = s.subnets[subnetID]; !ok {
+		if sn, ok = lookup(s, s.subnets, subnetID); !ok {
 			return nil, badRequest("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", subnetID)
 		}
 	} else {
@@ -374,7 +374,7 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 	}
 	var groups []groupRef
 	for _, id := range groupIDs {
-		g, ok := s.groups[id]
+		g, ok := lookup(s, s.groups, id)
 		if !ok {
 			return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", id)
 		}
@@ -491,7 +491,7 @@ func (s *Simulator) terminateInstances(p params, _ string) (any, *apiError) {
 	}
 	ids := p.list("InstanceId")
 	for _, id := range ids {
-		if _, ok := s.instances[id]; !ok {
+		if _, ok := lookup(s, s.instances, id); !ok {
 			return nil, badRequest("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
 		}
 	}
@@ -514,7 +514,7 @@ func (s *Simulator) terminateInstances(p params, _ string) (any, *apiError) {
 // describeInstanceAttribute answers for userData, which DescribeInstances
 // does not return.
 func (s *Simulator) describeInstanceAttribute(p params, _ string) (any, *apiError) {
-	i, ok := s.instances[p.get("InstanceId")]
+	i, ok := lookup(s, s.instances, p.get("InstanceId"))
 	if !ok {
 		return nil, badRequest("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", p.get("InstanceId"))
 	}

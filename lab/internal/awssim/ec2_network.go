@@ -151,7 +151,7 @@ func (s *Simulator) describeVpcs(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) modifyVpcAttribute(p params, _ string) (any, *apiError) {
-	if _, ok := s.vpcs[p.get("VpcId")]; !ok {
+	if _, ok := lookup(s, s.vpcs, p.get("VpcId")); !ok {
 		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", p.get("VpcId"))
 	}
 	return returnTrue(), nil
@@ -159,7 +159,7 @@ func (s *Simulator) modifyVpcAttribute(p params, _ string) (any, *apiError) {
 
 func (s *Simulator) deleteVpc(p params, _ string) (any, *apiError) {
 	id := p.get("VpcId")
-	if _, ok := s.vpcs[id]; !ok {
+	if _, ok := lookup(s, s.vpcs, id); !ok {
 		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", id)
 	}
 	for _, sn := range s.subnets {
@@ -199,7 +199,7 @@ func (s *Simulator) deleteVpc(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) createSubnet(p params, region string) (any, *apiError) {
-	v, ok := s.vpcs[p.get("VpcId")]
+	v, ok := lookup(s, s.vpcs, p.get("VpcId"))
 	if !ok {
 		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", p.get("VpcId"))
 	}
@@ -259,7 +259,7 @@ func (s *Simulator) describeSubnets(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) modifySubnetAttribute(p params, _ string) (any, *apiError) {
-	sn, ok := s.subnets[p.get("SubnetId")]
+	sn, ok := lookup(s, s.subnets, p.get("SubnetId"))
 	if !ok {
 		return nil, badRequest("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", p.get("SubnetId"))
 	}
@@ -271,7 +271,7 @@ func (s *Simulator) modifySubnetAttribute(p params, _ string) (any, *apiError) {
 
 func (s *Simulator) deleteSubnet(p params, _ string) (any, *apiError) {
 	id := p.get("SubnetId")
-	if _, ok := s.subnets[id]; !ok {
+	if _, ok := lookup(s, s.subnets, id); !ok {
 		return nil, badRequest("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", id)
 	}
 	for _, i := range s.instances {
@@ -313,11 +313,11 @@ func (s *Simulator) createInternetGateway(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) attachInternetGateway(p params, _ string) (any, *apiError) {
-	g, ok := s.igws[p.get("InternetGatewayId")]
+	g, ok := lookup(s, s.igws, p.get("InternetGatewayId"))
 	if !ok {
 		return nil, badRequest("InvalidInternetGatewayID.NotFound", "The internetGateway ID '%s' does not exist", p.get("InternetGatewayId"))
 	}
-	if _, ok := s.vpcs[p.get("VpcId")]; !ok {
+	if _, ok := lookup(s, s.vpcs, p.get("VpcId")); !ok {
 		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", p.get("VpcId"))
 	}
 	if len(g.Attachments) > 0 {
@@ -328,7 +328,7 @@ func (s *Simulator) attachInternetGateway(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) detachInternetGateway(p params, _ string) (any, *apiError) {
-	g, ok := s.igws[p.get("InternetGatewayId")]
+	g, ok := lookup(s, s.igws, p.get("InternetGatewayId"))
 	if !ok {
 		return nil, badRequest("InvalidInternetGatewayID.NotFound", "The internetGateway ID '%s' does not exist", p.get("InternetGatewayId"))
 	}
@@ -341,7 +341,7 @@ func (s *Simulator) detachInternetGateway(p params, _ string) (any, *apiError) {
 
 func (s *Simulator) deleteInternetGateway(p params, _ string) (any, *apiError) {
 	id := p.get("InternetGatewayId")
-	g, ok := s.igws[id]
+	g, ok := lookup(s, s.igws, id)
 	if !ok {
 		return nil, badRequest("InvalidInternetGatewayID.NotFound", "The internetGateway ID '%s' does not exist", id)
 	}
@@ -413,7 +413,7 @@ func (s *Simulator) describeAddresses(p params, _ string) (any, *apiError) {
 
 func (s *Simulator) releaseAddress(p params, _ string) (any, *apiError) {
 	id := p.get("AllocationId")
-	a, ok := s.addresses[id]
+	a, ok := lookup(s, s.addresses, id)
 	if !ok {
 		return nil, badRequest("InvalidAllocationID.NotFound", "The allocation ID '%s' does not exist", id)
 	}
@@ -433,11 +433,11 @@ func (s *Simulator) createNatGateway(p params, _ string) (any, *apiError) {
 			}{s.nats[id], token}, nil
 		}
 	}
-	sn, ok := s.subnets[p.get("SubnetId")]
+	sn, ok := lookup(s, s.subnets, p.get("SubnetId"))
 	if !ok {
 		return nil, badRequest("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", p.get("SubnetId"))
 	}
-	a, ok := s.addresses[p.get("AllocationId")]
+	a, ok := lookup(s, s.addresses, p.get("AllocationId"))
 	if !ok {
 		return nil, badRequest("InvalidAllocationID.NotFound", "The allocation ID '%s' does not exist", p.get("AllocationId"))
 	}
@@ -484,7 +484,7 @@ func (s *Simulator) describeNatGateways(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) deleteNatGateway(p params, _ string) (any, *apiError) {
-	n, ok := s.nats[p.get("NatGatewayId")]
+	n, ok := lookup(s, s.nats, p.get("NatGatewayId"))
 	if !ok || n.State == "deleted" {
 		return nil, badRequest("NatGatewayNotFound", "The Nat Gateway %s was not found", p.get("NatGatewayId"))
 	}
@@ -499,7 +499,7 @@ func (s *Simulator) deleteNatGateway(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) createRouteTable(p params, _ string) (any, *apiError) {
-	v, ok := s.vpcs[p.get("VpcId")]
+	v, ok := lookup(s, s.vpcs, p.get("VpcId"))
 	if !ok {
 		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", p.get("VpcId"))
 	}
@@ -512,7 +512,7 @@ func (s *Simulator) createRouteTable(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) createRoute(p params, _ string) (any, *apiError) {
-	rt, ok := s.routeTables[p.get("RouteTableId")]
+	rt, ok := lookup(s, s.routeTables, p.get("RouteTableId"))
 	if !ok {
 		return nil, badRequest("InvalidRouteTableID.NotFound", "The routeTable ID '%s' does not exist", p.get("RouteTableId"))
 	}
@@ -522,11 +522,11 @@ func (s *Simulator) createRoute(p params, _ string) (any, *apiError) {
 	}
 	switch {
 	case r.GatewayID != "":
-		if _, ok := s.igws[r.GatewayID]; !ok {
+		if _, ok := lookup(s, s.igws, r.GatewayID); !ok {
 			return nil, badRequest("InvalidGatewayID.NotFound", "The gateway ID '%s' does not exist", r.GatewayID)
 		}
 	case r.NatGatewayID != "":
-		if n, ok := s.nats[r.NatGatewayID]; !ok || n.State == "deleted" {
+		if n, ok := lookup(s, s.nats, r.NatGatewayID); !ok || n.State == "deleted" {
 			return nil, badRequest("InvalidNatGatewayID.NotFound", "The nat gateway ID '%s' does not exist", r.NatGatewayID)
 		}
 	default:
@@ -542,11 +542,11 @@ func (s *Simulator) createRoute(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) associateRouteTable(p params, _ string) (any, *apiError) {
-	rt, ok := s.routeTables[p.get("RouteTableId")]
+	rt, ok := lookup(s, s.routeTables, p.get("RouteTableId"))
 	if !ok {
 		return nil, badRequest("InvalidRouteTableID.NotFound", "The routeTable ID '%s' does not exist", p.get("RouteTableId"))
 	}
-	sn, ok := s.subnets[p.get("SubnetId")]
+	sn, ok := lookup(s, s.subnets, p.get("SubnetId"))
 	if !ok {
 		return nil, badRequest("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", p.get("SubnetId"))
 	}
@@ -579,7 +579,7 @@ func (s *Simulator) disassociateRouteTable(p params, _ string) (any, *apiError) 
 
 func (s *Simulator) deleteRouteTable(p params, _ string) (any, *apiError) {
 	id := p.get("RouteTableId")
-	rt, ok := s.routeTables[id]
+	rt, ok := lookup(s, s.routeTables, id)
 	if !ok {
 		return nil, badRequest("InvalidRouteTableID.NotFound", "The routeTable ID '%s' does not exist", id)
 	}

@@ -538,3 +538,25 @@ func page(ids []string, maxResults int, token string) ([]string, string, *apiErr
 	}
 	return ids[start : start+maxResults], ids[start+maxResults], nil
 }
+
+// createdAt is when a resource was created, for eventual consistency.
+func (v *vpc) createdAt() time.Time             { return v.created }
+func (v *subnet) createdAt() time.Time          { return v.created }
+func (v *internetGateway) createdAt() time.Time { return v.created }
+func (v *address) createdAt() time.Time         { return v.created }
+func (v *natGateway) createdAt() time.Time      { return v.created }
+func (v *routeTable) createdAt() time.Time      { return v.created }
+func (v *securityGroup) createdAt() time.Time   { return v.created }
+func (v *instance) createdAt() time.Time        { return v.launched }
+
+// lookup finds a resource by the ID a request names. As in EC2, a
+// resource created less than the consistency delay ago is not known yet
+// to calls that name it: they fail as for an ID that does not exist.
+func lookup[T interface{ createdAt() time.Time }](s *Simulator, items map[string]T, id string) (T, bool) {
+	item, ok := items[id]
+	if !ok || s.notYetVisible(item.createdAt()) {
+		var zero T
+		return zero, false
+	}
+	return item, true
+}

@@ -320,9 +320,10 @@ func TestDescribeInstancesPaginates(t *testing.T) {
 }
 
 func TestEventualConsistency(t *testing.T) {
-	e := newEnv(t, Config{ConsistencyDelay: 2 * time.Second})
+	e := newEnv(t, Config{})
 	ctx := context.Background()
 	subnetID, _ := testSubnet(t, e)
+	e.sim.SetConfig(Config{ConsistencyDelay: 2 * time.Second})
 	e.clock.Advance(time.Minute)
 	out := try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ubuntuImage), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnetID)})).must(t)
 	id := *out.Instances[0].InstanceId
@@ -488,5 +489,45 @@ func TestControlAPI(t *testing.T) {
 	try(e.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})).must(t)
 	if code, _ := do("PUT", "/_lab/timing", `{"bootDelay":"45s"}`); code != 204 || e.sim.cfg.BootDelay != 45*time.Second {
 		t.Errorf("timing: %d, boot delay %s", code, e.sim.cfg.BootDelay)
+	}
+}
+
+// Eventual consistency holds for every call that names a new resource,
+// not only for Describe by ID.
+func TestEventualConsistencyForCallsNamingNewResources(t *testing.T) {
+	e := newEnv(t, Config{ConsistencyDelay: 2 * time.Second})
+	ctx := context.Background()
+	vpc := try(e.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})).must(t).Vpc
+	if _, err := e.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.VpcId, CidrBlock: aws.String("10.0.0.0/20")}); errorCode(err) != "InvalidVpcID.NotFound" {
+		t.Errorf("subnet in a VPC made a moment ago: %v", err)
+	}
+	if _, err := e.ec2.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: vpc.VpcId, EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}}); errorCode(err) != "InvalidVpcID.NotFound" {
+		t.Errorf("modifying a VPC made a moment ago: %v", err)
+	}
+	igw := try(e.ec2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})).must(t).InternetGateway
+	e.clock.Advance(2 * time.Second)
+	if _, err := e.ec2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGatewayId, VpcId: vpc.VpcId}); err != nil {
+		t.Errorf("attaching after the delay: %v", err)
+	}
+	sn := try(e.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.VpcId, CidrBlock: aws.String("10.0.0.0/20"), AvailabilityZone: aws.String("eu-west-1a")})).must(t).Subnet
+	sg := try(e.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("g"), Description: aws.String("g"), VpcId: vpc.VpcId})).must(t)
+	_, err := e.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("10.0.0.0/8")}}}}})
+	if errorCode(err) != "InvalidGroup.NotFound" {
+		t.Errorf("rule on a group made a moment ago: %v", err)
+	}
+	if _, err := e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ubuntuImage), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: sn.SubnetId}); errorCode(err) != "InvalidSubnetID.NotFound" {
+		t.Errorf("instance in a subnet made a moment ago: %v", err)
+	}
+	e.clock.Advance(2 * time.Second)
+	run := try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ubuntuImage), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: sn.SubnetId})).must(t)
+	if _, err := e.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*run.Instances[0].InstanceId}}); errorCode(err) != "InvalidInstanceID.NotFound" {
+		t.Errorf("terminating an instance run a moment ago: %v", err)
+	}
+	// Filters see new resources at once, which is what finding an
+	// instance by its client token relies on.
+	byVPC := try(e.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{*vpc.VpcId}}}})).must(t)
+	if len(byVPC.Reservations) != 1 {
+		t.Errorf("filtered DescribeInstances = %+v", byVPC.Reservations)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -132,10 +133,41 @@ func IsNotFound(err error) bool {
 	switch errorCode(err) {
 	case "InvalidInstanceID.NotFound", "InvalidVpcID.NotFound", "InvalidSubnetID.NotFound", "InvalidGroup.NotFound",
 		"InvalidRouteTableID.NotFound", "InvalidInternetGatewayID.NotFound", "InvalidAllocationID.NotFound",
-		"NatGatewayNotFound", "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound", "InvalidAssociationID.NotFound":
+		"NatGatewayNotFound", "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound", "InvalidAssociationID.NotFound",
+		"InvalidGatewayID.NotFound", "InvalidNatGatewayID.NotFound", "InvalidVolume.NotFound":
 		return true
 	}
 	return false
+}
+
+// consistencyTimeout bounds how long a call naming a resource made moments
+// ago is retried while EC2 does not know it yet.
+const consistencyTimeout = 20 * time.Second
+
+// retryNotFound calls f until it fails with something other than a
+// not-found error. EC2 is eventually consistent: a resource just created
+// can be unknown for some seconds to calls that name it (attaching a
+// gateway to a new VPC, a rule on a new security group), as CAPA's
+// retries on those codes acknowledge. Such a call changed nothing, so it
+// is safe to repeat.
+func retryNotFound(ctx context.Context, f func() error) error {
+	// Most resources become known within a second or two: look often
+	// then, and back off after.
+	start, delay := time.Now(), 250*time.Millisecond
+	for {
+		err := f()
+		if !IsNotFound(err) || time.Since(start)+delay > consistencyTimeout {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		if time.Since(start) > 2*time.Second {
+			delay = min(2*delay, 2*time.Second)
+		}
+	}
 }
 
 // IsDependencyViolation reports a delete that has to wait for dependents.

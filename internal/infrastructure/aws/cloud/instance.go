@@ -35,31 +35,40 @@ type InstanceSpec struct {
 	UserData           []byte
 }
 
-// FindInstance returns the instance with id, or else the live instance run
-// with token, or nil.
-func (c Clients) FindInstance(ctx context.Context, id, token string) (*ec2types.Instance, error) {
-	in := &ec2.DescribeInstancesInput{}
-	if id != "" {
-		in.InstanceIds = []string{id}
-	} else {
-		in.Filters = []ec2types.Filter{
-			{Name: aws.String("client-token"), Values: []string{token}},
-			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped", "shutting-down"}},
-		}
+// FindInstance returns the instance with id, or nil when EC2 does not know
+// it. Right after RunInstances that is EC2's eventual consistency, not a
+// sign that the instance is gone.
+func (c Clients) FindInstance(ctx context.Context, id string) (*ec2types.Instance, error) {
+	out, err := c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if IsNotFound(err) {
+		return nil, nil
 	}
-	out, err := c.EC2.DescribeInstances(ctx, in)
 	if err != nil {
-		if IsNotFound(err) {
-			return nil, nil
-		}
 		return nil, err
 	}
+	return firstInstance(out), nil
+}
+
+// FindInstanceByToken returns the live instance that RunInstances started
+// with token, or nil: it finds an instance whose ID was never recorded.
+func (c Clients) FindInstanceByToken(ctx context.Context, token string) (*ec2types.Instance, error) {
+	out, err := c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("client-token"), Values: []string{token}},
+		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped", "shutting-down"}},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return firstInstance(out), nil
+}
+
+func firstInstance(out *ec2.DescribeInstancesOutput) *ec2types.Instance {
 	for _, r := range out.Reservations {
 		for _, i := range r.Instances {
-			return &i, nil
+			return &i
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // RunInstance starts the instance of spec. The token makes a repeated call
@@ -74,7 +83,7 @@ func (c Clients) RunInstance(ctx context.Context, spec InstanceSpec) (*ec2types.
 	}
 	in := &ec2.RunInstancesInput{
 		ImageId: aws.String(spec.Image.ID), InstanceType: ec2types.InstanceType(spec.InstanceType),
-		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), ClientToken: aws.String(clientToken(spec.Token, "instance")),
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), ClientToken: aws.String(spec.Token),
 		SubnetId: aws.String(spec.SubnetID), SecurityGroupIds: spec.SecurityGroupIDs, UserData: aws.String(userData),
 		BlockDeviceMappings: rootVolume(spec),
 		TagSpecifications: tagSpecs(ec2types.ResourceTypeInstance, spec.Cluster.tags(spec.Role, "", map[string]string{
@@ -86,7 +95,13 @@ func (c Clients) RunInstance(ctx context.Context, spec InstanceSpec) (*ec2types.
 	if spec.IAMInstanceProfile != "" {
 		in.IamInstanceProfile = &ec2types.IamInstanceProfileSpecification{Name: aws.String(spec.IAMInstanceProfile)}
 	}
-	out, err := c.EC2.RunInstances(ctx, in)
+	// A subnet or security group made moments ago may not be known yet;
+	// the token makes the repeated call safe.
+	var out *ec2.RunInstancesOutput
+	err = retryNotFound(ctx, func() (err error) {
+		out, err = c.EC2.RunInstances(ctx, in)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("running instance for %s: %w", spec.Machine, err)
 	}
@@ -124,19 +139,18 @@ func EncodeUserData(data []byte) (string, error) {
 	return base64.StdEncoding.EncodeToString(data), nil
 }
 
-// TerminateInstance terminates an instance and reports whether it is gone.
-func (c Clients) TerminateInstance(ctx context.Context, id string) (bool, error) {
-	i, err := c.FindInstance(ctx, id, "")
-	if err != nil {
-		return false, err
-	}
-	if i == nil || i.State.Name == ec2types.InstanceStateNameTerminated {
+// TerminateInstance terminates an instance and reports whether it is
+// gone. An instance run moments ago may not be known to TerminateInstances
+// yet; that is not gone either, and the next call tries again.
+func (c Clients) TerminateInstance(ctx context.Context, i *ec2types.Instance) (bool, error) {
+	switch i.State.Name {
+	case ec2types.InstanceStateNameTerminated:
 		return true, nil
+	case ec2types.InstanceStateNameShuttingDown:
+		return false, nil
 	}
-	if i.State.Name != ec2types.InstanceStateNameShuttingDown {
-		if _, err := c.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil && !IsNotFound(err) {
-			return false, err
-		}
+	if _, err := c.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{aws.ToString(i.InstanceId)}}); err != nil && !IsNotFound(err) {
+		return false, err
 	}
 	return false, nil
 }

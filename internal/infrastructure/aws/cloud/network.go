@@ -88,7 +88,7 @@ func (c Clients) ensureVPC(ctx context.Context, cl Cluster, spec infrav1.Network
 		{VpcId: created.Vpc.VpcId, EnableDnsSupport: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}},
 		{VpcId: created.Vpc.VpcId, EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}},
 	} {
-		if _, err := c.EC2.ModifyVpcAttribute(ctx, attr); err != nil {
+		if err := retryNotFound(ctx, func() error { _, err := c.EC2.ModifyVpcAttribute(ctx, attr); return err }); err != nil {
 			return fmt.Errorf("enabling DNS on VPC %s: %w", st.VPCID, err)
 		}
 	}
@@ -173,16 +173,23 @@ func (c Clients) ensureSubnets(ctx context.Context, cl Cluster, spec infrav1.Net
 				}
 			}
 			if id == "" {
-				created, err := c.EC2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(st.VPCID), CidrBlock: aws.String(want.cidr),
-					AvailabilityZone: aws.String(zone), TagSpecifications: tagSpecs(ec2types.ResourceTypeSubnet, cl.tags(want.role, zone, nil))})
+				var created *ec2.CreateSubnetOutput
+				err := retryNotFound(ctx, func() (err error) {
+					created, err = c.EC2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(st.VPCID), CidrBlock: aws.String(want.cidr),
+						AvailabilityZone: aws.String(zone), TagSpecifications: tagSpecs(ec2types.ResourceTypeSubnet, cl.tags(want.role, zone, nil))})
+					return err
+				})
 				if err != nil {
 					return fmt.Errorf("creating %s in %s: %w", want.role, zone, err)
 				}
 				id = aws.ToString(created.Subnet.SubnetId)
 				if want.public {
-					if _, err := c.EC2.ModifySubnetAttribute(ctx, &ec2.ModifySubnetAttributeInput{SubnetId: aws.String(id),
-						MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}}); err != nil {
+					if err := retryNotFound(ctx, func() error {
+						_, err := c.EC2.ModifySubnetAttribute(ctx, &ec2.ModifySubnetAttributeInput{SubnetId: aws.String(id),
+							MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}})
 						return err
+					}); err != nil {
+						return fmt.Errorf("mapping public IPs in %s: %w", id, err)
 					}
 				}
 			}
@@ -211,7 +218,10 @@ func (c Clients) ensureInternetGateway(ctx context.Context, cl Cluster, st *infr
 	}
 	st.InternetGatewayID = aws.ToString(igw.InternetGatewayId)
 	if len(igw.Attachments) == 0 {
-		if _, err := c.EC2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGatewayId, VpcId: aws.String(st.VPCID)}); err != nil {
+		if err := retryNotFound(ctx, func() error {
+			_, err := c.EC2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGatewayId, VpcId: aws.String(st.VPCID)})
+			return err
+		}); err != nil {
 			return fmt.Errorf("attaching internet gateway: %w", err)
 		}
 	}
@@ -242,10 +252,14 @@ func (c Clients) ensureNATGateways(ctx context.Context, cl Cluster, spec infrav1
 			if err != nil {
 				return nil, false, err
 			}
-			created, err := c.EC2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{
-				SubnetId: aws.String(subnetID(st.Subnets, zone, true)), AllocationId: aws.String(eip),
-				ClientToken:       aws.String(clientToken(cl.UID, "nat-"+zone)),
-				TagSpecifications: tagSpecs(ec2types.ResourceTypeNatgateway, cl.tags(roleNAT, zone, nil))})
+			var created *ec2.CreateNatGatewayOutput
+			err = retryNotFound(ctx, func() (err error) {
+				created, err = c.EC2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{
+					SubnetId: aws.String(subnetID(st.Subnets, zone, true)), AllocationId: aws.String(eip),
+					ClientToken:       aws.String(clientToken(cl.UID, "nat-"+zone)),
+					TagSpecifications: tagSpecs(ec2types.ResourceTypeNatgateway, cl.tags(roleNAT, zone, nil))})
+				return err
+			})
 			if err != nil {
 				return nil, false, fmt.Errorf("creating NAT gateway in %s: %w", zone, err)
 			}
@@ -311,8 +325,12 @@ func (c Clients) ensureRouteTable(ctx context.Context, cl Cluster, role, zone, v
 	if len(out.RouteTables) > 0 {
 		rt = out.RouteTables[0]
 	} else {
-		created, err := c.EC2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpcID),
-			TagSpecifications: tagSpecs(ec2types.ResourceTypeRouteTable, cl.tags(role, zone, nil))})
+		var created *ec2.CreateRouteTableOutput
+		err := retryNotFound(ctx, func() (err error) {
+			created, err = c.EC2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpcID),
+				TagSpecifications: tagSpecs(ec2types.ResourceTypeRouteTable, cl.tags(role, zone, nil))})
+			return err
+		})
 		if err != nil {
 			return "", fmt.Errorf("creating route table %s: %w", role, err)
 		}
@@ -323,8 +341,11 @@ func (c Clients) ensureRouteTable(ctx context.Context, cl Cluster, role, zone, v
 		hasDefault = hasDefault || aws.ToString(r.DestinationCidrBlock) == "0.0.0.0/0"
 	}
 	if !hasDefault {
-		if _, err := c.EC2.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: rt.RouteTableId, DestinationCidrBlock: aws.String("0.0.0.0/0"),
-			GatewayId: target.GatewayId, NatGatewayId: target.NatGatewayId}); err != nil && errorCode(err) != "RouteAlreadyExists" {
+		if err := retryNotFound(ctx, func() error {
+			_, err := c.EC2.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: rt.RouteTableId, DestinationCidrBlock: aws.String("0.0.0.0/0"),
+				GatewayId: target.GatewayId, NatGatewayId: target.NatGatewayId})
+			return err
+		}); err != nil && errorCode(err) != "RouteAlreadyExists" {
 			return "", fmt.Errorf("adding the default route to %s: %w", aws.ToString(rt.RouteTableId), err)
 		}
 	}
@@ -336,7 +357,10 @@ func (c Clients) ensureRouteTable(ctx context.Context, cl Cluster, role, zone, v
 		if associated[sn] {
 			continue
 		}
-		if _, err := c.EC2.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rt.RouteTableId, SubnetId: aws.String(sn)}); err != nil {
+		if err := retryNotFound(ctx, func() error {
+			_, err := c.EC2.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rt.RouteTableId, SubnetId: aws.String(sn)})
+			return err
+		}); err != nil {
 			return "", fmt.Errorf("associating %s with %s: %w", aws.ToString(rt.RouteTableId), sn, err)
 		}
 	}

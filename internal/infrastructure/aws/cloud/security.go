@@ -64,7 +64,10 @@ func (c Clients) ReconcileSecurityGroups(ctx context.Context, cl Cluster, apiSer
 			continue
 		}
 		for _, rule := range want {
-			_, err := c.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: []ec2types.IpPermission{rule}})
+			err := retryNotFound(ctx, func() error {
+				_, err := c.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: []ec2types.IpPermission{rule}})
+				return err
+			})
 			if err != nil && errorCode(err) != "InvalidPermission.Duplicate" {
 				return fmt.Errorf("adding a rule to security group %s: %w", aws.ToString(g.GroupId), err)
 			}
@@ -84,13 +87,33 @@ func (c Clients) ensureSecurityGroup(ctx context.Context, cl Cluster, role, vpcI
 	}
 	// Names are unique per VPC; a shared VPC may hold several clusters.
 	name := cl.Namespace + "-" + cl.Name + "-" + role
-	created, err := c.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), VpcId: aws.String(vpcID),
-		Description:       aws.String("Cluster " + cl.Namespace + "/" + cl.Name + ": " + role),
-		TagSpecifications: tagSpecs(ec2types.ResourceTypeSecurityGroup, cl.tags(role, "", nil))})
+	var created *ec2.CreateSecurityGroupOutput
+	err = retryNotFound(ctx, func() (err error) {
+		created, err = c.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), VpcId: aws.String(vpcID),
+			Description:       aws.String("Cluster " + cl.Namespace + "/" + cl.Name + ": " + role),
+			TagSpecifications: tagSpecs(ec2types.ResourceTypeSecurityGroup, cl.tags(role, "", nil))})
+		return err
+	})
+	if errorCode(err) == "InvalidGroup.Duplicate" {
+		// Made by an earlier pass whose tags the filter did not see yet.
+		return c.securityGroupNamed(ctx, name, vpcID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("creating security group %s: %w", name, err)
 	}
 	return &ec2types.SecurityGroup{GroupId: created.GroupId, GroupName: aws.String(name)}, nil
+}
+
+func (c Clients) securityGroupNamed(ctx context.Context, name, vpcID string) (*ec2types.SecurityGroup, error) {
+	out, err := c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("group-name"), Values: []string{name}}, {Name: aws.String("vpc-id"), Values: []string{vpcID}}}})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.SecurityGroups) == 0 {
+		return nil, fmt.Errorf("security group %s exists in %s but is not found by name", name, vpcID)
+	}
+	return &out.SecurityGroups[0], nil
 }
 
 // DeleteSecurityGroups revokes the groups' rules (they reference each

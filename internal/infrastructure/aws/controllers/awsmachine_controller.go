@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -40,7 +41,15 @@ type AWSMachineReconciler struct {
 	// checked records, by AWSMachine UID, when its instance was last
 	// described and whether it was running then.
 	checked sync.Map
+	// unseen records, by AWSMachine UID, when EC2 first did not know the
+	// instance recorded in its spec.
+	unseen sync.Map
 }
+
+// instanceVisibilityGrace is how long an instance that EC2 does not know
+// is taken for one not visible yet (EC2 is eventually consistent right
+// after RunInstances) rather than for one gone.
+const instanceVisibilityGrace = 2 * time.Minute
 
 type instanceCheck struct {
 	at      time.Time
@@ -60,6 +69,10 @@ const instanceCheckInterval = time.Minute
 func (r *AWSMachineReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	log := ctrl.LoggerFrom(ctx)
 	r.recorder = mgr.GetEventRecorderFor("awsmachine-controller")
+	clusterToAWSMachines, err := util.ClusterToTypedObjectsMapper(mgr.GetClient(), &infrav1.AWSMachineList{}, mgr.GetScheme())
+	if err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&infrav1.AWSMachine{}).
 		Named("awsmachine").
@@ -68,6 +81,10 @@ func (r *AWSMachineReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 		// A Machine gets its bootstrap data after its AWSMachine exists.
 		Watches(&clusterv1.Machine{},
 			handler.EnqueueRequestsFromMapFunc(util.MachineToInfrastructureMapFunc(infrav1.GroupVersion.WithKind("AWSMachine")))).
+		// A paused reconcile does not requeue: unpausing the Cluster, or
+		// its infrastructure becoming ready, has to bring it back.
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(clusterToAWSMachines),
+			builder.WithPredicates(predicates.ClusterPausedTransitionsOrInfrastructureProvisioned(mgr.GetScheme(), log))).
 		Complete(r)
 }
 
@@ -143,9 +160,14 @@ func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, cluster *clu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	instance, err := clients.FindInstance(ctx, awsMachine.Spec.InstanceID, clientTokenOf(awsMachine))
+	instance, err := r.findInstance(ctx, clients, awsMachine)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if instance == nil && r.notVisibleYet(awsMachine) {
+		// As CAPA does, look again rather than take it for gone.
+		r.waiting(awsMachine, "InstanceNotVisible", fmt.Sprintf("Instance %s is not visible in EC2 yet", awsMachine.Spec.InstanceID))
+		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}
 	if instance == nil && awsMachine.Spec.InstanceID != "" {
 		// The instance was there and is gone: report it, do not replace it
@@ -222,6 +244,31 @@ func imageRequest(machine *clusterv1.Machine, m *infrav1.AWSMachine) cloud.Image
 	return cloud.ImageRequest{AMI: m.Spec.AMI, Lookup: m.Spec.ImageLookup, KubernetesVersion: machine.Spec.Version, InstanceType: m.Spec.InstanceType}
 }
 
+// findInstance returns the AWSMachine's instance by its recorded ID, or
+// else by its client token (which also finds an instance whose ID was
+// never recorded), or nil.
+func (r *AWSMachineReconciler) findInstance(ctx context.Context, clients cloud.Clients, m *infrav1.AWSMachine) (*ec2types.Instance, error) {
+	if m.Spec.InstanceID != "" {
+		i, err := clients.FindInstance(ctx, m.Spec.InstanceID)
+		if err != nil || i != nil {
+			r.unseen.Delete(m.UID)
+			return i, err
+		}
+	}
+	return clients.FindInstanceByToken(ctx, clientTokenOf(m))
+}
+
+// notVisibleYet says whether the recorded instance of an AWSMachine that
+// EC2 does not know may only not be visible yet: it never ran as far as
+// this AWSMachine knows, and was first missed less than the grace ago.
+func (r *AWSMachineReconciler) notVisibleYet(m *infrav1.AWSMachine) bool {
+	if m.Spec.InstanceID == "" || ptr.Deref(m.Status.Initialization.Provisioned, false) {
+		return false
+	}
+	first, _ := r.unseen.LoadOrStore(m.UID, time.Now())
+	return time.Since(first.(time.Time)) < instanceVisibilityGrace
+}
+
 func (r *AWSMachineReconciler) waiting(m *infrav1.AWSMachine, reason, message string) {
 	setCondition(m, infrav1.InstanceReadyCondition, false, reason, message)
 	setCondition(m, infrav1.ReadyCondition, false, reason, message)
@@ -284,24 +331,24 @@ func (r *AWSMachineReconciler) reconcileDelete(ctx context.Context, machine *clu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	id := awsMachine.Spec.InstanceID
-	if id == "" {
-		// A crash between RunInstances and the status patch: find it by token.
-		i, err := clients.FindInstance(ctx, "", clientTokenOf(awsMachine))
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if i != nil {
-			id = aws.ToString(i.InstanceId)
-		}
+	// Without a recorded ID (a crash between RunInstances and the status
+	// patch), the client token finds the instance.
+	instance, err := r.findInstance(ctx, clients, awsMachine)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	if id != "" {
+	if instance == nil && r.notVisibleYet(awsMachine) {
+		r.waiting(awsMachine, "Deleting", "Waiting for instance "+awsMachine.Spec.InstanceID+" to be visible in EC2, to terminate it")
+		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
+	}
+	if instance != nil {
+		id := aws.ToString(instance.InstanceId)
 		if util.IsControlPlaneMachine(machine) && awsCluster.Status.Network.LoadBalancer.TargetGroupARN != "" {
 			if err := clients.DeregisterTarget(ctx, awsCluster.Status.Network.LoadBalancer.TargetGroupARN, id); err != nil {
 				return ctrl.Result{}, err
 			}
 		}
-		gone, err := clients.TerminateInstance(ctx, id)
+		gone, err := clients.TerminateInstance(ctx, instance)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
@@ -311,6 +358,8 @@ func (r *AWSMachineReconciler) reconcileDelete(ctx context.Context, machine *clu
 		}
 		r.recorder.Eventf(awsMachine, corev1.EventTypeNormal, "InstanceTerminated", "Instance %s terminated", id)
 	}
+	r.checked.Delete(awsMachine.UID)
+	r.unseen.Delete(awsMachine.UID)
 	controllerutil.RemoveFinalizer(awsMachine, infrav1.MachineFinalizer)
 	return ctrl.Result{}, nil
 }
