@@ -43,18 +43,24 @@ func (e env) create(t *testing.T, objects ...client.Object) {
 	}
 }
 
-// networkOnlyCluster makes a Cluster with AWS infrastructure and no
-// control plane, for standalone Machines, and waits for its network. The
-// Cluster is deleted at the end of the test and the simulator checked for
-// leaks.
+// networkOnlyCluster makes a Cluster with AWS infrastructure in one zone
+// and no control plane, for standalone Machines, and waits for its
+// network. The Cluster is deleted at the end of the test and the
+// simulator checked for leaks.
 func networkOnlyCluster(t *testing.T, e env, prefix string) *clusterv1.Cluster {
 	t.Helper()
-	ctx := context.Background()
 	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%100000)
-	awsCluster := &infrav1.AWSCluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: testLabels}}
+	return clusterIn(t, e, "default", name, func(s *infrav1.AWSClusterSpec) { s.Network.AvailabilityZones = []string{"us-east-1a"} })
+}
+
+// clusterIn is networkOnlyCluster with its namespace, name and spec.
+func clusterIn(t *testing.T, e env, namespace, name string, spec func(*infrav1.AWSClusterSpec)) *clusterv1.Cluster {
+	t.Helper()
+	ctx := context.Background()
+	awsCluster := &infrav1.AWSCluster{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: testLabels}}
 	awsCluster.Spec.Region = "us-east-1"
-	awsCluster.Spec.Network.AvailabilityZones = []string{"us-east-1a"}
-	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: testLabels}}
+	spec(&awsCluster.Spec)
+	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: testLabels}}
 	cluster.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "AWSCluster", Name: name}
 	e.create(t, awsCluster, cluster)
 	t.Cleanup(func() {
@@ -69,7 +75,7 @@ func networkOnlyCluster(t *testing.T, e env, prefix string) *clusterv1.Cluster {
 			err := e.c.Get(ctx, client.ObjectKeyFromObject(cluster), &clusterv1.Cluster{})
 			return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
 		})
-		if left := ownedResources(t, name); len(left) != 0 {
+		if left := ownedResources(t, namespace, name); len(left) != 0 {
 			t.Errorf("simulator resources of %s left after delete: %+v", name, left)
 		}
 	})
@@ -80,15 +86,14 @@ func networkOnlyCluster(t *testing.T, e env, prefix string) *clusterv1.Cluster {
 	return cluster
 }
 
-// ownedResources lists the live simulator resources tagged for a cluster
-// in the default namespace.
-func ownedResources(t *testing.T, cluster string) []string {
+// ownedResources lists the live simulator resources tagged for a cluster.
+func ownedResources(t *testing.T, namespace, cluster string) []string {
 	t.Helper()
 	live, err := testLab.AWSResources()
 	if err != nil {
 		t.Fatal(err)
 	}
-	owner := cloud.Cluster{Namespace: "default", Name: cluster}.OwnerTag()
+	owner := cloud.Cluster{Namespace: namespace, Name: cluster}.OwnerTag()
 	var out []string
 	for _, r := range live {
 		if r.Tags[owner] != "" {

@@ -35,6 +35,7 @@ type securityGroup struct {
 	Egress      []ipPermission `xml:"ipPermissionsEgress>item"`
 	Tags        []Tag          `xml:"tagSet>item"`
 	created     time.Time
+	rules       []sgRule
 }
 
 func allowAllEgress() []ipPermission {
@@ -160,44 +161,18 @@ func (s *Simulator) authorizeSecurityGroupIngress(p params, _ string) (any, *api
 	if !ok {
 		return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", p.get("GroupId"))
 	}
-	var added []ipPermission
-	for _, perm := range p.indexed("IpPermissions") {
-		rule, err := s.parsePermission(perm)
-		if err != nil {
-			return nil, err
-		}
-		for _, existing := range g.Ingress {
-			if sameRule(existing, rule) {
-				return nil, badRequest("InvalidPermission.Duplicate", "the specified rule \"peer: %s, %s\" already exists", describePeer(rule), rule.IPProtocol)
-			}
-		}
-		added = append(added, rule)
+	added, err := s.requestRules(p)
+	if err != nil {
+		return nil, err
 	}
-	g.Ingress = append(g.Ingress, added...)
+	for i, r := range added {
+		if containsRule(g.rules, r) || containsRule(added[:i], r) {
+			return nil, badRequest("InvalidPermission.Duplicate", "the specified rule \"peer: %s, %s, %s\" already exists", r.peer(), r.protocol, r.ports())
+		}
+	}
+	g.rules = append(g.rules, added...)
+	g.Ingress = mergeRules(g.rules)
 	return returnTrue(), nil
-}
-
-// parsePermission reads one IpPermissions.N structure.
-func (s *Simulator) parsePermission(perm params) (ipPermission, *apiError) {
-	rule := ipPermission{IPProtocol: perm.get("IpProtocol")}
-	if perm.has("FromPort") {
-		v := perm.int("FromPort", 0)
-		rule.FromPort = &v
-	}
-	if perm.has("ToPort") {
-		v := perm.int("ToPort", 0)
-		rule.ToPort = &v
-	}
-	for _, r := range perm.indexed("IpRanges") {
-		rule.IPRanges = append(rule.IPRanges, ipRange{CidrIP: r.get("CidrIp"), Description: r.get("Description")})
-	}
-	for _, pair := range perm.indexed("Groups") {
-		if _, ok := lookup(s, s.groups, pair.get("GroupId")); !ok {
-			return rule, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", pair.get("GroupId"))
-		}
-		rule.Groups = append(rule.Groups, groupPair{GroupID: pair.get("GroupId"), Description: pair.get("Description")})
-	}
-	return rule, nil
 }
 
 func (s *Simulator) revokeSecurityGroupIngress(p params, _ string) (any, *apiError) {
@@ -205,55 +180,124 @@ func (s *Simulator) revokeSecurityGroupIngress(p params, _ string) (any, *apiErr
 	if !ok {
 		return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", p.get("GroupId"))
 	}
-	for _, perm := range p.indexed("IpPermissions") {
-		rule, err := s.parsePermission(perm)
-		if err != nil {
-			return nil, err
-		}
-		found := false
-		for i, existing := range g.Ingress {
-			if sameRule(existing, rule) {
-				g.Ingress = append(g.Ingress[:i], g.Ingress[i+1:]...)
-				found = true
-				break
-			}
-		}
-		if !found {
+	revoked, err := s.requestRules(p)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range revoked {
+		if !containsRule(g.rules, r) {
 			return nil, badRequest("InvalidPermission.NotFound", "The specified rule does not exist in this security group.")
 		}
 	}
+	var kept []sgRule
+	for _, r := range g.rules {
+		if !containsRule(revoked, r) {
+			kept = append(kept, r)
+		}
+	}
+	g.rules = kept
+	g.Ingress = mergeRules(g.rules)
 	return returnTrue(), nil
 }
 
-func sameRule(a, b ipPermission) bool {
-	portEq := func(x, y *int) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
-	if a.IPProtocol != b.IPProtocol || !portEq(a.FromPort, b.FromPort) || !portEq(a.ToPort, b.ToPort) {
-		return false
-	}
-	if len(a.IPRanges) != len(b.IPRanges) || len(a.Groups) != len(b.Groups) {
-		return false
-	}
-	for i := range a.IPRanges {
-		if a.IPRanges[i].CidrIP != b.IPRanges[i].CidrIP {
-			return false
-		}
-	}
-	for i := range a.Groups {
-		if a.Groups[i].GroupID != b.Groups[i].GroupID {
-			return false
-		}
-	}
-	return true
+// sgRule is one source of one permission: what AWS adds, revokes and
+// counts as a rule. DescribeSecurityGroups shows the rules merged into
+// one permission per protocol and port range.
+type sgRule struct {
+	protocol    string
+	from, to    *int
+	cidr, group string
+	description string
 }
 
-func describePeer(r ipPermission) string {
-	if len(r.IPRanges) > 0 {
-		return r.IPRanges[0].CidrIP
+func (r sgRule) key() string { return r.protocol + "/" + r.ports() }
+
+func (r sgRule) ports() string {
+	if r.from == nil {
+		return "all ports"
 	}
-	if len(r.Groups) > 0 {
-		return r.Groups[0].GroupID
+	return strconv.Itoa(*r.from) + "-" + strconv.Itoa(*r.to)
+}
+
+func (r sgRule) peer() string {
+	if r.cidr != "" {
+		return r.cidr
 	}
-	return ""
+	return r.group
+}
+
+func (r sgRule) same(o sgRule) bool {
+	return r.key() == o.key() && r.cidr == o.cidr && r.group == o.group
+}
+
+func containsRule(rules []sgRule, r sgRule) bool {
+	for _, o := range rules {
+		if o.same(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// protocolNames are the protocols AWS names rather than numbers.
+var protocolNames = map[string]string{"6": "tcp", "17": "udp", "1": "icmp", "all": "-1"}
+
+// requestRules reads IpPermissions.N into one rule per source.
+func (s *Simulator) requestRules(p params) ([]sgRule, *apiError) {
+	var out []sgRule
+	for _, perm := range p.indexed("IpPermissions") {
+		proto := strings.ToLower(perm.get("IpProtocol"))
+		if name, ok := protocolNames[proto]; ok {
+			proto = name
+		}
+		base := sgRule{protocol: proto}
+		if proto != "-1" {
+			if !perm.has("FromPort") || !perm.has("ToPort") {
+				return nil, badRequest("InvalidParameterValue", "Invalid value for portRange. Must specify both from and to ports with %s.", strings.ToUpper(proto))
+			}
+			from, to := perm.int("FromPort", 0), perm.int("ToPort", 0)
+			base.from, base.to = &from, &to
+		}
+		n := len(out)
+		for _, r := range perm.indexed("IpRanges") {
+			rule := base
+			rule.cidr, rule.description = r.get("CidrIp"), r.get("Description")
+			out = append(out, rule)
+		}
+		for _, pair := range perm.indexed("Groups") {
+			if _, ok := lookup(s, s.groups, pair.get("GroupId")); !ok {
+				return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", pair.get("GroupId"))
+			}
+			rule := base
+			rule.group, rule.description = pair.get("GroupId"), pair.get("Description")
+			out = append(out, rule)
+		}
+		if len(out) == n {
+			return nil, badRequest("MissingParameter", "The request must contain the parameter ipRanges, ipv6Ranges, prefixListIds or groups")
+		}
+	}
+	return out, nil
+}
+
+// mergeRules is what DescribeSecurityGroups shows: one permission per
+// protocol and port range, holding every source of it.
+func mergeRules(rules []sgRule) []ipPermission {
+	var out []ipPermission
+	index := map[string]int{}
+	for _, r := range rules {
+		i, ok := index[r.key()]
+		if !ok {
+			i = len(out)
+			index[r.key()] = i
+			out = append(out, ipPermission{IPProtocol: r.protocol, FromPort: r.from, ToPort: r.to})
+		}
+		if r.cidr != "" {
+			out[i].IPRanges = append(out[i].IPRanges, ipRange{CidrIP: r.cidr, Description: r.description})
+		} else {
+			out[i].Groups = append(out[i].Groups, groupPair{GroupID: r.group, Description: r.description})
+		}
+	}
+	return out
 }
 
 func (s *Simulator) deleteSecurityGroup(p params, _ string) (any, *apiError) {

@@ -3,6 +3,7 @@ package awssim
 import (
 	"net"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -216,7 +217,7 @@ func (s *Simulator) createSubnet(p params, region string) (any, *apiError) {
 	if az == "" {
 		az = zones(region)[0]
 	}
-	if !contains(zones(region), az) {
+	if !contains(zones(region), az) && az != localZone(region) {
 		return nil, badRequest("InvalidParameterValue", "Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %v.", az, zones(region))
 	}
 	ones, bits := network.Mask.Size()
@@ -322,6 +323,14 @@ func (s *Simulator) attachInternetGateway(p params, _ string) (any, *apiError) {
 	}
 	if len(g.Attachments) > 0 {
 		return nil, badRequest("Resource.AlreadyAssociated", "resource %s is already attached to network %s", g.InternetGatewayID, g.Attachments[0].VpcID)
+	}
+	// A VPC has at most one internet gateway.
+	for _, other := range s.igws {
+		for _, a := range other.Attachments {
+			if a.VpcID == p.get("VpcId") {
+				return nil, badRequest("Resource.AlreadyAssociated", "Network %s already has an internet gateway attached", a.VpcID)
+			}
+		}
 	}
 	g.Attachments = []igwAttachment{{VpcID: p.get("VpcId"), State: "available"}}
 	return returnTrue(), nil
@@ -619,18 +628,53 @@ func (s *Simulator) describeRouteTables(p params, _ string) (any, *apiError) {
 	}{out, next}, nil
 }
 
-func (s *Simulator) describeAvailabilityZones(_ params, region string) (any, *apiError) {
+func (s *Simulator) describeAvailabilityZones(p params, region string) (any, *apiError) {
 	type zone struct {
-		ZoneName   string `xml:"zoneName"`
-		ZoneID     string `xml:"zoneId"`
-		State      string `xml:"zoneState"`
-		RegionName string `xml:"regionName"`
-		ZoneType   string `xml:"zoneType"`
-		OptIn      string `xml:"optInStatus"`
+		ZoneName       string `xml:"zoneName"`
+		ZoneID         string `xml:"zoneId"`
+		State          string `xml:"zoneState"`
+		RegionName     string `xml:"regionName"`
+		ZoneType       string `xml:"zoneType"`
+		OptIn          string `xml:"optInStatus"`
+		GroupName      string `xml:"groupName"`
+		ParentZoneName string `xml:"parentZoneName,omitempty"`
 	}
-	var out []zone
+	all := []zone{}
 	for _, z := range zones(region) {
-		out = append(out, zone{ZoneName: z, ZoneID: zoneID(z), State: "available", RegionName: region, ZoneType: "availability-zone", OptIn: "opt-in-not-required"})
+		all = append(all, zone{ZoneName: z, ZoneID: zoneID(z), State: "available", RegionName: region, ZoneType: "availability-zone",
+			OptIn: "opt-in-not-required", GroupName: region})
+	}
+	// An account that opted in to a Local Zone sees it among its zones.
+	lz := localZone(region)
+	all = append(all, zone{ZoneName: lz, ZoneID: zoneID(lz), State: "available", RegionName: region, ZoneType: "local-zone",
+		OptIn: "opted-in", GroupName: strings.TrimSuffix(lz, "a"), ParentZoneName: zones(region)[0]})
+	var out []zone
+	for _, z := range all {
+		ok, err := matchFilters(p.filters(), nil, func(name string) ([]string, bool) {
+			switch name {
+			case "zone-name":
+				return []string{z.ZoneName}, true
+			case "zone-id":
+				return []string{z.ZoneID}, true
+			case "state":
+				return []string{z.State}, true
+			case "zone-type":
+				return []string{z.ZoneType}, true
+			case "opt-in-status":
+				return []string{z.OptIn}, true
+			case "region-name":
+				return []string{z.RegionName}, true
+			case "group-name":
+				return []string{z.GroupName}, true
+			}
+			return nil, false
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, z)
+		}
 	}
 	return struct {
 		Zones []zone `xml:"availabilityZoneInfo>item"`
@@ -644,8 +688,12 @@ func (s *Simulator) createTags(p params, _ string) (any, *apiError) {
 	}
 	ids := p.list("ResourceId")
 	for _, id := range ids {
-		if s.ec2Tags(id) == nil {
+		existing := s.ec2Tags(id)
+		if existing == nil {
 			return nil, badRequest("InvalidID", "The ID '%s' is not valid", id)
+		}
+		if err := checkTagCount("ec2", *existing, tags); err != nil {
+			return nil, err
 		}
 	}
 	for _, id := range ids {
@@ -765,8 +813,26 @@ func zones(region string) []string {
 	return []string{region + "a", region + "b", region + "c"}
 }
 
+// localZone is the region's Local Zone: it sorts before the region's
+// availability zones, as us-west-2-lax-1a does before us-west-2a.
+func localZone(region string) string {
+	switch region {
+	case "us-east-1":
+		return "us-east-1-bos-1a"
+	case "us-west-2":
+		return "us-west-2-lax-1a"
+	}
+	return region + "-lcl-1a"
+}
+
 func zoneID(zone string) string {
-	return "use1-az" + string(zone[len(zone)-1]-'a'+'1')
+	id := "use1-az" + string(zone[len(zone)-1]-'a'+'1')
+	if strings.Count(zone, "-") > 2 {
+		// A Local Zone: use1-bos1-az1.
+		parts := strings.Split(zone, "-")
+		id = "use1-" + parts[3] + "1-az1"
+	}
+	return id
 }
 
 func publicIP(n int) string {

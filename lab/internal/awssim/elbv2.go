@@ -92,8 +92,8 @@ func elbTags(p params) map[string]string {
 
 func (s *Simulator) createLoadBalancer(p params, region string) (any, *apiError) {
 	name := p.get("Name")
-	if name == "" || len(name) > 32 || strings.HasPrefix(name, "internal-") {
-		return nil, badRequest("ValidationError", "Load balancer name '%s' is not valid", name)
+	if err := checkELBName("Load balancer", name); err != nil {
+		return nil, err
 	}
 	subnetIDs := p.list("Subnets.member")
 	if len(subnetIDs) == 0 {
@@ -230,8 +230,8 @@ func (s *Simulator) deleteLoadBalancer(p params, _ string) (any, *apiError) {
 
 func (s *Simulator) createTargetGroup(p params, region string) (any, *apiError) {
 	name := p.get("Name")
-	if name == "" || len(name) > 32 {
-		return nil, badRequest("ValidationError", "Target group name '%s' is not valid", name)
+	if err := checkELBName("Target group", name); err != nil {
+		return nil, err
 	}
 	if _, ok := s.vpcs[p.get("VpcId")]; !ok && p.get("TargetType") != "lambda" {
 		return nil, badRequest("ValidationError", "The VPC ID '%s' is not found", p.get("VpcId"))
@@ -462,8 +462,12 @@ func (s *Simulator) elbTagsOf(arn string) *[]Tag {
 func (s *Simulator) addTags(p params, _ string) (any, *apiError) {
 	arns := p.list("ResourceArns.member")
 	for _, arn := range arns {
-		if s.elbTagsOf(arn) == nil {
+		existing := s.elbTagsOf(arn)
+		if existing == nil {
 			return nil, badRequest("LoadBalancerNotFound", "Resource '%s' not found", arn)
+		}
+		if err := checkTagCount("elasticloadbalancing", *existing, elbTags(p)); err != nil {
+			return nil, err
 		}
 	}
 	for _, arn := range arns {

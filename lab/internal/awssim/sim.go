@@ -205,6 +205,11 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeE(w, reqID, badRequest("InvalidAction", "The action %s is not valid for this web service.", action))
 		return
 	}
+	if e := checkRequestTags(service, p); e != nil {
+		s.mu.Unlock()
+		writeE(w, reqID, e)
+		return
+	}
 	s.advance()
 	body, apiErr := handler(s, p, region)
 	callbacks := s.pending

@@ -124,8 +124,13 @@ func TestNetworkLifecycle(t *testing.T) {
 	}
 
 	zones := try(e.ec2.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})).must(t).AvailabilityZones
-	if len(zones) != 3 || *zones[0].ZoneName != "eu-west-1a" {
+	if len(zones) != 4 || *zones[0].ZoneName != "eu-west-1a" || *zones[3].ZoneType != "local-zone" || *zones[3].ParentZoneName != "eu-west-1a" {
 		t.Fatalf("zones = %+v", zones)
+	}
+	onlyAZs := try(e.ec2.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("zone-type"), Values: []string{"availability-zone"}}}})).must(t).AvailabilityZones
+	if len(onlyAZs) != 3 {
+		t.Errorf("zone-type filter: %d zones", len(onlyAZs))
 	}
 
 	public := try(e.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.VpcId, CidrBlock: aws.String("10.0.0.0/20"),

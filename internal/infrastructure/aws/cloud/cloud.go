@@ -8,6 +8,8 @@ package cloud
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -83,18 +85,49 @@ type Cluster struct {
 }
 
 // OwnerTag is the tag key that marks what c owns.
-func (c Cluster) OwnerTag() string { return clusterTagPrefix + c.Namespace + "/" + c.Name }
+func (c Cluster) OwnerTag() string { return tagKey(clusterTagPrefix, c.Namespace+"/"+c.Name) }
+
+// Tag limits of EC2 and ELBv2.
+const (
+	maxTagKeyLength   = 128
+	maxTagValueLength = 256
+)
+
+// tagKey is prefix+name, or, when that is longer than AWS allows, as
+// much of name as fits followed by a hash of all of it: still one key
+// per name, and still readable.
+func tagKey(prefix, name string) string {
+	if len(prefix)+len(name) <= maxTagKeyLength {
+		return prefix + name
+	}
+	sum := sha256.Sum256([]byte(name))
+	hash := hex.EncodeToString(sum[:])[:10]
+	return prefix + name[:maxTagKeyLength-len(prefix)-len(hash)-1] + "-" + hash
+}
+
+// limitTagValue cuts a tag value to AWS's limit.
+func limitTagValue(v string) string {
+	if len(v) > maxTagValueLength {
+		return v[:maxTagValueLength]
+	}
+	return v
+}
 
 // tags returns the tags of a new resource of c with role (and zone, when
 // the resource is per zone).
 func (c Cluster) tags(role, zone string, extra map[string]string) map[string]string {
-	t := map[string]string{c.OwnerTag(): ownedValue, RoleTag: role, "Name": c.Name + "-" + role}
+	name := c.Name + "-" + role
+	t := map[string]string{c.OwnerTag(): ownedValue, RoleTag: role}
 	if zone != "" {
 		t[ZoneTag] = zone
-		t["Name"] += "-" + zone
+		name += "-" + zone
 	}
+	t["Name"] = name
 	for k, v := range extra {
 		t[k] = v
+	}
+	for k, v := range t {
+		t[k] = limitTagValue(v)
 	}
 	return t
 }

@@ -7,8 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 )
@@ -122,5 +126,51 @@ func TestRootVolumeBelowSnapshotIsRefused(t *testing.T) {
 		if err := CheckRootVolume(img, size); err != nil {
 			t.Errorf("%d GiB: %v", size, err)
 		}
+	}
+}
+
+func TestNamesFitAWSLimits(t *testing.T) {
+	long := Cluster{Namespace: strings.Repeat("n", 63), Name: "team.platform." + strings.Repeat("x", 49)}
+	if key := long.OwnerTag(); len(key) > 128 || !strings.HasPrefix(key, "terraform-capi.io/cluster/nnn") {
+		t.Errorf("owner tag %q is %d characters", key, len(key))
+	}
+	other := Cluster{Namespace: long.Namespace, Name: long.Name[:len(long.Name)-1] + "y"}
+	if long.OwnerTag() == other.OwnerTag() {
+		t.Errorf("two clusters share the owner tag %q", long.OwnerTag())
+	}
+	if short := (Cluster{Namespace: "default", Name: "demo"}).OwnerTag(); short != "terraform-capi.io/cluster/default/demo" {
+		t.Errorf("short owner tag = %q", short)
+	}
+	for _, cl := range []Cluster{long, {Namespace: "default", Name: "a.b"}, {Namespace: "default", Name: "..."}, {Namespace: "default", Name: "x.-y"}} {
+		name := LoadBalancerName(cl)
+		if len(name) > 32 || !regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$`).MatchString(name) {
+			t.Errorf("load balancer name %q for %q is not one ELBv2 takes", name, cl.Name)
+		}
+	}
+	for k, v := range long.tags("public-subnet", "us-east-1a", nil) {
+		if len(k) > 128 || len(v) > 256 {
+			t.Errorf("tag %s=%s over the limits", k, v)
+		}
+	}
+}
+
+func TestMissingSourcesComparesContent(t *testing.T) {
+	merged := []ec2types.IpPermission{
+		{IpProtocol: aws.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String("sg-cp")}, {GroupId: aws.String("sg-node")}}},
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(6443), ToPort: aws.Int32(6443), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("10.0.0.0/16")}}},
+	}
+	all := func(g string) ec2types.IpPermission {
+		return ec2types.IpPermission{IpProtocol: aws.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(g)}}}
+	}
+	if m := missingSources(merged, all("sg-node")); m != nil {
+		t.Errorf("a source inside a merged permission counted missing: %+v", m)
+	}
+	if m := missingSources(merged, all("sg-lb")); m == nil || aws.ToString(m.UserIdGroupPairs[0].GroupId) != "sg-lb" {
+		t.Errorf("a new source not reported: %+v", m)
+	}
+	api := ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(6443), ToPort: aws.Int32(6443),
+		IpRanges: []ec2types.IpRange{{CidrIp: aws.String("10.0.0.0/16")}}, UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String("sg-lb")}}}
+	if m := missingSources(merged, api); m == nil || len(m.IpRanges) != 0 || len(m.UserIdGroupPairs) != 1 {
+		t.Errorf("only the missing group should be left: %+v", m)
 	}
 }

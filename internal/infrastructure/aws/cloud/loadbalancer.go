@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -14,12 +15,23 @@ import (
 )
 
 // LoadBalancerName is the API server load balancer's (and target group's)
-// name: at most 32 characters, unique per namespace and name.
+// name, unique per namespace and name. ELBv2 takes at most 32
+// alphanumerics and hyphens, so the cluster name (a DNS subdomain, dots
+// allowed) is cut and its other characters become hyphens; the hash of
+// the full namespace and name keeps it unique.
 func LoadBalancerName(cl Cluster) string {
 	sum := sha256.Sum256([]byte(cl.Namespace + "/" + cl.Name))
-	name := cl.Name
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, cl.Name)
 	if len(name) > 20 {
 		name = name[:20]
+	}
+	if name = strings.Trim(name, "-"); name == "" {
+		name = "cluster"
 	}
 	return fmt.Sprintf("%s-api-%s", name, hex.EncodeToString(sum[:])[:7])
 }

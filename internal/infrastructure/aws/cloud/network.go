@@ -100,14 +100,21 @@ func (c Clients) zones(ctx context.Context, spec infrav1.NetworkSpec) ([]string,
 	if len(spec.AvailabilityZones) > 0 {
 		return spec.AvailabilityZones, nil
 	}
+	// Local and Wavelength Zones the account opted in to are listed too
+	// (and sort first: us-west-2-lax-1a < us-west-2a), but have no NAT
+	// gateways or network load balancers: as CAPA, keep to the region's
+	// own availability zones.
 	out, err := c.EC2.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{Filters: []ec2types.Filter{
-		{Name: aws.String("state"), Values: []string{"available"}}}})
+		{Name: aws.String("state"), Values: []string{"available"}},
+		{Name: aws.String("zone-type"), Values: []string{"availability-zone"}}}})
 	if err != nil {
 		return nil, fmt.Errorf("listing availability zones: %w", err)
 	}
 	var zones []string
 	for _, z := range out.AvailabilityZones {
-		zones = append(zones, aws.ToString(z.ZoneName))
+		if aws.ToString(z.ZoneType) == "availability-zone" {
+			zones = append(zones, aws.ToString(z.ZoneName))
+		}
 	}
 	sort.Strings(zones)
 	if len(zones) > 3 {
@@ -209,6 +216,17 @@ func (c Clients) ensureInternetGateway(ctx context.Context, cl Cluster, st *infr
 	if len(out.InternetGateways) > 0 {
 		igw = out.InternetGateways[0]
 	} else {
+		// A VPC has at most one internet gateway: one that an existing VPC
+		// has already is used (and, not being ours, never deleted).
+		attached, err := c.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{
+			{Name: aws.String("attachment.vpc-id"), Values: []string{st.VPCID}}}})
+		if err != nil {
+			return err
+		}
+		if len(attached.InternetGateways) > 0 {
+			st.InternetGatewayID = aws.ToString(attached.InternetGateways[0].InternetGatewayId)
+			return nil
+		}
 		created, err := c.EC2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{
 			TagSpecifications: tagSpecs(ec2types.ResourceTypeInternetGateway, cl.tags(roleIGW, "", nil))})
 		if err != nil {

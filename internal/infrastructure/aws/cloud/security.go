@@ -59,21 +59,75 @@ func (c Clients) ReconcileSecurityGroups(ctx context.Context, cl Cluster, apiSer
 		},
 	}
 	for role, want := range rules {
-		g := groups[role]
-		if len(g.IpPermissions) >= len(want) {
-			continue
-		}
-		for _, rule := range want {
-			err := retryNotFound(ctx, func() error {
-				_, err := c.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: []ec2types.IpPermission{rule}})
-				return err
-			})
-			if err != nil && errorCode(err) != "InvalidPermission.Duplicate" {
-				return fmt.Errorf("adding a rule to security group %s: %w", aws.ToString(g.GroupId), err)
-			}
+		if err := c.ensureRules(ctx, groups[role], want); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// ensureRules authorizes the sources of want that g lacks. AWS shows a
+// group's rules merged into one permission per protocol and port range,
+// so what counts is each wanted source, not the number of permissions.
+func (c Clients) ensureRules(ctx context.Context, g *ec2types.SecurityGroup, want []ec2types.IpPermission) error {
+	for _, rule := range want {
+		missing := missingSources(g.IpPermissions, rule)
+		if missing == nil {
+			continue
+		}
+		err := retryNotFound(ctx, func() error {
+			_, err := c.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: []ec2types.IpPermission{*missing}})
+			return err
+		})
+		if err != nil && errorCode(err) != "InvalidPermission.Duplicate" {
+			return fmt.Errorf("adding a rule to security group %s: %w", aws.ToString(g.GroupId), err)
+		}
+	}
+	return nil
+}
+
+// missingSources returns rule cut to the sources that no permission of
+// the same protocol and ports in have holds, or nil if none is missing.
+func missingSources(have []ec2types.IpPermission, rule ec2types.IpPermission) *ec2types.IpPermission {
+	cidrs, groups := map[string]bool{}, map[string]bool{}
+	for _, p := range have {
+		if samePorts(p, rule) {
+			for _, r := range p.IpRanges {
+				cidrs[aws.ToString(r.CidrIp)] = true
+			}
+			for _, g := range p.UserIdGroupPairs {
+				groups[aws.ToString(g.GroupId)] = true
+			}
+		}
+	}
+	missing := rule
+	missing.IpRanges, missing.UserIdGroupPairs = nil, nil
+	for _, r := range rule.IpRanges {
+		if !cidrs[aws.ToString(r.CidrIp)] {
+			missing.IpRanges = append(missing.IpRanges, r)
+		}
+	}
+	for _, g := range rule.UserIdGroupPairs {
+		if !groups[aws.ToString(g.GroupId)] {
+			missing.UserIdGroupPairs = append(missing.UserIdGroupPairs, g)
+		}
+	}
+	if len(missing.IpRanges) == 0 && len(missing.UserIdGroupPairs) == 0 {
+		return nil
+	}
+	return &missing
+}
+
+// samePorts says whether two permissions are for the same protocol and
+// port range (all protocols have no ports).
+func samePorts(a, b ec2types.IpPermission) bool {
+	if aws.ToString(a.IpProtocol) != aws.ToString(b.IpProtocol) {
+		return false
+	}
+	if aws.ToString(a.IpProtocol) == "-1" {
+		return true
+	}
+	return aws.ToInt32(a.FromPort) == aws.ToInt32(b.FromPort) && aws.ToInt32(a.ToPort) == aws.ToInt32(b.ToPort)
 }
 
 func (c Clients) ensureSecurityGroup(ctx context.Context, cl Cluster, role, vpcID string) (*ec2types.SecurityGroup, error) {
