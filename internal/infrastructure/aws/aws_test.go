@@ -235,6 +235,7 @@ func TestAccAWSClusterWithControlPlane(t *testing.T) {
 		awssdk.ToString(i.RootDeviceName) != "/dev/sda1" || len(i.BlockDeviceMappings) != 1 {
 		t.Errorf("control plane instance image %s, root %s, devices %d", awssdk.ToString(i.ImageId), awssdk.ToString(i.RootDeviceName), len(i.BlockDeviceMappings))
 	}
+	checkCloudProviderTags(t, e, cluster.Name, awsCluster, instanceID)
 	attr, err := e.clients.EC2.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: awssdk.String(instanceID), Attribute: ec2types.InstanceAttributeNameUserData})
 	if err != nil {
 		t.Fatal(err)
@@ -262,6 +263,68 @@ func TestAccAWSClusterWithControlPlane(t *testing.T) {
 	var awsMachines infrav1.AWSMachineList
 	if err := e.c.List(ctx, &awsMachines, client.InNamespace("default")); err != nil || len(awsMachines.Items) != 0 {
 		t.Errorf("AWSMachines left: %d %v", len(awsMachines.Items), err)
+	}
+}
+
+// checkCloudProviderTags checks the tags Kubernetes' AWS cloud provider
+// needs, as CAPA sets them: the cluster tag on the instance and its
+// volumes, on the subnets with their Service load balancer roles, and on
+// the instances' security groups (not the API server load balancer's).
+func checkCloudProviderTags(t *testing.T, e env, clusterName string, awsCluster *infrav1.AWSCluster, instanceID string) {
+	t.Helper()
+	ctx := context.Background()
+	key := "kubernetes.io/cluster/" + clusterName
+	has := func(tags []ec2types.Tag, k, v string) bool {
+		for _, tag := range tags {
+			if awssdk.ToString(tag.Key) == k && awssdk.ToString(tag.Value) == v {
+				return true
+			}
+		}
+		return false
+	}
+	instances, err := e.clients.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tags := instances.Reservations[0].Instances[0].Tags; !has(tags, key, "owned") {
+		t.Errorf("instance tags %v lack %s=owned", tags, key)
+	}
+	volumes, err := e.clients.EC2.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{Filters: []ec2types.Filter{
+		{Name: awssdk.String("attachment.instance-id"), Values: []string{instanceID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range volumes.Volumes {
+		if !has(v.Tags, key, "owned") {
+			t.Errorf("volume %s tags %v lack %s=owned", awssdk.ToString(v.VolumeId), v.Tags, key)
+		}
+	}
+	var subnetIDs []string
+	for _, s := range awsCluster.Status.Network.Subnets {
+		subnetIDs = append(subnetIDs, s.ID)
+	}
+	subnets, err := e.clients.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: subnetIDs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sn := range subnets.Subnets {
+		role := "kubernetes.io/role/internal-elb"
+		if awssdk.ToBool(sn.MapPublicIpOnLaunch) {
+			role = "kubernetes.io/role/elb"
+		}
+		if !has(sn.Tags, key, "owned") || !has(sn.Tags, role, "1") {
+			t.Errorf("subnet %s tags %v lack %s=owned or %s=1", awssdk.ToString(sn.SubnetId), sn.Tags, key, role)
+		}
+	}
+	sgs := awsCluster.Status.Network.SecurityGroups
+	groups, err := e.clients.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{sgs.ControlPlane, sgs.Node, sgs.LoadBalancer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups.SecurityGroups {
+		if want := awssdk.ToString(g.GroupId) != sgs.LoadBalancer; has(g.Tags, key, "owned") != want {
+			t.Errorf("security group %s: cluster tag %v, want %v", awssdk.ToString(g.GroupName), !want, want)
+		}
 	}
 }
 

@@ -77,6 +77,19 @@ const (
 	ownedValue = "owned"
 )
 
+// Tags that Kubernetes' AWS cloud provider (the cloud controller manager)
+// reads, as CAPA sets them.
+const (
+	// cloudProviderTagPrefix + "<cluster name>" = "owned" gives the CCM its
+	// cluster ID (from its own instance's tags) and finds the cluster's
+	// subnets and security groups.
+	cloudProviderTagPrefix = "kubernetes.io/cluster/"
+	// ELBRoleTag marks the public subnets for internet-facing Service load
+	// balancers, InternalELBRoleTag the private ones for internal ones.
+	ELBRoleTag         = "kubernetes.io/role/elb"
+	InternalELBRoleTag = "kubernetes.io/role/internal-elb"
+)
+
 // Cluster identifies a cluster's resources.
 type Cluster struct {
 	Namespace, Name string
@@ -86,6 +99,9 @@ type Cluster struct {
 
 // OwnerTag is the tag key that marks what c owns.
 func (c Cluster) OwnerTag() string { return tagKey(clusterTagPrefix, c.Namespace+"/"+c.Name) }
+
+// CloudProviderTag is the tag key kubernetes.io/cluster/<cluster name>.
+func (c Cluster) CloudProviderTag() string { return tagKey(cloudProviderTagPrefix, c.Name) }
 
 // Tag limits of EC2 and ELBv2.
 const (

@@ -86,8 +86,7 @@ func (c Clients) RunInstance(ctx context.Context, spec InstanceSpec) (*ec2types.
 		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), ClientToken: aws.String(spec.Token),
 		SubnetId: aws.String(spec.SubnetID), SecurityGroupIds: spec.SecurityGroupIDs, UserData: aws.String(userData),
 		BlockDeviceMappings: rootVolume(spec),
-		TagSpecifications: tagSpecs(ec2types.ResourceTypeInstance, spec.Cluster.tags(spec.Role, "", map[string]string{
-			MachineTag: spec.Machine, "Name": spec.Machine})),
+		TagSpecifications:   instanceTagSpecs(spec),
 	}
 	if spec.SSHKeyName != "" {
 		in.KeyName = aws.String(spec.SSHKeyName)
@@ -106,6 +105,19 @@ func (c Clients) RunInstance(ctx context.Context, spec InstanceSpec) (*ec2types.
 		return nil, fmt.Errorf("running instance for %s: %w", spec.Machine, err)
 	}
 	return &out.Instances[0], nil
+}
+
+// instanceTagSpecs tag the instance, and as CAPA does its volumes and
+// network interface, with the cluster's tags and the cloud provider's: the
+// CCM takes its cluster ID from its own instance's tag.
+func instanceTagSpecs(spec InstanceSpec) []ec2types.TagSpecification {
+	tags := spec.Cluster.tags(spec.Role, "", map[string]string{
+		MachineTag: spec.Machine, "Name": spec.Machine, spec.Cluster.CloudProviderTag(): ownedValue})
+	var out []ec2types.TagSpecification
+	for _, rt := range []ec2types.ResourceType{ec2types.ResourceTypeInstance, ec2types.ResourceTypeVolume, ec2types.ResourceTypeNetworkInterface} {
+		out = append(out, tagSpecs(rt, tags)...)
+	}
+	return out
 }
 
 // rootVolume maps the image's own root device (/dev/sda1 on Ubuntu,

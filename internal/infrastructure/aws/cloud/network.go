@@ -173,17 +173,22 @@ func (c Clients) ensureSubnets(ctx context.Context, cl Cluster, spec infrav1.Net
 			cidr   string
 			public bool
 		}{{rolePublicSubnet, public[i], true}, {rolePrivateSubnet, private[i], false}} {
+			tags := cl.tags(want.role, zone, subnetCloudProviderTags(cl, want.public))
 			id := ""
 			for _, sn := range existing.Subnets {
 				if tagValue(sn.Tags, RoleTag) == want.role && aws.ToString(sn.AvailabilityZone) == zone {
 					id = aws.ToString(sn.SubnetId)
+					// Subnets made before the cloud provider's tags were set get them.
+					if err := c.ensureTags(ctx, id, sn.Tags, tags); err != nil {
+						return err
+					}
 				}
 			}
 			if id == "" {
 				var created *ec2.CreateSubnetOutput
 				err := retryNotFound(ctx, func() (err error) {
 					created, err = c.EC2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(st.VPCID), CidrBlock: aws.String(want.cidr),
-						AvailabilityZone: aws.String(zone), TagSpecifications: tagSpecs(ec2types.ResourceTypeSubnet, cl.tags(want.role, zone, nil))})
+						AvailabilityZone: aws.String(zone), TagSpecifications: tagSpecs(ec2types.ResourceTypeSubnet, tags)})
 					return err
 				})
 				if err != nil {
@@ -492,6 +497,39 @@ func (c Clients) DeleteNetwork(ctx context.Context, cl Cluster, spec infrav1.Net
 		}
 	}
 	return true, nil
+}
+
+// subnetCloudProviderTags tell the cloud provider a subnet is the
+// cluster's and which Service load balancers it takes: internet-facing
+// ones in the public subnets, internal ones in the private.
+func subnetCloudProviderTags(cl Cluster, public bool) map[string]string {
+	t := map[string]string{cl.CloudProviderTag(): ownedValue, InternalELBRoleTag: "1"}
+	if public {
+		t = map[string]string{cl.CloudProviderTag(): ownedValue, ELBRoleTag: "1"}
+	}
+	return t
+}
+
+// ensureTags adds to a resource the tags of want that it lacks or has
+// with another value.
+func (c Clients) ensureTags(ctx context.Context, id string, have []ec2types.Tag, want map[string]string) error {
+	var missing []ec2types.Tag
+	for k, v := range want {
+		if tagValue(have, k) != v {
+			missing = append(missing, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	err := retryNotFound(ctx, func() error {
+		_, err := c.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: missing})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("tagging %s: %w", id, err)
+	}
+	return nil
 }
 
 func tagValue(tags []ec2types.Tag, key string) string {

@@ -130,6 +130,17 @@ func samePorts(a, b ec2types.IpPermission) bool {
 	return aws.ToInt32(a.FromPort) == aws.ToInt32(b.FromPort) && aws.ToInt32(a.ToPort) == aws.ToInt32(b.ToPort)
 }
 
+// securityGroupTags are a group's tags. The groups of instances (each has
+// one) carry the cloud provider's cluster tag, as CAPA's do: the CCM
+// opens them to the load balancers of Services, and finds them by it on
+// an instance, where it must find exactly one.
+func securityGroupTags(cl Cluster, role string) map[string]string {
+	if role == roleLoadBalancerSG {
+		return cl.tags(role, "", nil)
+	}
+	return cl.tags(role, "", map[string]string{cl.CloudProviderTag(): ownedValue})
+}
+
 func (c Clients) ensureSecurityGroup(ctx context.Context, cl Cluster, role, vpcID string) (*ec2types.SecurityGroup, error) {
 	out, err := c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: append(cl.filters(role, ""),
 		ec2types.Filter{Name: aws.String("vpc-id"), Values: []string{vpcID}})})
@@ -137,7 +148,8 @@ func (c Clients) ensureSecurityGroup(ctx context.Context, cl Cluster, role, vpcI
 		return nil, err
 	}
 	if len(out.SecurityGroups) > 0 {
-		return &out.SecurityGroups[0], nil
+		g := &out.SecurityGroups[0]
+		return g, c.ensureTags(ctx, aws.ToString(g.GroupId), g.Tags, securityGroupTags(cl, role))
 	}
 	// Names are unique per VPC; a shared VPC may hold several clusters.
 	name := cl.Namespace + "-" + cl.Name + "-" + role
@@ -145,7 +157,7 @@ func (c Clients) ensureSecurityGroup(ctx context.Context, cl Cluster, role, vpcI
 	err = retryNotFound(ctx, func() (err error) {
 		created, err = c.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), VpcId: aws.String(vpcID),
 			Description:       aws.String("Cluster " + cl.Namespace + "/" + cl.Name + ": " + role),
-			TagSpecifications: tagSpecs(ec2types.ResourceTypeSecurityGroup, cl.tags(role, "", nil))})
+			TagSpecifications: tagSpecs(ec2types.ResourceTypeSecurityGroup, securityGroupTags(cl, role))})
 		return err
 	})
 	if errorCode(err) == "InvalidGroup.Duplicate" {
