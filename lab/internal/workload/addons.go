@@ -91,11 +91,11 @@ type podOwner struct {
 // podOwners lists the cluster's DaemonSets and Deployments.
 func (c *cluster) podOwners(ctx context.Context) ([]podOwner, error) {
 	var daemonSets appsv1.DaemonSetList
-	if err := c.client.List(ctx, &daemonSets); err != nil {
+	if err := list(ctx, c.client, &daemonSets); err != nil {
 		return nil, err
 	}
 	var deployments appsv1.DeploymentList
-	if err := c.client.List(ctx, &deployments); err != nil {
+	if err := list(ctx, c.client, &deployments); err != nil {
 		return nil, err
 	}
 	var owners []podOwner

@@ -94,7 +94,7 @@ func (s *Simulator) cloudControllerManager(ctx context.Context, c *cluster) erro
 	}
 	s.ccmFailed(c, "", nil)
 	var nodes corev1.NodeList
-	if err := c.client.List(ctx, &nodes); err != nil {
+	if err := list(ctx, c.client, &nodes); err != nil {
 		return err
 	}
 	for _, n := range nodes.Items {

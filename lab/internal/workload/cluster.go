@@ -14,7 +14,10 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/yaml"
 
 	cloudv1 "sigs.k8s.io/cluster-api/test/infrastructure/inmemory/pkg/cloud/api/v1alpha1"
@@ -31,6 +34,23 @@ func createIfMissing(ctx context.Context, c inmemoryruntime.Client, obj client.O
 		return fmt.Errorf("create %T %s: %w", obj, obj.GetName(), err)
 	}
 	return nil
+}
+
+// list fills a typed list through an unstructured one. Objects written
+// through the simulated API server (a ClusterResourceSet's, a node Cluster
+// API patched) stay unstructured in the in-memory store, which a typed
+// list cannot hold; an unstructured list converts every item.
+func list(ctx context.Context, c inmemoryruntime.Client, into client.ObjectList, opts ...client.ListOption) error {
+	gvk, err := apiutil.GVKForObject(into, scheme)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.UnstructuredList{}
+	u.SetGroupVersionKind(gvk)
+	if err := c.List(ctx, u, opts...); err != nil {
+		return err
+	}
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.UnstructuredContent(), into)
 }
 
 // uploadConfig does what kubeadm init's upload-config and bootstrap-token
@@ -122,7 +142,7 @@ func (c *cluster) kubernetesVersion(ctx context.Context) (string, error) {
 // addEtcdMember adds the node's etcd member; the first one leads.
 func (c *cluster) addEtcdMember(ctx context.Context, nodeName string) error {
 	var pods corev1.PodList
-	if err := c.client.List(ctx, &pods, client.InNamespace(kubeSystem), client.MatchingLabels{"component": "etcd"}); err != nil {
+	if err := list(ctx, c.client, &pods, client.InNamespace(kubeSystem), client.MatchingLabels{"component": "etcd"}); err != nil {
 		return err
 	}
 	clusterID, members := "", map[string]bool{}

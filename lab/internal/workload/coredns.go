@@ -71,12 +71,12 @@ func randomName(n int) string {
 // and the Deployment's status counts the running ones.
 func (c *cluster) reconcileCoreDNS(ctx context.Context) error {
 	var nodes corev1.NodeList
-	if err := c.client.List(ctx, &nodes); err != nil {
+	if err := list(ctx, c.client, &nodes); err != nil {
 		return err
 	}
 	target, why := schedule(nodes.Items, coreDNSTolerations)
 	var pods corev1.PodList
-	if err := c.client.List(ctx, &pods, client.InNamespace(kubeSystem), client.MatchingLabels(coreDNSLabels)); err != nil {
+	if err := list(ctx, c.client, &pods, client.InNamespace(kubeSystem), client.MatchingLabels(coreDNSLabels)); err != nil {
 		return err
 	}
 	running := 0

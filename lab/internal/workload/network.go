@@ -92,7 +92,7 @@ func (s *Simulator) reconcileNetwork(ctx context.Context, c *cluster) error {
 		return err
 	}
 	var nodes corev1.NodeList
-	if err := c.client.List(ctx, &nodes); err != nil {
+	if err := list(ctx, c.client, &nodes); err != nil {
 		return err
 	}
 	for _, n := range nodes.Items {

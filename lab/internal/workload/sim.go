@@ -154,6 +154,9 @@ type node struct {
 	seq uint64
 }
 
+// scheme is Scheme's, for the lab's own reads.
+var scheme = Scheme()
+
 // Scheme holds the types a simulated workload cluster serves.
 func Scheme() *runtime.Scheme {
 	s := runtime.NewScheme()

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
@@ -332,6 +333,12 @@ func TestNotReadyUntilNetworkPlugin(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	if readyCond(getNode(t, cs, cp.Name)).Status != corev1.ConditionFalse {
 		t.Fatal("node-exporter made the node Ready")
+	}
+	// Cluster API patches its nodes through the API server, which leaves
+	// them unstructured in the in-memory store.
+	if _, err := cs.CoreV1().Nodes().Patch(ctx, cp.Name, types.MergePatchType,
+		[]byte(`{"metadata":{"annotations":{"cluster.x-k8s.io/machine":"m1"}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
 	}
 
 	if _, err := cs.AppsV1().DaemonSets("calico-system").Create(ctx, daemonSet("calico-system", "calico-node", "quay.io/calico/node:v3.30.0"), metav1.CreateOptions{}); err != nil {
