@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/go-logr/logr/testr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -48,12 +49,16 @@ const testConsistencyDelay = "1s"
 func TestMain(m *testing.M) {
 	os.Exit(labtest.Main(m, func(l *labtest.Lab) {
 		testLab = l
-		timingErr = setAWSTiming(map[string]string{"consistencyDelay": testConsistencyDelay})
+		timingErr = setAWSTiming(map[string]any{"consistencyDelay": testConsistencyDelay, "healthCheckTimeScale": testHealthCheckTimeScale})
 	}))
 }
 
+// testHealthCheckTimeScale makes the load balancer's health checks take
+// a twentieth of real time: CAPA's 5 checks 10 s apart take 2.5 s.
+const testHealthCheckTimeScale = 0.05
+
 // setAWSTiming changes the simulator's delays; those left out stay.
-func setAWSTiming(timing map[string]string) error {
+func setAWSTiming(timing map[string]any) error {
 	endpoint, err := testLab.AWSEndpoint()
 	if err != nil {
 		return err
@@ -236,6 +241,7 @@ func TestAccAWSClusterWithControlPlane(t *testing.T) {
 		t.Errorf("control plane instance image %s, root %s, devices %d", awssdk.ToString(i.ImageId), awssdk.ToString(i.RootDeviceName), len(i.BlockDeviceMappings))
 	}
 	checkCloudProviderTags(t, e, cluster.Name, awsCluster, instanceID)
+	checkAPILoadBalancer(t, e, awsCluster, instanceID)
 	attr, err := e.clients.EC2.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: awssdk.String(instanceID), Attribute: ec2types.InstanceAttributeNameUserData})
 	if err != nil {
 		t.Fatal(err)
@@ -325,6 +331,64 @@ func checkCloudProviderTags(t *testing.T, e env, clusterName string, awsCluster 
 		if want := awssdk.ToString(g.GroupId) != sgs.LoadBalancer; has(g.Tags, key, "owned") != want {
 			t.Errorf("security group %s: cluster tag %v, want %v", awssdk.ToString(g.GroupName), !want, want)
 		}
+	}
+}
+
+// checkAPILoadBalancer checks the API server load balancer as CAPA sets
+// it up: its health check, client IPs not preserved, the control plane
+// instance turning healthy, and the API server port of the control plane
+// group open only to the load balancer's group and the VPC.
+func checkAPILoadBalancer(t *testing.T, e env, awsCluster *infrav1.AWSCluster, instanceID string) {
+	t.Helper()
+	ctx := context.Background()
+	lb := awsCluster.Status.Network.LoadBalancer
+	tgs, err := e.clients.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{TargetGroupArns: []string{lb.TargetGroupARN}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := tgs.TargetGroups[0]
+	if tg.HealthCheckProtocol != elbv2types.ProtocolEnumTcp || awssdk.ToInt32(tg.HealthCheckIntervalSeconds) != 10 || awssdk.ToInt32(tg.HealthCheckTimeoutSeconds) != 5 ||
+		awssdk.ToInt32(tg.HealthyThresholdCount) != 5 || awssdk.ToInt32(tg.UnhealthyThresholdCount) != 3 {
+		t.Errorf("health check = %s every %ds, timeout %ds, %d healthy / %d unhealthy; want CAPA's TCP 10 s, 5 s, 5 / 3", tg.HealthCheckProtocol,
+			awssdk.ToInt32(tg.HealthCheckIntervalSeconds), awssdk.ToInt32(tg.HealthCheckTimeoutSeconds), awssdk.ToInt32(tg.HealthyThresholdCount), awssdk.ToInt32(tg.UnhealthyThresholdCount))
+	}
+	attrs, err := e.clients.ELB.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: &lb.TargetGroupARN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range attrs.Attributes {
+		if awssdk.ToString(a.Key) == "preserve_client_ip.enabled" && awssdk.ToString(a.Value) != "false" {
+			t.Errorf("preserve_client_ip.enabled = %s", awssdk.ToString(a.Value))
+		}
+	}
+	eventually(t, "control plane target healthy", 20*time.Second, func() (bool, error) {
+		out, err := e.clients.ELB.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: &lb.TargetGroupARN})
+		if err != nil || len(out.TargetHealthDescriptions) != 1 {
+			return false, err
+		}
+		h := out.TargetHealthDescriptions[0]
+		return awssdk.ToString(h.Target.Id) == instanceID && h.TargetHealth.State == elbv2types.TargetHealthStateEnumHealthy, nil
+	})
+
+	sgs := awsCluster.Status.Network.SecurityGroups
+	groups, err := e.clients.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{sgs.ControlPlane}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []string
+	for _, p := range groups.SecurityGroups[0].IpPermissions {
+		if awssdk.ToString(p.IpProtocol) != "tcp" || awssdk.ToInt32(p.FromPort) != 6443 {
+			continue
+		}
+		for _, r := range p.IpRanges {
+			sources = append(sources, awssdk.ToString(r.CidrIp))
+		}
+		for _, g := range p.UserIdGroupPairs {
+			sources = append(sources, awssdk.ToString(g.GroupId))
+		}
+	}
+	if strings.Join(sources, ",") != "10.0.0.0/16,"+sgs.LoadBalancer {
+		t.Errorf("API server port of the control plane group open to %v, want the VPC and %s", sources, sgs.LoadBalancer)
 	}
 }
 

@@ -106,10 +106,10 @@ func TestAccAWSMachineSurvivesEventualConsistency(t *testing.T) {
 	e := startEngine(t)
 	ctx := context.Background()
 	cluster := networkOnlyCluster(t, e, "consistency")
-	if err := setAWSTiming(map[string]string{"consistencyDelay": "5s"}); err != nil {
+	if err := setAWSTiming(map[string]any{"consistencyDelay": "5s"}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = setAWSTiming(map[string]string{"consistencyDelay": testConsistencyDelay}) })
+	t.Cleanup(func() { _ = setAWSTiming(map[string]any{"consistencyDelay": testConsistencyDelay}) })
 	machine, _ := standaloneMachine(t, e, cluster, "m", "v1.36.0", infrav1.AWSMachineSpec{InstanceType: "t3.medium"})
 	am := &infrav1.AWSMachine{}
 	eventually(t, "machine running", 60*time.Second, func() (bool, error) {

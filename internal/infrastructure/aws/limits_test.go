@@ -104,19 +104,43 @@ func TestAccAWSSecurityGroupRulesReconcileByContent(t *testing.T) {
 	}
 	cl := cloud.Cluster{Namespace: "default", Name: cluster.Name, UID: string(awsCluster.UID)}
 	st := awsCluster.Status.Network
-	authorizations := func() int {
+	calls := func(action string) int {
 		calls, err := testLab.AWSCalls()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return calls["ec2:AuthorizeSecurityGroupIngress"]
+		return calls["ec2:"+action]
 	}
-	before := authorizations()
+	authorizations := func() int { return calls("AuthorizeSecurityGroupIngress") }
+	before, revokes := authorizations(), calls("RevokeSecurityGroupIngress")
 	if err := e.clients.ReconcileSecurityGroups(ctx, cl, 6443, &st); err != nil {
 		t.Fatal(err)
 	}
-	if n := authorizations() - before; n != 0 {
-		t.Errorf("a pass over complete groups authorized %d rules", n)
+	if n, r := authorizations()-before, calls("RevokeSecurityGroupIngress")-revokes; n != 0 || r != 0 {
+		t.Errorf("a pass over complete groups authorized %d and revoked %d rules", n, r)
+	}
+
+	// The API server port open to anywhere, as it was before it was
+	// narrowed to the load balancer: the next pass revokes it.
+	open := ec2types.IpPermission{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(6443), ToPort: awssdk.Int32(6443),
+		IpRanges: []ec2types.IpRange{{CidrIp: awssdk.String("0.0.0.0/0")}}}
+	if _, err := e.clients.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &st.SecurityGroups.ControlPlane,
+		IpPermissions: []ec2types.IpPermission{open}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.clients.ReconcileSecurityGroups(ctx, cl, 6443, &st); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := e.clients.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{st.SecurityGroups.ControlPlane}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range cp.SecurityGroups[0].IpPermissions {
+		for _, r := range p.IpRanges {
+			if awssdk.ToString(r.CidrIp) == "0.0.0.0/0" {
+				t.Errorf("control plane group still open to anywhere on %d", awssdk.ToInt32(p.FromPort))
+			}
+		}
 	}
 
 	nodePorts := ec2types.IpPermission{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(30000), ToPort: awssdk.Int32(32767),

@@ -13,8 +13,8 @@ import (
 //	PUT    /_lab/faults      replace the injected faults: [{"action","rate","error"}]
 //	DELETE /_lab/faults      remove them
 //	PUT    /_lab/timing      {"bootDelay":"2s","terminateDelay":"0s","natGatewayDelay":"0s",
-//	                          "loadBalancerDelay":"0s","consistencyDelay":"0s"}; fields left
-//	                          out keep their values
+//	                          "loadBalancerDelay":"0s","consistencyDelay":"0s","healthCheckTimeScale":0.05};
+//	                          fields left out keep their values
 //	PUT    /_lab/images      register images: [{"name","owner","rootDeviceName","snapshotSizeGiB",
 //	                          "architecture","kubernetesVersion","state","creationDate"}],
 //	                          answers [{"name","imageId"}]
@@ -56,6 +56,7 @@ func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/_lab/timing" && r.Method == http.MethodPut:
 		var t struct {
 			BootDelay, TerminateDelay, NATGatewayDelay, LoadBalancerDelay, ConsistencyDelay string
+			HealthCheckTimeScale                                                            *float64
 		}
 		if err := json.NewDecoder(r.Body).Decode(&t); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -76,6 +77,13 @@ func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			*d.out = v
+		}
+		if t.HealthCheckTimeScale != nil {
+			if *t.HealthCheckTimeScale < 0 {
+				http.Error(w, "healthCheckTimeScale must not be negative", http.StatusBadRequest)
+				return
+			}
+			cfg.HealthCheckTimeScale = *t.HealthCheckTimeScale
 		}
 		s.SetConfig(cfg)
 		w.WriteHeader(http.StatusNoContent)

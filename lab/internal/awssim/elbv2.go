@@ -51,11 +51,19 @@ type targetGroup struct {
 	HealthCheckPort            string   `xml:"HealthCheckPort"`
 	HealthCheckEnabled         bool     `xml:"HealthCheckEnabled"`
 	HealthCheckIntervalSeconds int      `xml:"HealthCheckIntervalSeconds"`
+	HealthCheckTimeoutSeconds  int      `xml:"HealthCheckTimeoutSeconds"`
 	HealthyThresholdCount      int      `xml:"HealthyThresholdCount"`
 	UnhealthyThresholdCount    int      `xml:"UnhealthyThresholdCount"`
 	LoadBalancerArns           []string `xml:"LoadBalancerArns>member"`
 	tags                       []Tag
-	targets                    map[string]int
+	targets                    map[string]*target
+	attributes                 map[string]string
+}
+
+// target is a registered target of a target group.
+type target struct {
+	port       int
+	registered time.Time
 }
 
 type listenerAction struct {
@@ -255,25 +263,122 @@ func (s *Simulator) createTargetGroup(p params, region string) (any, *apiError) 
 			TargetGroups []*targetGroup `xml:"TargetGroups>member"`
 		}{[]*targetGroup{tg}}, nil
 	}
-	hcProtocol := p.get("HealthCheckProtocol")
-	if hcProtocol == "" {
-		hcProtocol = p.get("Protocol")
-	}
-	hcPort := p.get("HealthCheckPort")
-	if hcPort == "" {
-		hcPort = "traffic-port"
-	}
 	tg := &targetGroup{
 		TargetGroupArn:  elbARN(region, fmt.Sprintf("targetgroup/%s/%s", name, hex16())),
 		TargetGroupName: name, Protocol: p.get("Protocol"), Port: port, VpcID: p.get("VpcId"), TargetType: targetType,
-		HealthCheckProtocol: hcProtocol, HealthCheckPort: hcPort, HealthCheckEnabled: true,
-		HealthCheckIntervalSeconds: p.int("HealthCheckIntervalSeconds", 30), HealthyThresholdCount: p.int("HealthyThresholdCount", 5),
-		UnhealthyThresholdCount: p.int("UnhealthyThresholdCount", 2), tags: tagList(elbTags(p)), targets: map[string]int{},
+		// ELBv2's defaults for a TCP target group.
+		HealthCheckProtocol: p.get("Protocol"), HealthCheckPort: "traffic-port", HealthCheckEnabled: true,
+		HealthCheckIntervalSeconds: 30, HealthCheckTimeoutSeconds: 10, HealthyThresholdCount: 5, UnhealthyThresholdCount: 2,
+		tags: tagList(elbTags(p)), targets: map[string]*target{},
+		attributes: map[string]string{"preserve_client_ip.enabled": boolString(targetType == "instance"), "deregistration_delay.timeout_seconds": "300",
+			"proxy_protocol_v2.enabled": "false", "stickiness.enabled": "false", "deregistration_delay.connection_termination.enabled": "false"},
+	}
+	if err := setHealthCheck(tg, p); err != nil {
+		return nil, err
 	}
 	s.tgs[tg.TargetGroupArn] = tg
 	return struct {
 		TargetGroups []*targetGroup `xml:"TargetGroups>member"`
 	}{[]*targetGroup{tg}}, nil
+}
+
+// setHealthCheck applies a request's HealthCheck* settings within
+// ELBv2's ranges.
+func setHealthCheck(tg *targetGroup, p params) *apiError {
+	if v := p.get("HealthCheckProtocol"); v != "" {
+		tg.HealthCheckProtocol = v
+	}
+	if v := p.get("HealthCheckPort"); v != "" {
+		tg.HealthCheckPort = v
+	}
+	if p.has("HealthCheckEnabled") {
+		tg.HealthCheckEnabled = p.get("HealthCheckEnabled") == "true"
+	}
+	for _, f := range []struct {
+		param    string
+		field    *int
+		min, max int
+	}{
+		{"HealthCheckIntervalSeconds", &tg.HealthCheckIntervalSeconds, 5, 300},
+		{"HealthCheckTimeoutSeconds", &tg.HealthCheckTimeoutSeconds, 2, 120},
+		{"HealthyThresholdCount", &tg.HealthyThresholdCount, 2, 10},
+		{"UnhealthyThresholdCount", &tg.UnhealthyThresholdCount, 2, 10},
+	} {
+		if !p.has(f.param) {
+			continue
+		}
+		v := p.int(f.param, 0)
+		if v < f.min || v > f.max {
+			return badRequest("ValidationError", "%s must be between %d and %d, not %d", f.param, f.min, f.max, v)
+		}
+		*f.field = v
+	}
+	if tg.HealthCheckTimeoutSeconds > tg.HealthCheckIntervalSeconds {
+		return badRequest("ValidationError", "Health check timeout '%d' must be smaller than or equal to the interval '%d'", tg.HealthCheckTimeoutSeconds, tg.HealthCheckIntervalSeconds)
+	}
+	return nil
+}
+
+func (s *Simulator) modifyTargetGroup(p params, _ string) (any, *apiError) {
+	tg, ok := s.tgs[p.get("TargetGroupArn")]
+	if !ok {
+		return nil, badRequest("TargetGroupNotFound", "Target group '%s' not found", p.get("TargetGroupArn"))
+	}
+	changed := *tg
+	if err := setHealthCheck(&changed, p); err != nil {
+		return nil, err
+	}
+	*tg = changed
+	return struct {
+		TargetGroups []*targetGroup `xml:"TargetGroups>member"`
+	}{[]*targetGroup{tg}}, nil
+}
+
+type attribute struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
+func (tg *targetGroup) attributeList() []attribute {
+	var out []attribute
+	for _, k := range keys(tg.attributes) {
+		out = append(out, attribute{Key: k, Value: tg.attributes[k]})
+	}
+	return out
+}
+
+func (s *Simulator) describeTargetGroupAttributes(p params, _ string) (any, *apiError) {
+	tg, ok := s.tgs[p.get("TargetGroupArn")]
+	if !ok {
+		return nil, badRequest("TargetGroupNotFound", "Target group '%s' not found", p.get("TargetGroupArn"))
+	}
+	return struct {
+		Attributes []attribute `xml:"Attributes>member"`
+	}{tg.attributeList()}, nil
+}
+
+func (s *Simulator) modifyTargetGroupAttributes(p params, _ string) (any, *apiError) {
+	tg, ok := s.tgs[p.get("TargetGroupArn")]
+	if !ok {
+		return nil, badRequest("TargetGroupNotFound", "Target group '%s' not found", p.get("TargetGroupArn"))
+	}
+	changes := map[string]string{}
+	for _, a := range p.indexed("Attributes.member") {
+		k, v := a.get("Key"), a.get("Value")
+		if _, known := tg.attributes[k]; !known {
+			return nil, badRequest("ValidationError", "Target group attribute key '%s' is not recognized", k)
+		}
+		if strings.HasSuffix(k, ".enabled") && v != "true" && v != "false" {
+			return nil, badRequest("ValidationError", "Target group attribute '%s' must be true or false, not '%s'", k, v)
+		}
+		changes[k] = v
+	}
+	for k, v := range changes {
+		tg.attributes[k] = v
+	}
+	return struct {
+		Attributes []attribute `xml:"Attributes>member"`
+	}{tg.attributeList()}, nil
 }
 
 func (s *Simulator) describeTargetGroups(p params, _ string) (any, *apiError) {
@@ -405,7 +510,10 @@ func (s *Simulator) registerTargets(p params, _ string) (any, *apiError) {
 		}
 	}
 	for _, t := range targets {
-		tg.targets[t.get("Id")] = t.int("Port", tg.Port)
+		// Registering a target again changes nothing, its health included.
+		if _, ok := tg.targets[t.get("Id")]; !ok {
+			tg.targets[t.get("Id")] = &target{port: t.int("Port", tg.Port), registered: s.now()}
+		}
 	}
 	return struct{}{}, nil
 }
@@ -426,25 +534,47 @@ func (s *Simulator) describeTargetHealth(p params, _ string) (any, *apiError) {
 	if !ok {
 		return nil, badRequest("TargetGroupNotFound", "Target group '%s' not found", p.get("TargetGroupArn"))
 	}
-	type target struct {
+	type targetDescription struct {
 		ID   string `xml:"Id"`
 		Port int    `xml:"Port"`
 	}
 	type health struct {
-		Target target `xml:"Target"`
-		State  string `xml:"TargetHealth>State"`
+		Target targetDescription `xml:"Target"`
+		State  string            `xml:"TargetHealth>State"`
+		Reason string            `xml:"TargetHealth>Reason,omitempty"`
 	}
 	var out []health
 	for _, id := range keys(tg.targets) {
-		state := "healthy"
-		if i, ok := s.instances[id]; !ok || i.State.Name != "running" {
-			state = "unused"
-		}
-		out = append(out, health{Target: target{ID: id, Port: tg.targets[id]}, State: state})
+		state, reason := s.targetHealth(tg, id)
+		out = append(out, health{Target: targetDescription{ID: id, Port: tg.targets[id].port}, State: state, Reason: reason})
 	}
 	return struct {
 		TargetHealthDescriptions []health `xml:"TargetHealthDescriptions>member"`
 	}{out}, nil
+}
+
+// targetHealth is what an NLB's health checks make of a target: initial
+// until HealthyThreshold checks Interval apart have passed since it was
+// registered (scaled by Config.HealthCheckTimeScale), then healthy.
+func (s *Simulator) targetHealth(tg *targetGroup, id string) (state, reason string) {
+	i, ok := s.instances[id]
+	switch {
+	case len(tg.LoadBalancerArns) == 0:
+		return "unused", "Target.NotInUse"
+	case !ok || i.State.Name != "running":
+		return "unused", "Target.InvalidState"
+	case !tg.HealthCheckEnabled:
+		return "unavailable", "Target.HealthCheckDisabled"
+	}
+	scale := s.cfg.HealthCheckTimeScale
+	if scale <= 0 {
+		scale = 1
+	}
+	healthyAfter := time.Duration(float64(tg.HealthyThresholdCount*tg.HealthCheckIntervalSeconds) * float64(time.Second) * scale)
+	if s.now().Before(tg.targets[id].registered.Add(healthyAfter)) {
+		return "initial", "Elb.RegistrationInProgress"
+	}
+	return "healthy", ""
 }
 
 func (s *Simulator) elbTagsOf(arn string) *[]Tag {
@@ -547,6 +677,10 @@ var elbv2Actions = map[string]func(*Simulator, params, string) (any, *apiError){
 	"RegisterTargets":       (*Simulator).registerTargets,
 	"DeregisterTargets":     (*Simulator).deregisterTargets,
 	"DescribeTargetHealth":  (*Simulator).describeTargetHealth,
-	"AddTags":               (*Simulator).addTags,
-	"DescribeTags":          (*Simulator).describeTags,
+	"ModifyTargetGroup":     (*Simulator).modifyTargetGroup,
+
+	"DescribeTargetGroupAttributes": (*Simulator).describeTargetGroupAttributes,
+	"ModifyTargetGroupAttributes":   (*Simulator).modifyTargetGroupAttributes,
+	"AddTags":                       (*Simulator).addTags,
+	"DescribeTags":                  (*Simulator).describeTags,
 }

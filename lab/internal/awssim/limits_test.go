@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -133,5 +134,77 @@ func TestSecurityGroupPermissionsMerge(t *testing.T) {
 	if _, err := e.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: a, IpPermissions: []ec2types.IpPermission{
 		{IpProtocol: aws.String("tcp"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("10.0.0.0/8")}}}}}); errorCode(err) != "InvalidParameterValue" {
 		t.Errorf("tcp without ports: %v", err)
+	}
+}
+
+// A target group as CAPA configures the API server's: health checks in
+// ELBv2's ranges, targets initial until HealthyThreshold x Interval have
+// passed (scaled for the lab), client IP preservation off.
+func TestTargetGroupHealthChecksAndAttributes(t *testing.T) {
+	e := newEnv(t, Config{HealthCheckTimeScale: 0.1})
+	ctx := context.Background()
+	subnetID, _ := testSubnet(t, e)
+	vpcID := e.sim.subnets[subnetID].VpcID
+	create := func(interval, timeout, healthy int32) (elbv2types.TargetGroup, error) {
+		out, err := e.elb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String(fmt.Sprintf("tg-%d-%d-%d", interval, timeout, healthy)),
+			Protocol: elbv2types.ProtocolEnumTcp, Port: aws.Int32(6443), VpcId: aws.String(vpcID), HealthCheckProtocol: elbv2types.ProtocolEnumTcp,
+			HealthCheckIntervalSeconds: aws.Int32(interval), HealthCheckTimeoutSeconds: aws.Int32(timeout), HealthyThresholdCount: aws.Int32(healthy),
+			UnhealthyThresholdCount: aws.Int32(3)})
+		if err != nil {
+			return elbv2types.TargetGroup{}, err
+		}
+		return out.TargetGroups[0], nil
+	}
+	for _, bad := range [][3]int32{{4, 2, 5}, {10, 11, 5}, {10, 5, 1}, {10, 5, 11}} {
+		if _, err := create(bad[0], bad[1], bad[2]); errorCode(err) != "ValidationError" {
+			t.Errorf("health check %v: %v", bad, err)
+		}
+	}
+	tg := try(create(10, 5, 5)).must(t)
+	if aws.ToInt32(tg.HealthCheckIntervalSeconds) != 10 || aws.ToInt32(tg.HealthCheckTimeoutSeconds) != 5 || aws.ToInt32(tg.HealthyThresholdCount) != 5 {
+		t.Errorf("target group = %+v", tg)
+	}
+	attrs := func() map[string]string {
+		out := try(e.elb.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn})).must(t)
+		m := map[string]string{}
+		for _, a := range out.Attributes {
+			m[aws.ToString(a.Key)] = aws.ToString(a.Value)
+		}
+		return m
+	}
+	if got := attrs()["preserve_client_ip.enabled"]; got != "true" {
+		t.Errorf("instance targets preserve client IPs by default, got %q", got)
+	}
+	try(e.elb.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn,
+		Attributes: []elbv2types.TargetGroupAttribute{{Key: aws.String("preserve_client_ip.enabled"), Value: aws.String("false")}}})).must(t)
+	if got := attrs()["preserve_client_ip.enabled"]; got != "false" {
+		t.Errorf("after the change: %q", got)
+	}
+	if _, err := e.elb.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn,
+		Attributes: []elbv2types.TargetGroupAttribute{{Key: aws.String("no.such.attribute"), Value: aws.String("1")}}}); errorCode(err) != "ValidationError" {
+		t.Errorf("unknown attribute: %v", err)
+	}
+
+	lb := try(e.elb.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{Name: aws.String("api"), Type: elbv2types.LoadBalancerTypeEnumNetwork, Subnets: []string{subnetID}})).must(t).LoadBalancers[0]
+	run := try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ubuntuImage), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnetID)})).must(t)
+	id := run.Instances[0].InstanceId
+	try(e.elb.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: []elbv2types.TargetDescription{{Id: id}}})).must(t)
+	state := func() (elbv2types.TargetHealthStateEnum, elbv2types.TargetHealthReasonEnum) {
+		h := try(e.elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn})).must(t).TargetHealthDescriptions[0].TargetHealth
+		return h.State, h.Reason
+	}
+	if s, r := state(); s != elbv2types.TargetHealthStateEnumUnused || r != elbv2types.TargetHealthReasonEnumNotInUse {
+		t.Errorf("target of a group no listener uses: %s %s", s, r)
+	}
+	try(e.elb.CreateListener(ctx, &elbv2.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Protocol: elbv2types.ProtocolEnumTcp, Port: aws.Int32(6443),
+		DefaultActions: []elbv2types.Action{{Type: elbv2types.ActionTypeEnumForward, TargetGroupArn: tg.TargetGroupArn}}})).must(t)
+	// 5 checks 10 s apart, at a tenth of real time: 5 s.
+	e.clock.Advance(4900 * time.Millisecond)
+	if s, r := state(); s != elbv2types.TargetHealthStateEnumInitial || r != elbv2types.TargetHealthReasonEnumRegistrationInProgress {
+		t.Errorf("before 5 x 10 s x 0.1: %s %s", s, r)
+	}
+	e.clock.Advance(100 * time.Millisecond)
+	if s, _ := state(); s != elbv2types.TargetHealthStateEnumHealthy {
+		t.Errorf("after 5 x 10 s x 0.1: %s", s)
 	}
 }

@@ -35,6 +35,11 @@ type Config struct {
 	// ConsistencyDelay is how long a resource is not found by ID after
 	// its creation, as with EC2's eventual consistency.
 	ConsistencyDelay time.Duration
+	// HealthCheckTimeScale is the share of real time that load balancer
+	// health checks take: a new target turns healthy after its target
+	// group's HealthyThreshold x Interval times this. 0 means 1 (real
+	// time); 0.05 turns CAPA's 5 x 10 s into 2.5 s.
+	HealthCheckTimeScale float64
 	// Now replaces the clock in tests.
 	Now func() time.Time
 }

@@ -427,9 +427,21 @@ func TestLoadBalancerLifecycle(t *testing.T) {
 	run := try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ubuntuImage), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnets[0])})).must(t)
 	id := *run.Instances[0].InstanceId
 	try(e.elb.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: []elbv2types.TargetDescription{{Id: aws.String(id)}}})).must(t)
-	health := try(e.elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn})).must(t).TargetHealthDescriptions
-	if len(health) != 1 || *health[0].Target.Id != id || *health[0].Target.Port != 6443 || health[0].TargetHealth.State != elbv2types.TargetHealthStateEnumHealthy {
-		t.Errorf("target health = %+v", health)
+	health := func() elbv2types.TargetHealthStateEnum {
+		out := try(e.elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn})).must(t).TargetHealthDescriptions
+		if len(out) != 1 || *out[0].Target.Id != id || *out[0].Target.Port != 6443 {
+			t.Fatalf("target health = %+v", out)
+		}
+		return out[0].TargetHealth.State
+	}
+	// ELBv2's defaults: healthy after 5 checks 30 s apart.
+	e.clock.Advance(149 * time.Second)
+	if got := health(); got != elbv2types.TargetHealthStateEnumInitial {
+		t.Errorf("target health before 5 x 30 s = %s", got)
+	}
+	e.clock.Advance(time.Second)
+	if got := health(); got != elbv2types.TargetHealthStateEnumHealthy {
+		t.Errorf("target health after 5 x 30 s = %s", got)
 	}
 	tags := try(e.elb.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{*lb.LoadBalancerArn}})).must(t).TagDescriptions
 	if len(tags) != 1 || len(tags[0].Tags) != 1 || *tags[0].Tags[0].Key != "owner" {

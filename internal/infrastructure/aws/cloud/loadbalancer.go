@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -89,21 +90,81 @@ func (c Clients) ReconcileLoadBalancer(ctx context.Context, cl Cluster, port int
 	return lb.State != nil && lb.State.Code == elbv2types.LoadBalancerStateEnumActive, nil
 }
 
+// The API server target group's health check is CAPA's: TCP on the API
+// server port every 10 s with a 5 s timeout, healthy after 5 checks and
+// unhealthy after 3. (ELBv2's defaults, 30 s and 5 checks, leave a new
+// control plane unreachable through the load balancer for 150 s.)
+const (
+	apiHealthCheckIntervalSeconds = 10
+	apiHealthCheckTimeoutSeconds  = 5
+	apiHealthyThreshold           = 5
+	apiUnhealthyThreshold         = 3
+)
+
+// preserveClientIP is the target group attribute CAPA turns off: with it
+// on, a node reaching the API server through the load balancer can be
+// routed back to itself, which NLBs do not support (hairpinning), and the
+// control plane group would have to be open to every client address.
+const preserveClientIP = "preserve_client_ip.enabled"
+
 func (c Clients) ensureTargetGroup(ctx context.Context, name string, port int32, vpcID string, tags []elbv2types.Tag) (string, error) {
 	out, err := c.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
-	if err == nil && len(out.TargetGroups) > 0 {
-		return aws.ToString(out.TargetGroups[0].TargetGroupArn), nil
-	}
 	if err != nil && !IsNotFound(err) {
 		return "", err
 	}
-	created, err := c.ELB.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String(name), Protocol: elbv2types.ProtocolEnumTcp,
-		Port: aws.Int32(port), VpcId: aws.String(vpcID), TargetType: elbv2types.TargetTypeEnumInstance,
-		HealthCheckProtocol: elbv2types.ProtocolEnumTcp, Tags: tags})
-	if err != nil {
-		return "", fmt.Errorf("creating target group %s: %w", name, err)
+	var tg elbv2types.TargetGroup
+	if err == nil && len(out.TargetGroups) > 0 {
+		tg = out.TargetGroups[0]
+		if err := c.ensureHealthCheck(ctx, tg, port); err != nil {
+			return "", err
+		}
+	} else {
+		created, err := c.ELB.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String(name), Protocol: elbv2types.ProtocolEnumTcp,
+			Port: aws.Int32(port), VpcId: aws.String(vpcID), TargetType: elbv2types.TargetTypeEnumInstance, Tags: tags,
+			HealthCheckEnabled: aws.Bool(true), HealthCheckProtocol: elbv2types.ProtocolEnumTcp, HealthCheckPort: aws.String(strconv.Itoa(int(port))),
+			HealthCheckIntervalSeconds: aws.Int32(apiHealthCheckIntervalSeconds), HealthCheckTimeoutSeconds: aws.Int32(apiHealthCheckTimeoutSeconds),
+			HealthyThresholdCount: aws.Int32(apiHealthyThreshold), UnhealthyThresholdCount: aws.Int32(apiUnhealthyThreshold)})
+		if err != nil {
+			return "", fmt.Errorf("creating target group %s: %w", name, err)
+		}
+		tg = created.TargetGroups[0]
 	}
-	return aws.ToString(created.TargetGroups[0].TargetGroupArn), nil
+	return aws.ToString(tg.TargetGroupArn), c.ensureClientIPNotPreserved(ctx, aws.ToString(tg.TargetGroupArn))
+}
+
+// ensureHealthCheck brings an existing target group's health check to
+// CAPA's settings.
+func (c Clients) ensureHealthCheck(ctx context.Context, tg elbv2types.TargetGroup, port int32) error {
+	if aws.ToInt32(tg.HealthCheckIntervalSeconds) == apiHealthCheckIntervalSeconds && aws.ToInt32(tg.HealthCheckTimeoutSeconds) == apiHealthCheckTimeoutSeconds &&
+		aws.ToInt32(tg.HealthyThresholdCount) == apiHealthyThreshold && aws.ToInt32(tg.UnhealthyThresholdCount) == apiUnhealthyThreshold {
+		return nil
+	}
+	_, err := c.ELB.ModifyTargetGroup(ctx, &elbv2.ModifyTargetGroupInput{TargetGroupArn: tg.TargetGroupArn,
+		HealthCheckEnabled: aws.Bool(true), HealthCheckProtocol: elbv2types.ProtocolEnumTcp, HealthCheckPort: aws.String(strconv.Itoa(int(port))),
+		HealthCheckIntervalSeconds: aws.Int32(apiHealthCheckIntervalSeconds), HealthCheckTimeoutSeconds: aws.Int32(apiHealthCheckTimeoutSeconds),
+		HealthyThresholdCount: aws.Int32(apiHealthyThreshold), UnhealthyThresholdCount: aws.Int32(apiUnhealthyThreshold)})
+	if err != nil {
+		return fmt.Errorf("setting the health check of target group %s: %w", aws.ToString(tg.TargetGroupName), err)
+	}
+	return nil
+}
+
+func (c Clients) ensureClientIPNotPreserved(ctx context.Context, arn string) error {
+	out, err := c.ELB.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(arn)})
+	if err != nil {
+		return err
+	}
+	for _, a := range out.Attributes {
+		if aws.ToString(a.Key) == preserveClientIP && aws.ToString(a.Value) == "false" {
+			return nil
+		}
+	}
+	_, err = c.ELB.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(arn),
+		Attributes: []elbv2types.TargetGroupAttribute{{Key: aws.String(preserveClientIP), Value: aws.String("false")}}})
+	if err != nil {
+		return fmt.Errorf("turning off client IP preservation of %s: %w", arn, err)
+	}
+	return nil
 }
 
 // DeleteLoadBalancer deletes the load balancer (with its listener) and the

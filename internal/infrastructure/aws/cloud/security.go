@@ -42,12 +42,21 @@ func (c Clients) ReconcileSecurityGroups(ctx context.Context, cl Cluster, apiSer
 		}
 		return p
 	}
+	vpcCIDR, err := c.vpcCIDR(ctx, st.VPCID)
+	if err != nil {
+		return err
+	}
+	apiFromLB := fromGroup("tcp", apiServerPort, apiServerPort, lb)
+	apiFromLB.IpRanges = []ec2types.IpRange{{CidrIp: aws.String(vpcCIDR)}}
 	rules := map[string][]ec2types.IpPermission{
-		// A network load balancer keeps the client's address, so the API
-		// server port is open to where clients are.
+		// Clients reach the API server through the load balancer.
 		roleLoadBalancerSG: {anywhere("tcp", apiServerPort, apiServerPort)},
 		roleControlPlaneSG: {
-			anywhere("tcp", apiServerPort, apiServerPort),
+			// The load balancer does not keep client addresses (its target
+			// group has preserve_client_ip off, as CAPA's), so the API
+			// server port is open only to it and to the VPC, where its
+			// health checks and nodes come from.
+			apiFromLB,
 			fromGroup("tcp", 2379, 2380, cp), // etcd
 			fromGroup("-1", 0, 0, node),
 			fromGroup("-1", 0, 0, cp),
@@ -66,10 +75,31 @@ func (c Clients) ReconcileSecurityGroups(ctx context.Context, cl Cluster, apiSer
 	return nil
 }
 
-// ensureRules authorizes the sources of want that g lacks. AWS shows a
-// group's rules merged into one permission per protocol and port range,
-// so what counts is each wanted source, not the number of permissions.
+// vpcCIDR is a VPC's CIDR block. It is looked up by filter: a VPC made
+// moments ago may not be known by ID yet.
+func (c Clients) vpcCIDR(ctx context.Context, vpcID string) (string, error) {
+	out, err := c.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}}})
+	if err != nil {
+		return "", err
+	}
+	if len(out.Vpcs) == 0 {
+		return "", fmt.Errorf("VPC %s not found", vpcID)
+	}
+	return aws.ToString(out.Vpcs[0].CidrBlock), nil
+}
+
+// ensureRules makes g's rules want: it authorizes the sources g lacks and
+// revokes those it has beyond them (such as the API server port open to
+// anywhere, from before it was narrowed). AWS shows a group's rules
+// merged into one permission per protocol and port range, so what counts
+// is each source, not the number of permissions.
 func (c Clients) ensureRules(ctx context.Context, g *ec2types.SecurityGroup, want []ec2types.IpPermission) error {
+	for _, extra := range extraSources(g.IpPermissions, want) {
+		_, err := c.EC2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: []ec2types.IpPermission{extra}})
+		if err != nil && errorCode(err) != "InvalidPermission.NotFound" {
+			return fmt.Errorf("revoking a rule of security group %s: %w", aws.ToString(g.GroupId), err)
+		}
+	}
 	for _, rule := range want {
 		missing := missingSources(g.IpPermissions, rule)
 		if missing == nil {
@@ -116,6 +146,18 @@ func missingSources(have []ec2types.IpPermission, rule ec2types.IpPermission) *e
 		return nil
 	}
 	return &missing
+}
+
+// extraSources returns the permissions of have cut to the sources that
+// no permission of want with the same protocol and ports holds.
+func extraSources(have, want []ec2types.IpPermission) []ec2types.IpPermission {
+	var out []ec2types.IpPermission
+	for _, p := range have {
+		if extra := missingSources(want, p); extra != nil {
+			out = append(out, *extra)
+		}
+	}
+	return out
 }
 
 // samePorts says whether two permissions are for the same protocol and
