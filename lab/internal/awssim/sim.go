@@ -4,6 +4,10 @@
 // that matters to such a client: AWS-shaped IDs, tags on create, filters,
 // pagination, client-token idempotency, instances that are pending before
 // they run, optional eventual consistency, dependency errors on delete.
+// It refuses what AWS refuses: unknown images (a catalog holds Cluster
+// API's published AMIs), root volumes below their snapshot, invalid load
+// balancer names, tags past AWS's limits, a second internet gateway on a
+// VPC; and it reports targets healthy only after their health checks.
 //
 // A control API under /_lab/ injects faults, counts calls per action and
 // lists every live resource.
