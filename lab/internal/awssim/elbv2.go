@@ -566,12 +566,7 @@ func (s *Simulator) targetHealth(tg *targetGroup, id string) (state, reason stri
 	case !tg.HealthCheckEnabled:
 		return "unavailable", "Target.HealthCheckDisabled"
 	}
-	scale := s.cfg.HealthCheckTimeScale
-	if scale <= 0 {
-		scale = 1
-	}
-	healthyAfter := time.Duration(float64(tg.HealthyThresholdCount*tg.HealthCheckIntervalSeconds) * float64(time.Second) * scale)
-	if s.now().Before(tg.targets[id].registered.Add(healthyAfter)) {
+	if s.now().Before(tg.targets[id].registered.Add(s.healthyAfter(tg))) {
 		return "initial", "Elb.RegistrationInProgress"
 	}
 	return "healthy", ""

@@ -8,6 +8,9 @@
 // API's published AMIs), root volumes below their snapshot, invalid load
 // balancer names, tags past AWS's limits, a second internet gateway on a
 // VPC; and it reports targets healthy only after their health checks.
+// OnLoadBalancerHealth tells the lab when a load balancer's listener has
+// a healthy target to forward to, so that what is served behind it
+// answers only then.
 //
 // A control API under /_lab/ injects faults, counts calls per action and
 // lists every live resource.
@@ -46,6 +49,9 @@ type Config struct {
 	HealthCheckTimeScale float64
 	// Now replaces the clock in tests.
 	Now func() time.Time
+	// AfterFunc replaces time.AfterFunc in tests: it calls f once d has
+	// passed on the clock Now reads.
+	AfterFunc func(d time.Duration, f func())
 }
 
 // Instance is what OnInstanceRunning learns about an instance that has
@@ -79,6 +85,21 @@ type Simulator struct {
 	// OnLoadBalancerDeleted, when set, is called with the DNS name of
 	// every deleted load balancer.
 	OnLoadBalancerDeleted func(dnsName string)
+	// OnLoadBalancerHealth, when set, is called (without the lock held)
+	// whenever a load balancer's listener starts or stops forwarding
+	// connections: it does while its load balancer is active and a target
+	// behind it is healthy. Targets turn healthy with time (see
+	// Config.HealthCheckTimeScale) and stop being so when they are
+	// deregistered or their instance stops running; a deleted load
+	// balancer forwards nothing.
+	OnLoadBalancerHealth func(dnsName string, port int, healthy bool)
+
+	// healthMu orders the calls of OnLoadBalancerHealth.
+	healthMu sync.Mutex
+	// reported holds the listeners last reported forwarding.
+	reported map[listenerKey]bool
+	// wakeAt is when the health timer fires, zero if it is not armed.
+	wakeAt time.Time
 
 	vpcs        map[string]*vpc
 	subnets     map[string]*subnet
@@ -137,12 +158,19 @@ func New(cfg Config) *Simulator {
 	return s
 }
 
-// SetConfig replaces the timing; the region and clock stay.
+// SetConfig replaces the timing; the region and clock stay. Health
+// checks under way take the new time scale at once.
 func (s *Simulator) SetConfig(cfg Config) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	cfg.Region, cfg.Now = s.cfg.Region, s.cfg.Now
+	cfg.Region, cfg.Now, cfg.AfterFunc = s.cfg.Region, s.cfg.Now, s.cfg.AfterFunc
 	s.cfg = cfg
+	s.reportHealth()
+	callbacks := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	for _, cb := range callbacks {
+		cb()
+	}
 }
 
 // config returns the current timing.
@@ -221,6 +249,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.advance()
 	body, apiErr := handler(s, p, region)
+	s.reportHealth()
 	callbacks := s.pending
 	s.pending = nil
 	s.mu.Unlock()

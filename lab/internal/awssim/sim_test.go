@@ -24,15 +24,44 @@ import (
 
 // fakeClock moves only when a test says so.
 type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu     sync.Mutex
+	now    time.Time
+	timers []fakeTimer
+}
+
+type fakeTimer struct {
+	at time.Time
+	f  func()
 }
 
 func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+// AfterFunc calls f when Advance reaches d from now.
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timers = append(c.timers, fakeTimer{c.now.Add(d), f})
+}
+
+// Advance moves the clock and then fires the timers that are due, outside
+// the clock's lock since they read it.
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
+	var due []func()
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.at.After(c.now) {
+			kept = append(kept, t)
+		} else {
+			due = append(due, t.f)
+		}
+	}
+	c.timers = kept
 	c.mu.Unlock()
+	for _, f := range due {
+		f()
+	}
 }
 
 type env struct {
@@ -54,7 +83,7 @@ func newEnv(t *testing.T, cfg Config) *env {
 func newEnvIn(t *testing.T, cfg Config, region string) *env {
 	t.Helper()
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	cfg.Now = clock.Now
+	cfg.Now, cfg.AfterFunc = clock.Now, clock.AfterFunc
 	sim := New(cfg)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
