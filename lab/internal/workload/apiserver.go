@@ -24,9 +24,8 @@ import (
 // apiServer serves one simulated workload cluster at its control plane
 // endpoint: the Kubernetes API and, for connections whose TLS server name
 // is an etcd member's pod (what Cluster API's etcd client sends through
-// a port-forward), that member's etcd API. It listens only while at
-// least one control plane machine runs, like a load balancer with no
-// healthy target.
+// a port-forward), that member's etcd API. The simulator starts and
+// stops it as the load balancer in front would forward (see serve).
 type apiServer struct {
 	endpoint string
 	handler  http.Handler

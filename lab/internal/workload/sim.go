@@ -13,6 +13,13 @@
 // instance removes its node and, for control plane machines, its etcd
 // member and static pods.
 //
+// A cluster's API server answers at its endpoint, the load balancer's
+// address, only while the load balancer forwards there
+// (LoadBalancerHealth): until a control plane target has passed its
+// health checks, connections are refused and joins keep retrying
+// discovery. kubeadm init talks to its own machine's API server and does
+// not wait for the load balancer.
+//
 // What the lab refuses, as the real components do:
 //
 //   - cloud-init renders the user data as a jinja template over the EC2
@@ -64,6 +71,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -132,6 +140,9 @@ type Simulator struct {
 	joined uint64
 	// pending holds the clusters with a look again queued.
 	pending map[string]bool
+	// forwarding holds the endpoints whose load balancer has a healthy
+	// target behind it.
+	forwarding map[string]bool
 }
 
 type cluster struct {
@@ -177,12 +188,13 @@ func New(ctx context.Context, log logr.Logger) (*Simulator, error) {
 	}
 	s := &Simulator{
 		mgr: mgr, log: log, JoinRetry: 5 * time.Minute,
-		events:   make(chan func(), 1024),
-		stopped:  make(chan struct{}),
-		done:     ctx.Done(),
-		clusters: map[string]*cluster{},
-		nodes:    map[string]*node{},
-		pending:  map[string]bool{},
+		events:     make(chan func(), 1024),
+		stopped:    make(chan struct{}),
+		done:       ctx.Done(),
+		clusters:   map[string]*cluster{},
+		nodes:      map[string]*node{},
+		pending:    map[string]bool{},
+		forwarding: map[string]bool{},
 	}
 	if err := s.watchAddOns(ctx); err != nil {
 		return nil, err
@@ -221,6 +233,47 @@ func (s *Simulator) InstanceTerminated(id string) {
 	s.events <- func() { s.terminate(id) }
 }
 
+// LoadBalancerHealth learns whether the load balancer at host forwards
+// port to a healthy target: the API server of the cluster whose endpoint
+// that is answers only while it does.
+func (s *Simulator) LoadBalancerHealth(host string, port int, healthy bool) {
+	endpoint := net.JoinHostPort(host, strconv.Itoa(port))
+	s.events <- func() {
+		s.mu.Lock()
+		if healthy {
+			s.forwarding[endpoint] = true
+		} else {
+			delete(s.forwarding, endpoint)
+		}
+		c := s.clusters[endpoint]
+		s.mu.Unlock()
+		if c == nil {
+			return
+		}
+		if err := s.serve(c); err != nil {
+			s.log.Error(err, "serving the workload cluster", "endpoint", endpoint)
+		}
+	}
+}
+
+// serve makes the cluster's API server listen at its endpoint exactly
+// while a control plane machine runs behind a load balancer that forwards
+// to a healthy target. A real NLB without one lets connections time out
+// (its address leaves DNS); the lab refuses them at once, which fails the
+// same clients sooner. Losing the last healthy target closes the open
+// connections, as an NLB resets the connections of a target that turns
+// unhealthy.
+func (s *Simulator) serve(c *cluster) error {
+	s.mu.Lock()
+	up := c.controlPlanes > 0 && s.forwarding[c.endpoint]
+	s.mu.Unlock()
+	if !up {
+		c.server.stop()
+		return nil
+	}
+	return c.server.start()
+}
+
 // HostDeleted forgets the workload clusters served at host (their load
 // balancer is gone).
 func (s *Simulator) HostDeleted(host string) {
@@ -231,6 +284,11 @@ func (s *Simulator) HostDeleted(host string) {
 			if h, _, _ := net.SplitHostPort(endpoint); h == host {
 				gone = append(gone, c)
 				delete(s.clusters, endpoint)
+			}
+		}
+		for endpoint := range s.forwarding {
+			if h, _, _ := net.SplitHostPort(endpoint); h == host {
+				delete(s.forwarding, endpoint)
 			}
 		}
 		s.mu.Unlock()
@@ -321,8 +379,9 @@ func (s *Simulator) kubeadmInit(ctx context.Context, i Instance, b *Bootstrap, n
 func (s *Simulator) kubeadmJoin(ctx context.Context, i Instance, b *Bootstrap, name string) error {
 	s.mu.Lock()
 	c, ok := s.clusters[b.Endpoint]
+	answers := ok && c.controlPlanes > 0 && s.forwarding[b.Endpoint]
 	s.mu.Unlock()
-	if !ok || c.controlPlanes == 0 {
+	if !answers {
 		return fmt.Errorf("%w: no API server answers at %s", errRetry, b.Endpoint)
 	}
 	if err := c.checkToken(ctx, b.Token); err != nil {
@@ -372,14 +431,11 @@ func (s *Simulator) addControlPlane(ctx context.Context, c *cluster, i Instance,
 	if err := c.addStaticPods(ctx, name); err != nil {
 		return err
 	}
-	if err := c.server.start(); err != nil {
-		return err
-	}
 	s.mu.Lock()
 	c.controlPlanes++
 	s.mu.Unlock()
 	s.addNode(i, &node{name: name, cluster: c, controlPlane: true})
-	return nil
+	return s.serve(c)
 }
 
 func (s *Simulator) terminate(id string) {
@@ -400,7 +456,9 @@ func (s *Simulator) terminate(id string) {
 		s.log.Error(err, "removing node", "node", n.name)
 	}
 	if last {
-		n.cluster.server.stop()
+		if err := s.serve(n.cluster); err != nil {
+			s.log.Error(err, "serving the workload cluster", "endpoint", n.cluster.endpoint)
+		}
 	}
 	s.log.Info("node removed", "instance", id, "node", n.name, "endpoint", n.cluster.endpoint)
 	// The cloud controller manager may move to another control plane

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,16 +115,46 @@ func newSim(t *testing.T) *Simulator {
 
 // startCluster boots the first control plane machine and returns a
 // client of the cluster that trusts only the cluster CA from the user
-// data, once the node has registered.
+// data, once the machine's target is healthy and the node has registered.
 func startCluster(t *testing.T, sim *Simulator, cp Instance, endpoint string, certs secret.Certificates) *kubernetes.Clientset {
 	sim.InstanceRunning(cp)
-	cs, err := kubernetes.NewForConfig(&rest.Config{Host: "https://" + endpoint,
+	reportHealth(t, sim, endpoint, true)
+	cs := clusterClient(t, endpoint, certs)
+	waitNodes(t, cs, 1)
+	return cs
+}
+
+// clusterClient is a client of the cluster at endpoint that trusts only
+// the cluster CA from the user data.
+func clusterClient(t *testing.T, endpoint string, certs secret.Certificates) *kubernetes.Clientset {
+	cs, err := kubernetes.NewForConfig(&rest.Config{Host: "https://" + endpoint, Timeout: 5 * time.Second,
 		TLSClientConfig: rest.TLSClientConfig{CAData: certs.GetByPurpose(secret.ClusterCA).KeyPair.Cert}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitNodes(t, cs, 1)
 	return cs
+}
+
+// reportHealth is the load balancer at endpoint reporting whether it has
+// a healthy target.
+func reportHealth(t *testing.T, sim *Simulator, endpoint string, healthy bool) {
+	t.Helper()
+	host, port, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(port)
+	sim.LoadBalancerHealth(host, n, healthy)
+}
+
+// refused says whether connections to endpoint fail.
+func refused(endpoint string) bool {
+	conn, err := net.DialTimeout("tcp", endpoint, time.Second)
+	if err != nil {
+		return true
+	}
+	_ = conn.Close()
+	return false
 }
 
 // createToken is the bootstrap provider creating a join token.
@@ -224,16 +255,7 @@ func TestKubeadmInitJoinTerminate(t *testing.T) {
 	sim.InstanceTerminated("i-w1")
 	waitNodes(t, cs, 1)
 	sim.InstanceTerminated("i-cp1")
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		conn, err := net.Dial("tcp", endpoint)
-		if err != nil {
-			break
-		}
-		_ = conn.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the endpoint still answers with no control plane machine")
-		}
-	}
+	eventually(t, "the endpoint refuses with no control plane machine", func() bool { return refused(endpoint) })
 	host, _, _ := net.SplitHostPort(endpoint)
 	sim.HostDeleted(host)
 }
@@ -552,4 +574,50 @@ func TestParseBootstrapRendersOnlyWithJinjaHeader(t *testing.T) {
 	if b, err = ParseBootstrap(i); err != nil || b.NodeName != "{{ ds.meta_data.local_hostname }}" {
 		t.Fatalf("without the header: node name %q, err %v", b.NodeName, err)
 	}
+}
+
+// hasNode says whether the instance has joined.
+func hasNode(sim *Simulator, id string) bool {
+	sim.mu.Lock()
+	defer sim.mu.Unlock()
+	return sim.nodes[id] != nil
+}
+
+// The API server answers through its load balancer only while a target
+// behind it is healthy; kubeadm init does not wait for it, joins do.
+func TestAPIServerAnswersOnlyBehindHealthyTarget(t *testing.T) {
+	sim := newSim(t)
+	sim.JoinRetry = 20 * time.Second
+	endpoint := loopbackEndpoint(t)
+	initData, certs := initUserData(t, endpoint, nameFromMetadata+providerIDArg)
+	sim.InstanceRunning(instance("i-cp1", 10, initData))
+	eventually(t, "kubeadm init without a healthy target", func() bool { return hasNode(sim, "i-cp1") })
+	if !refused(endpoint) {
+		t.Fatal("the endpoint answers before its target is healthy")
+	}
+
+	// A worker's discovery retries until the load balancer forwards.
+	sim.InstanceRunning(instance("i-w1", 11, joinUserData(t, endpoint, "abcdef.0123456789abcdef", nameFromMetadata+providerIDArg)))
+	time.Sleep(1500 * time.Millisecond)
+	if hasNode(sim, "i-w1") {
+		t.Fatal("a worker joined through a load balancer without a healthy target")
+	}
+	reportHealth(t, sim, endpoint, true)
+	cs := clusterClient(t, endpoint, certs)
+	waitNodes(t, cs, 1)
+	createToken(t, cs, "abcdef", "0123456789abcdef")
+	waitNodes(t, cs, 2)
+
+	// Without a healthy target the endpoint refuses again, and answers
+	// once one is back.
+	reportHealth(t, sim, endpoint, false)
+	eventually(t, "the endpoint refuses without a healthy target", func() bool { return refused(endpoint) })
+	reportHealth(t, sim, endpoint, true)
+	waitNodes(t, cs, 2)
+
+	// A healthy target with no control plane machine serves nothing.
+	sim.InstanceTerminated("i-cp1")
+	eventually(t, "the endpoint refuses with no control plane machine", func() bool { return refused(endpoint) })
+	host, _, _ := net.SplitHostPort(endpoint)
+	sim.HostDeleted(host)
 }
