@@ -30,7 +30,8 @@ const usage = `capi-lab runs a Kubernetes management plane, cloud simulators and
 workload clusters on loopback.
 
 Usage:
-  capi-lab up   [--dir D] [--detach] [--port P] [--boot-delay 2s]   start it
+  capi-lab up   [--dir D] [--detach] [--port P] [--boot-delay 2s]
+                [--health-check-time-scale 0.1]                     start it
   capi-lab down [--dir D]                                           stop it
   capi-lab env  [--dir D]                                           print shell exports for eval
 
@@ -39,8 +40,14 @@ across restarts; the simulated cloud resources and workload clusters live as
 long as the process. An instance that boots with the kubeadm cloud-init that
 Cluster API generated joins a simulated workload cluster served at its load
 balancer's address (a loopback address, which is also its DNS name).
+--health-check-time-scale is the share of real time that load balancer
+health checks take: 0.1 turns the 5 checks 10 s apart that a control plane
+target needs into 5 s, 1 is real AWS.
 
 The workload simulation is as strict as a real cluster:
+  - The API server answers at its load balancer's address only while a
+    control plane target behind it is healthy: connections are refused until
+    its health checks have passed, and kubeadm joins retry meanwhile.
   - cloud-init renders {{ ds.meta_data.* }} and {{ v1.* }} only under a first
     line "## template: jinja"; a node name that is no DNS name fails kubeadm.
   - A node gets spec.providerID only from the kubelet's provider-id flag
@@ -102,6 +109,7 @@ func up(args []string) error {
 	detach := fs.Bool("detach", false, "start in the background and return once the API server is ready")
 	port := fs.Int("port", 0, "API server port on first start (default: a free port, kept afterwards)")
 	bootDelay := fs.Duration("boot-delay", 2*time.Second, "how long a simulated instance stays pending")
+	healthScale := fs.Float64("health-check-time-scale", 0.1, "share of real time that load balancer health checks take (1: as on AWS)")
 	dir, err := parse(fs, args, d)
 	if err != nil {
 		return err
@@ -110,14 +118,17 @@ func up(args []string) error {
 		fmt.Printf("capi-lab is already running (pid %d) in %s\n", pid, dir)
 		return nil
 	}
+	if *healthScale <= 0 {
+		return fmt.Errorf("--health-check-time-scale must be positive, not %g", *healthScale)
+	}
 	if *detach {
-		return startDetached(dir, *port, *bootDelay)
+		return startDetached(dir, *port, *bootDelay, *healthScale)
 	}
 	ports, err := dir.LoadOrChoosePorts(*port)
 	if err != nil {
 		return err
 	}
-	sim := awssim.New(awssim.Config{BootDelay: *bootDelay})
+	sim := awssim.New(awssim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale})
 	if err := simulateWorkloads(sim); err != nil {
 		return err
 	}
@@ -145,6 +156,7 @@ func simulateWorkloads(sim *awssim.Simulator) error {
 		})
 	}
 	sim.OnInstanceTerminated = wl.InstanceTerminated
+	sim.OnLoadBalancerHealth = wl.LoadBalancerHealth
 	return nil
 }
 
@@ -173,7 +185,7 @@ func serveAWS(port int, sim *awssim.Simulator) error {
 
 // startDetached re-executes this binary in its own session with output
 // going to the lab's log file, then waits until the API server is ready.
-func startDetached(dir mgmt.Dir, port int, bootDelay time.Duration) error {
+func startDetached(dir mgmt.Dir, port int, bootDelay time.Duration, healthScale float64) error {
 	if err := os.MkdirAll(string(dir), 0o700); err != nil {
 		return err
 	}
@@ -186,7 +198,8 @@ func startDetached(dir mgmt.Dir, port int, bootDelay time.Duration) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(self, "up", "--dir", string(dir), "--port", strconv.Itoa(port), "--boot-delay", bootDelay.String())
+	cmd := exec.Command(self, "up", "--dir", string(dir), "--port", strconv.Itoa(port), "--boot-delay", bootDelay.String(),
+		"--health-check-time-scale", strconv.FormatFloat(healthScale, 'g', -1, 64))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
