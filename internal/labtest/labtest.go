@@ -117,6 +117,23 @@ func (l *Lab) SetAWSFaults(faults any) error {
 	return l.awsControl(http.MethodPut, "/_lab/faults", faults, nil)
 }
 
+// RegisterImage adds an image of the lab's own account to the simulator's
+// catalog, with Kubernetes at version ("" for a plain OS image, which boots
+// a user's own script but no kubeadm), and returns its ID.
+func (l *Lab) RegisterImage(name, version string) (string, error) {
+	var out []struct {
+		ImageID string `json:"imageId"`
+	}
+	spec := []map[string]string{{"name": name, "kubernetesVersion": version, "rootDeviceName": "/dev/sda1"}}
+	if err := l.awsControl(http.MethodPut, "/_lab/images", spec, &out); err != nil {
+		return "", err
+	}
+	if len(out) != 1 {
+		return "", fmt.Errorf("registering image %s: %d images returned", name, len(out))
+	}
+	return out[0].ImageID, nil
+}
+
 // SetAWSTiming sets the simulator's timings, such as
 // {"consistencyDelay": "1s"}; fields left out keep their values.
 func (l *Lab) SetAWSTiming(timing map[string]any) error {

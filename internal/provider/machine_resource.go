@@ -35,9 +35,10 @@ import (
 )
 
 var (
-	_ resource.ResourceWithConfigure   = (*machineResource)(nil)
-	_ resource.ResourceWithImportState = (*machineResource)(nil)
-	_ resource.ResourceWithModifyPlan  = (*machineResource)(nil)
+	_ resource.ResourceWithConfigure        = (*machineResource)(nil)
+	_ resource.ResourceWithImportState      = (*machineResource)(nil)
+	_ resource.ResourceWithModifyPlan       = (*machineResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*machineResource)(nil)
 )
 
 // Wait targets of capi_machine.
@@ -89,7 +90,7 @@ func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Namespace, the cluster's (default `default`).", Validators: []validator.String{validators.DNS1123Label()}, PlanModifiers: replace},
 			"cluster": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the `capi_cluster` the machine belongs to.",
 				Validators: []validator.String{validators.ClusterName()}, PlanModifiers: replace},
-			"version": schema.StringAttribute{Optional: true, MarkdownDescription: "Kubernetes version of the node, such as `v1.36.0` (required with kubeadm).",
+			"version": schema.StringAttribute{Optional: true, MarkdownDescription: "Kubernetes version of the node, such as `v1.36.0`: required with kubeadm; without it (a `bootstrap_script` machine) `aws.ami` is required.",
 				Validators: []validator.String{stringvalidator.RegexMatches(versionPattern, "must be a Kubernetes version such as v1.36.0")}, PlanModifiers: replace},
 			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Labels of the Machine.",
 				Validators: []validator.Map{mapvalidator.KeysAre(validators.LabelKey()), mapvalidator.ValueStringsAre(validators.LabelValue())}},
@@ -371,4 +372,42 @@ func readMachineObjects(ctx context.Context, cl client.Reader, id string) (capio
 		}
 	}
 	return objs, nil
+}
+
+// ConfigValidators: a kubeadm machine needs its Kubernetes version (CABPK
+// renders the join for it), and a machine without a version needs an ami,
+// since images are looked up by version.
+func (r *machineResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{machineVersionValidator{}}
+}
+
+type machineVersionValidator struct{}
+
+func (machineVersionValidator) Description(context.Context) string {
+	return "version is required with kubeadm, and aws.ami without a version"
+}
+
+func (v machineVersionValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (machineVersionValidator) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var version, script, ami types.String
+	for p, v := range map[string]*types.String{"version": &version, "bootstrap_script": &script} {
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(p), v)...)
+	}
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("aws").AtName("ami"), &ami)...)
+	if resp.Diagnostics.HasError() || !version.IsNull() || version.IsUnknown() {
+		return
+	}
+	if script.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("version"), "Missing version",
+			"Attribute version is required for a machine that joins with kubeadm (no bootstrap_script): Cluster API's kubeadm "+
+				"bootstrap renders the join for that version, and the image is looked up by it.")
+		return
+	}
+	if ami.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("aws").AtName("ami"), "Missing image",
+			"Attribute aws.ami is required for a machine without a version: images are looked up by Kubernetes version.")
+	}
 }

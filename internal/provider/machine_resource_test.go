@@ -17,7 +17,18 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 )
 
-func machinesConfig(cluster, machineLabel string) string {
+// plainImage is an OS image without Kubernetes in the lab's catalog: what a
+// machine booting a script of its own runs.
+func plainImage(t *testing.T) string {
+	t.Helper()
+	id, err := testLab.RegisterImage("ubuntu-24.04-plain", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func machinesConfig(cluster, machineLabel, ami string) string {
 	return awsClusterConfig(cluster, `{}`) + fmt.Sprintf(`
 resource "capi_machine" "worker" {
   count   = 2
@@ -26,12 +37,13 @@ resource "capi_machine" "worker" {
   labels  = { role = %q }
 
   aws = {
+    ami           = %q
     instance_type = "t3.medium"
   }
 
   bootstrap_script = "#!/bin/sh\necho joined by a script of my own\n"
   wait_for         = "provisioned"
-}`, machineLabel)
+}`, machineLabel, ami)
 }
 
 // Standalone machines with a user-supplied bootstrap script run their
@@ -41,6 +53,7 @@ resource "capi_machine" "worker" {
 func TestAccMachine_bootstrapScript(t *testing.T) {
 	useLabAWS(t)
 	t.Cleanup(func() { _ = testLab.SetAWSFaults(nil) })
+	ami := plainImage(t)
 	var runInstancesBefore int
 	name := testClusterName()
 	key := client.ObjectKey{Namespace: "default", Name: name}
@@ -60,7 +73,7 @@ func TestAccMachine_bootstrapScript(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config: machinesConfig(name, "worker"),
+				Config: machinesConfig(name, "worker", ami),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(worker, tfjsonpath.New("provider_id"), knownvalue.StringRegexp(regexp.MustCompile(`^aws:///us-east-1[ab]/i-[0-9a-f]{17}$`))),
 					statecheck.ExpectKnownValue(worker, tfjsonpath.New("phase"), knownvalue.StringExact("Provisioned")),
@@ -87,7 +100,7 @@ func TestAccMachine_bootstrapScript(t *testing.T) {
 				),
 			},
 			{
-				Config: machinesConfig(name, "ingress"),
+				Config: machinesConfig(name, "ingress", ami),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(worker, plancheck.ResourceActionUpdate),
 				}},
@@ -174,4 +187,22 @@ resource "capi_machine" "joiner" {
 			},
 		},
 	})
+}
+
+// A machine that cannot get an image or a kubeadm join fails at plan.
+func TestAccMachine_invalidInput(t *testing.T) {
+	useLabAWS(t)
+	machine := func(body string) string {
+		return "resource \"capi_machine\" \"m\" {\n name = \"m\"\n cluster = \"c\"\n aws = { instance_type = \"t3.medium\" }\n " + body + "\n}"
+	}
+	var steps []resource.TestStep
+	for _, c := range []struct{ config, want string }{
+		{machine(``), `Attribute version is required for a machine that joins with kubeadm`},
+		{machine(`bootstrap_script = "#!/bin/sh"`), `Attribute aws.ami is required for a machine without a version`},
+		{machine(`version = "v1.36.0"` + "\n" + `bootstrap_script = "#!/bin/sh"` + "\n" + `kubeadm = { pre_kubeadm_commands = ["true"] }`),
+			`Attribute "bootstrap_script" cannot be specified when "kubeadm" is specified`},
+	} {
+		steps = append(steps, resource.TestStep{Config: c.config, PlanOnly: true, ExpectError: wrapped(c.want)})
+	}
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
 }
