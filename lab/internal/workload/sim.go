@@ -247,6 +247,9 @@ func (s *Simulator) LoadBalancerHealth(host string, port int, healthy bool) {
 		}
 		c := s.clusters[endpoint]
 		s.mu.Unlock()
+		// The log tells when an endpoint starts answering, which nothing
+		// else in the cluster shows.
+		s.log.Info("load balancer health", "endpoint", endpoint, "healthyTarget", healthy)
 		if c == nil {
 			return
 		}
