@@ -1,6 +1,7 @@
 // Package cloud makes the EC2 and ELBv2 calls of the AWS infrastructure
 // provider: the network of a cluster (VPC, subnets, gateways, routes,
-// security groups), its API server load balancer, and instances. Every
+// security groups), its API server load balancer, and instances; and at
+// delete, what a cloud controller manager left for Services. Every
 // create is idempotent: resources are found by their ownership tags (and
 // instances and NAT gateways by client token) before anything is created,
 // so a retry or a crashed process never makes a second one.

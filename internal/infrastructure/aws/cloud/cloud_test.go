@@ -174,3 +174,27 @@ func TestMissingSourcesComparesContent(t *testing.T) {
 		t.Errorf("only the missing group should be left: %+v", m)
 	}
 }
+
+// Only what the cloud provider made for this cluster's Services is
+// deleted as such: not this provider's own resources (the node groups
+// carry the same cloud provider tag), nor those of another cluster or
+// shared with one.
+func TestMadeForServices(t *testing.T) {
+	cl := Cluster{Namespace: "default", Name: "prod"}
+	other := Cluster{Namespace: "team", Name: "prod"}
+	for _, c := range []struct {
+		tags map[string]string
+		want bool
+	}{
+		{map[string]string{"kubernetes.io/cluster/prod": "owned", serviceNameTag: "default/web"}, true},
+		{map[string]string{"kubernetes.io/cluster/prod": "owned"}, true},
+		{map[string]string{"kubernetes.io/cluster/prod": "shared", serviceNameTag: "default/web"}, false},
+		{map[string]string{"kubernetes.io/cluster/staging": "owned", serviceNameTag: "default/web"}, false},
+		{securityGroupTags(cl, roleNodeSG), false},
+		{securityGroupTags(other, roleNodeSG), false},
+	} {
+		if got := cl.madeForServices(c.tags); got != c.want {
+			t.Errorf("madeForServices(%v) = %v, want %v", c.tags, got, c.want)
+		}
+	}
+}

@@ -207,11 +207,31 @@ func (r *AWSClusterReconciler) reconcileDelete(ctx context.Context, cluster *clu
 		return ctrl.Result{}, err
 	}
 	cl := ownerCluster(cluster, awsCluster)
+	vpcs, err := clients.ClusterVPCs(ctx, cl, awsCluster.Spec.Network)
+	if err != nil {
+		r.recorder.Eventf(awsCluster, corev1.EventTypeWarning, "DeleteFailed", "Looking up the VPC: %v", err)
+		return ctrl.Result{}, err
+	}
+	// What a cloud controller manager made for Services goes before the
+	// network it blocks. That is done for every cluster, not only those
+	// with the provider's cloud controller manager (the label
+	// terraform-capi.io/cloud-controller-manager): a user may run one of
+	// their own, and without one the lookups find nothing.
+	var waiting []cloud.ServiceResource
+	forServices := func(del deleteForServices) func() (bool, error) {
+		return func() (bool, error) {
+			var err error
+			waiting, err = r.deleteServiceResources(ctx, awsCluster, cl, vpcs, del)
+			return len(waiting) == 0, err
+		}
+	}
 	steps := []struct {
 		what string
 		del  func() (bool, error)
 	}{
 		{"load balancer", func() (bool, error) { return clients.DeleteLoadBalancer(ctx, cl) }},
+		{"load balancers of Services", forServices(clients.DeleteServiceLoadBalancers)},
+		{"security groups of Services", forServices(clients.DeleteServiceSecurityGroups)},
 		{"security groups", func() (bool, error) { return clients.DeleteSecurityGroups(ctx, cl) }},
 		{"network", func() (bool, error) { return clients.DeleteNetwork(ctx, cl, awsCluster.Spec.Network) }},
 	}
@@ -222,13 +242,51 @@ func (r *AWSClusterReconciler) reconcileDelete(ctx context.Context, cluster *clu
 			return ctrl.Result{}, err
 		}
 		if !done {
-			setCondition(awsCluster, infrav1.ReadyCondition, false, "Deleting", "Waiting for the "+s.what+" to be deleted")
+			setCondition(awsCluster, infrav1.ReadyCondition, false, "Deleting", waitingMessage(s.what, waiting))
 			return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 		}
 	}
 	r.recorder.Eventf(awsCluster, corev1.EventTypeNormal, "Deleted", "Deleted the load balancer, security groups and network")
 	controllerutil.RemoveFinalizer(awsCluster, infrav1.ClusterFinalizer)
 	return ctrl.Result{}, nil
+}
+
+// deleteForServices deletes in a VPC what a cloud controller manager
+// made for a cluster's Services, and returns what it deleted and what is
+// still there.
+type deleteForServices func(ctx context.Context, cl cloud.Cluster, vpcID string) (deleted, waiting []cloud.ServiceResource, err error)
+
+// deleteServiceResources runs del in each of the cluster's VPCs, records
+// an event for each resource it deleted and returns those still there.
+func (r *AWSClusterReconciler) deleteServiceResources(ctx context.Context, awsCluster *infrav1.AWSCluster, cl cloud.Cluster, vpcs []string,
+	del deleteForServices) ([]cloud.ServiceResource, error) {
+	var waiting []cloud.ServiceResource
+	for _, vpc := range vpcs {
+		deleted, left, err := del(ctx, cl, vpc)
+		for _, res := range deleted {
+			r.recorder.Eventf(awsCluster, corev1.EventTypeNormal, "ServiceResourceDeleted", "Deleted %s, left by a cloud controller manager", res)
+		}
+		if err != nil {
+			return nil, err
+		}
+		waiting = append(waiting, left...)
+	}
+	return waiting, nil
+}
+
+// waitingMessage says what a delete waits for, naming the resources when
+// it knows them: a person can see what holds a cluster.
+func waitingMessage(what string, resources []cloud.ServiceResource) string {
+	msg := "Waiting for the " + what + " to be deleted"
+	for i, res := range resources {
+		if i == 0 {
+			msg += ": "
+		} else {
+			msg += ", "
+		}
+		msg += res.String()
+	}
+	return msg
 }
 
 func setCondition(obj conditions.Setter, condType string, ok bool, reason, message string) {
