@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -97,11 +98,20 @@ func checkControlPlaneBootstrap(t *testing.T, key client.ObjectKey, replicas int
 			}
 			data := string(secret.Data["value"])
 			for _, want := range []string{"/etc/capi-acc/release", "capi-acc-release-" + release, "'0600'", "echo capi-acc-pre-" + release,
-				"max-pods", "audit-log-maxage", "provider-id"} {
+				"max-pods", "provider-id"} {
 				if !strings.Contains(data, want) {
 					return fmt.Errorf("cloud-config of %s lacks %q:\n%.2000s", m.Name, want, data)
 				}
 			}
+		}
+		// The API server's flags are in the ClusterConfiguration, which only
+		// kubeadm init carries and uploads; joining machines read it there.
+		cm, err := workloadClientset(t, key).CoreV1().ConfigMaps("kube-system").Get(ctx, "kubeadm-config", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(cm.Data["ClusterConfiguration"], "audit-log-maxage") {
+			return fmt.Errorf("the workload cluster's kubeadm-config lacks the API server flag:\n%s", cm.Data["ClusterConfiguration"])
 		}
 		return nil
 	}

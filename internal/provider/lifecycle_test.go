@@ -224,12 +224,11 @@ func nodeReady(n corev1.Node) bool {
 	return false
 }
 
-// workloadNodes lists the nodes of the simulated workload cluster through
-// the kubeconfig Secret Cluster API wrote, as a user would.
-func workloadNodes(t *testing.T, key client.ObjectKey) []corev1.Node {
+// workloadClientset is a client of the simulated workload cluster through
+// the kubeconfig Secret Cluster API wrote, as a user would have.
+func workloadClientset(t *testing.T, key client.ObjectKey) kubernetes.Interface {
 	t.Helper()
-	ctx := context.Background()
-	data, err := kubeconfig.FromSecret(ctx, labClient(t), key)
+	data, err := kubeconfig.FromSecret(context.Background(), labClient(t), key)
 	if err != nil {
 		t.Fatalf("kubeconfig of %s: %v", key, err)
 	}
@@ -237,7 +236,14 @@ func workloadNodes(t *testing.T, key client.ObjectKey) []corev1.Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	return kubernetes.NewForConfigOrDie(cfg)
+}
+
+// workloadNodes lists the nodes of the simulated workload cluster.
+func workloadNodes(t *testing.T, key client.ObjectKey) []corev1.Node {
+	t.Helper()
+	ctx := context.Background()
+	nodes, err := workloadClientset(t, key).CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatalf("nodes of %s: %v", key, err)
 	}
