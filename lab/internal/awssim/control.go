@@ -13,7 +13,8 @@ import (
 //	PUT    /_lab/faults      replace the injected faults: [{"action","rate","error"}]
 //	DELETE /_lab/faults      remove them
 //	PUT    /_lab/timing      {"bootDelay":"2s","terminateDelay":"0s","natGatewayDelay":"0s",
-//	                          "loadBalancerDelay":"0s","consistencyDelay":"0s","healthCheckTimeScale":0.05};
+//	                          "loadBalancerDelay":"0s","loadBalancerDetachDelay":"0s","consistencyDelay":"0s",
+//	                          "healthCheckTimeScale":0.05};
 //	                          fields left out keep their values
 //	PUT    /_lab/images      register images: [{"name","owner","rootDeviceName","snapshotSizeGiB",
 //	                          "architecture","kubernetesVersion","state","creationDate"}],
@@ -55,8 +56,8 @@ func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, registered)
 	case r.URL.Path == "/_lab/timing" && r.Method == http.MethodPut:
 		var t struct {
-			BootDelay, TerminateDelay, NATGatewayDelay, LoadBalancerDelay, ConsistencyDelay string
-			HealthCheckTimeScale                                                            *float64
+			BootDelay, TerminateDelay, NATGatewayDelay, LoadBalancerDelay, LoadBalancerDetachDelay, ConsistencyDelay string
+			HealthCheckTimeScale                                                                                     *float64
 		}
 		if err := json.NewDecoder(r.Body).Decode(&t); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -67,7 +68,8 @@ func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 			in  string
 			out *time.Duration
 		}{{t.BootDelay, &cfg.BootDelay}, {t.TerminateDelay, &cfg.TerminateDelay}, {t.NATGatewayDelay, &cfg.NATGatewayDelay},
-			{t.LoadBalancerDelay, &cfg.LoadBalancerDelay}, {t.ConsistencyDelay, &cfg.ConsistencyDelay}} {
+			{t.LoadBalancerDelay, &cfg.LoadBalancerDelay}, {t.LoadBalancerDetachDelay, &cfg.LoadBalancerDetachDelay},
+			{t.ConsistencyDelay, &cfg.ConsistencyDelay}} {
 			if d.in == "" {
 				continue
 			}

@@ -309,14 +309,31 @@ func (s *Simulator) deleteSecurityGroup(p params, _ string) (any, *apiError) {
 	if g.GroupName == "default" {
 		return nil, badRequest("CannotDelete", "the specified group: \"%s\" name: \"default\" cannot be deleted by a user", id)
 	}
+	if s.groupInUse(id) {
+		return nil, badRequest("DependencyViolation", "resource %s has a dependent object", id)
+	}
+	delete(s.groups, id)
+	return returnTrue(), nil
+}
+
+// groupInUse says whether a security group has what AWS calls a dependent
+// object: the network interface of an instance that is not terminated or
+// of a load balancer (which outlives it for LoadBalancerDetachDelay), or
+// a rule of another group that names it.
+func (s *Simulator) groupInUse(id string) bool {
 	for _, i := range s.instances {
 		if i.State.Name == "terminated" {
 			continue
 		}
 		for _, ref := range i.Groups {
 			if ref.GroupID == id {
-				return nil, dependency("security group", id)
+				return true
 			}
+		}
+	}
+	for _, lb := range s.withInterfaces() {
+		if contains(lb.SecurityGroups, id) {
+			return true
 		}
 	}
 	for _, other := range s.groups {
@@ -326,13 +343,12 @@ func (s *Simulator) deleteSecurityGroup(p params, _ string) (any, *apiError) {
 		for _, rule := range other.Ingress {
 			for _, pair := range rule.Groups {
 				if pair.GroupID == id {
-					return nil, dependency("security group", id)
+					return true
 				}
 			}
 		}
 	}
-	delete(s.groups, id)
-	return returnTrue(), nil
+	return false
 }
 
 func (s *Simulator) describeSecurityGroups(p params, _ string) (any, *apiError) {

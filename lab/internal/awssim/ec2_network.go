@@ -285,7 +285,7 @@ func (s *Simulator) deleteSubnet(p params, _ string) (any, *apiError) {
 			return nil, dependency("subnet", id)
 		}
 	}
-	for _, lb := range s.lbs {
+	for _, lb := range s.withInterfaces() {
 		for _, az := range lb.AvailabilityZones {
 			if az.SubnetID == id {
 				return nil, dependency("subnet", id)

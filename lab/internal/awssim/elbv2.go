@@ -34,6 +34,7 @@ type loadBalancer struct {
 	SecurityGroups        []string `xml:"SecurityGroups>member"`
 	tags                  []Tag
 	created               time.Time
+	deleted               time.Time
 }
 
 type lbState struct {
@@ -131,6 +132,11 @@ func (s *Simulator) createLoadBalancer(p params, region string) (any, *apiError)
 		scheme = "internet-facing"
 	}
 	groups := p.list("SecurityGroups.member")
+	for _, id := range groups {
+		if _, ok := lookup(s, s.groups, id); !ok {
+			return nil, badRequest("InvalidSecurityGroup", "The security group '%s' does not exist", id)
+		}
+	}
 	// As in ELBv2, creating a load balancer that exists with the same
 	// settings returns it; different settings are a conflict.
 	for _, lb := range s.lbs {
@@ -233,7 +239,21 @@ func (s *Simulator) deleteLoadBalancer(p params, _ string) (any, *apiError) {
 		tg.LoadBalancerArns = without(tg.LoadBalancerArns, arn)
 	}
 	delete(s.lbs, arn)
+	lb.deleted = s.now()
+	s.detaching = append(s.detaching, lb)
+	s.advance()
 	return struct{}{}, nil
+}
+
+// withInterfaces lists the load balancers whose network interfaces exist:
+// every live one, and those deleted less than LoadBalancerDetachDelay ago.
+// Their subnets and security groups are in use.
+func (s *Simulator) withInterfaces() []*loadBalancer {
+	out := append([]*loadBalancer(nil), s.detaching...)
+	for _, arn := range keys(s.lbs) {
+		out = append(out, s.lbs[arn])
+	}
+	return out
 }
 
 func (s *Simulator) createTargetGroup(p params, region string) (any, *apiError) {

@@ -7,7 +7,10 @@
 // It refuses what AWS refuses: unknown images (a catalog holds Cluster
 // API's published AMIs), root volumes below their snapshot, invalid load
 // balancer names, tags past AWS's limits, a second internet gateway on a
-// VPC; and it reports targets healthy only after their health checks.
+// VPC, deleting a security group or subnet that an instance or load
+// balancer still uses (a load balancer's network interfaces outlive it by
+// Config.LoadBalancerDetachDelay); and it reports targets healthy only
+// after their health checks.
 // OnLoadBalancerHealth tells the lab when a load balancer's listener has
 // a healthy target to forward to, so that what is served behind it
 // answers only then.
@@ -39,6 +42,10 @@ type Config struct {
 	NATGatewayDelay time.Duration
 	// LoadBalancerDelay is how long a load balancer stays provisioning.
 	LoadBalancerDelay time.Duration
+	// LoadBalancerDetachDelay is how long a deleted load balancer's
+	// network interfaces linger: until then its subnets and security
+	// groups are still in use and refuse to be deleted, as in ELBv2.
+	LoadBalancerDetachDelay time.Duration
 	// ConsistencyDelay is how long a resource is not found by ID after
 	// its creation, as with EC2's eventual consistency.
 	ConsistencyDelay time.Duration
@@ -114,6 +121,9 @@ type Simulator struct {
 	lbs         map[string]*loadBalancer
 	tgs         map[string]*targetGroup
 	listeners   map[string]*listener
+	// detaching are deleted load balancers whose network interfaces have
+	// not gone yet.
+	detaching []*loadBalancer
 
 	// clientTokens maps an action's client token to what it created.
 	clientTokens map[string]string
@@ -317,6 +327,13 @@ func (s *Simulator) advance() {
 			lb.State.Code = "active"
 		}
 	}
+	kept := s.detaching[:0]
+	for _, lb := range s.detaching {
+		if now.Before(lb.deleted.Add(s.cfg.LoadBalancerDetachDelay)) {
+			kept = append(kept, lb)
+		}
+	}
+	s.detaching = kept
 }
 
 // notYetVisible says whether a resource created at t is still hidden from
