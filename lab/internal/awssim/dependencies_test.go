@@ -105,3 +105,58 @@ func TestInstanceHoldsItsSecurityGroups(t *testing.T) {
 		t.Errorf("DeleteSecurityGroup after the instance terminated: %v", err)
 	}
 }
+
+// An internet gateway stays attached while public addresses are mapped in
+// its VPC: a NAT gateway's, an instance's, an internet-facing load
+// balancer's.
+func TestDetachInternetGatewayWaitsForPublicAddresses(t *testing.T) {
+	e := newEnv(t, Config{NATGatewayDelay: 10 * time.Second, TerminateDelay: 5 * time.Second, LoadBalancerDetachDelay: 20 * time.Second})
+	ctx := context.Background()
+	vpcID, subnets := testNetwork(t, e)
+	igw := try(e.ec2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})).must(t).InternetGateway
+	attach := func() {
+		try(e.ec2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGatewayId, VpcId: aws.String(vpcID)})).must(t)
+	}
+	detach := func() error {
+		_, err := e.ec2.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: igw.InternetGatewayId, VpcId: aws.String(vpcID)})
+		return err
+	}
+	mapped := "Network " + vpcID + " has some mapped public address(es). Please unmap those public address(es) before detaching the gateway."
+	attach()
+
+	eip := try(e.ec2.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: ec2types.DomainTypeVpc})).must(t)
+	nat := try(e.ec2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(subnets[0]), AllocationId: eip.AllocationId})).must(t).NatGateway
+	wantError(t, "detach with a NAT gateway", detach(), "DependencyViolation", mapped)
+	try(e.ec2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: nat.NatGatewayId})).must(t)
+	wantError(t, "detach with a NAT gateway being deleted", detach(), "DependencyViolation", mapped)
+	e.clock.Advance(10 * time.Second)
+	if err := detach(); err != nil {
+		t.Fatalf("detach once the NAT gateway is deleted: %v", err)
+	}
+	attach()
+
+	try(e.ec2.ModifySubnetAttribute(ctx, &ec2.ModifySubnetAttributeInput{SubnetId: aws.String(subnets[0]),
+		MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}})).must(t)
+	run := try(e.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ubuntuImage), InstanceType: ec2types.InstanceTypeT3Medium,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnets[0])})).must(t)
+	wantError(t, "detach with an instance's public address", detach(), "DependencyViolation", mapped)
+	try(e.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*run.Instances[0].InstanceId}})).must(t)
+	wantError(t, "detach with a shutting-down instance", detach(), "DependencyViolation", mapped)
+	e.clock.Advance(5 * time.Second)
+	if err := detach(); err != nil {
+		t.Fatalf("detach once the instance terminated: %v", err)
+	}
+	attach()
+
+	try(e.elb.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{Name: aws.String("private"), Type: elbv2types.LoadBalancerTypeEnumNetwork,
+		Scheme: elbv2types.LoadBalancerSchemeEnumInternal, Subnets: subnets})).must(t)
+	public := try(e.elb.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{Name: aws.String("public"), Type: elbv2types.LoadBalancerTypeEnumNetwork,
+		Subnets: subnets})).must(t).LoadBalancers[0]
+	wantError(t, "detach with an internet-facing load balancer", detach(), "DependencyViolation", mapped)
+	try(e.elb.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: public.LoadBalancerArn})).must(t)
+	wantError(t, "detach while its interfaces linger", detach(), "DependencyViolation", mapped)
+	e.clock.Advance(20 * time.Second)
+	if err := detach(); err != nil {
+		t.Errorf("detach with only an internal load balancer: %v", err)
+	}
+}

@@ -344,8 +344,34 @@ func (s *Simulator) detachInternetGateway(p params, _ string) (any, *apiError) {
 	if len(g.Attachments) == 0 || g.Attachments[0].VpcID != p.get("VpcId") {
 		return nil, badRequest("Gateway.NotAttached", "resource %s is not attached to network %s", g.InternetGatewayID, p.get("VpcId"))
 	}
+	if s.mapsPublicAddresses(p.get("VpcId")) {
+		return nil, badRequest("DependencyViolation", "Network %s has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.", p.get("VpcId"))
+	}
 	g.Attachments = nil
 	return returnTrue(), nil
+}
+
+// mapsPublicAddresses says whether public IPv4 addresses are mapped in a
+// VPC, which its internet gateway serves: those of NAT gateways (until
+// they are deleted), of instances (until they are terminated) and of
+// internet-facing load balancers' network interfaces.
+func (s *Simulator) mapsPublicAddresses(vpcID string) bool {
+	for _, n := range s.nats {
+		if n.VpcID == vpcID && n.State != "deleted" {
+			return true
+		}
+	}
+	for _, i := range s.instances {
+		if i.VpcID == vpcID && i.PublicIP != "" && i.State.Name != "terminated" {
+			return true
+		}
+	}
+	for _, lb := range s.withInterfaces() {
+		if lb.VpcID == vpcID && lb.Scheme == "internet-facing" {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Simulator) deleteInternetGateway(p params, _ string) (any, *apiError) {

@@ -9,7 +9,8 @@
 // balancer names, tags past AWS's limits, a second internet gateway on a
 // VPC, deleting a security group or subnet that an instance or load
 // balancer still uses (a load balancer's network interfaces outlive it by
-// Config.LoadBalancerDetachDelay); and it reports targets healthy only
+// Config.LoadBalancerDetachDelay), detaching an internet gateway from a
+// VPC where public addresses are mapped; and it reports targets healthy only
 // after their health checks.
 // OnLoadBalancerHealth tells the lab when a load balancer's listener has
 // a healthy target to forward to, so that what is served behind it
