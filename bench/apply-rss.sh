@@ -24,7 +24,7 @@ WRAP
 chmod +x "$work/plugin/terraform-provider-capi"
 printf 'provider_installation {\n  dev_overrides {\n    "terraform-capi/capi" = "%s"\n  }\n  direct {}\n}\n' "$work/plugin" >"$work/terraformrc"
 export TF_CLI_CONFIG_FILE="$work/terraformrc" TF_IN_AUTOMATION=1
-cp examples/quickstart/main.tf "$work/"
+cp examples/quickstart/*.tf examples/quickstart/*.yaml "$work/"
 cd "$work"
 
 calls() { curl -s "$AWS_ENDPOINT_URL/_lab/calls"; }
