@@ -19,6 +19,7 @@ import (
 //	PUT    /_lab/images      register images: [{"name","owner","rootDeviceName","snapshotSizeGiB",
 //	                          "architecture","kubernetesVersion","state","creationDate"}],
 //	                          answers [{"name","imageId"}]
+//	PUT    /_lab/instance-profiles  add instance profiles: ["name", ...]
 func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/_lab/resources" && r.Method == http.MethodGet:
@@ -54,6 +55,17 @@ func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, registered)
+	case r.URL.Path == "/_lab/instance-profiles" && r.Method == http.MethodPut:
+		var names []string
+		if err := json.NewDecoder(r.Body).Decode(&names); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := s.RegisterInstanceProfiles(names); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case r.URL.Path == "/_lab/timing" && r.Method == http.MethodPut:
 		var t struct {
 			BootDelay, TerminateDelay, NATGatewayDelay, LoadBalancerDelay, LoadBalancerDetachDelay, ConsistencyDelay string

@@ -446,11 +446,9 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 	if az := p.get("Placement.AvailabilityZone"); az != "" && az != sn.AvailabilityZone {
 		return nil, badRequest("InvalidParameterValue", "Availability zone %s does not match subnet %s", az, subnetID)
 	}
-	var profile *iamProfile
-	if name := p.get("IamInstanceProfile.Name"); name != "" {
-		profile = &iamProfile{Arn: "arn:aws:iam::" + accountID + ":instance-profile/" + name, ID: "AIPA" + newID("x")[2:18]}
-	} else if arn := p.get("IamInstanceProfile.Arn"); arn != "" {
-		profile = &iamProfile{Arn: arn, ID: "AIPA" + newID("x")[2:18]}
+	profile, apiErr := s.launchProfile(p)
+	if apiErr != nil {
+		return nil, apiErr
 	}
 
 	resID := newID("r")

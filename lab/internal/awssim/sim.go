@@ -122,6 +122,7 @@ type Simulator struct {
 	lbs         map[string]*loadBalancer
 	tgs         map[string]*targetGroup
 	listeners   map[string]*listener
+	profiles    map[string]*instanceProfile
 	// detaching are deleted load balancers whose network interfaces have
 	// not gone yet.
 	detaching []*loadBalancer
@@ -135,8 +136,8 @@ type Simulator struct {
 	pending      []func()
 }
 
-// New returns a simulator with no resources and the built-in image
-// catalog (Cluster API's published AMIs).
+// New returns a simulator with no resources, the built-in image catalog
+// (Cluster API's published AMIs) and CAPA's instance profiles.
 func New(cfg Config) *Simulator {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
@@ -159,11 +160,16 @@ func New(cfg Config) *Simulator {
 		lbs:          map[string]*loadBalancer{},
 		tgs:          map[string]*targetGroup{},
 		listeners:    map[string]*listener{},
+		profiles:     map[string]*instanceProfile{},
 		clientTokens: map[string]string{},
 		calls:        map[string]int{},
 		ipSeq:        map[string]int{},
 	}
 	if _, err := s.registerImages(builtinImages()); err != nil {
+		panic(err)
+	}
+	// The account had them before the simulator started: never too new.
+	if err := s.registerInstanceProfiles(CAPAInstanceProfiles, time.Time{}); err != nil {
 		panic(err)
 	}
 	return s
