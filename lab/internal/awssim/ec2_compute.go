@@ -450,6 +450,11 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 	if apiErr != nil {
 		return nil, apiErr
 	}
+	if name := p.get("KeyName"); name != "" {
+		if _, ok := s.keyPairNamed(name); !ok {
+			return nil, keyPairNotFound(name)
+		}
+	}
 
 	resID := newID("r")
 	tags := tagList(p.tagSpecs("instance"))
@@ -731,4 +736,8 @@ var ec2Actions = map[string]func(*Simulator, params, string) (any, *apiError){
 	"DescribeInstanceAttribute":     (*Simulator).describeInstanceAttribute,
 	"DescribeImages":                (*Simulator).describeImages,
 	"DescribeVolumes":               (*Simulator).describeVolumes,
+	"CreateKeyPair":                 (*Simulator).createKeyPair,
+	"ImportKeyPair":                 (*Simulator).importKeyPair,
+	"DescribeKeyPairs":              (*Simulator).describeKeyPairs,
+	"DeleteKeyPair":                 (*Simulator).deleteKeyPair,
 }

@@ -748,6 +748,8 @@ func (s *Simulator) ec2Tags(id string) *[]Tag {
 		return &s.instances[id].Tags
 	case s.volumes[id] != nil:
 		return &s.volumes[id].Tags
+	case s.keyPairs[id] != nil:
+		return &s.keyPairs[id].Tags
 	}
 	return nil
 }

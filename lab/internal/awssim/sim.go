@@ -5,7 +5,8 @@
 // pagination, client-token idempotency, instances that are pending before
 // they run, optional eventual consistency, dependency errors on delete.
 // It refuses what AWS refuses: unknown images (a catalog holds Cluster
-// API's published AMIs), root volumes below their snapshot, invalid load
+// API's published AMIs), instance profiles (the account has CAPA's) and
+// key pairs, root volumes below their snapshot, invalid load
 // balancer names, tags past AWS's limits, a second internet gateway on a
 // VPC, deleting a security group or subnet that an instance or load
 // balancer still uses (a load balancer's network interfaces outlive it by
@@ -123,6 +124,7 @@ type Simulator struct {
 	tgs         map[string]*targetGroup
 	listeners   map[string]*listener
 	profiles    map[string]*instanceProfile
+	keyPairs    map[string]*keyPair
 	// detaching are deleted load balancers whose network interfaces have
 	// not gone yet.
 	detaching []*loadBalancer
@@ -161,6 +163,7 @@ func New(cfg Config) *Simulator {
 		tgs:          map[string]*targetGroup{},
 		listeners:    map[string]*listener{},
 		profiles:     map[string]*instanceProfile{},
+		keyPairs:     map[string]*keyPair{},
 		clientTokens: map[string]string{},
 		calls:        map[string]int{},
 		ipSeq:        map[string]int{},
@@ -456,6 +459,9 @@ func (s *Simulator) Resources() []LiveResource {
 	}
 	for _, v := range s.listeners {
 		add("listener", v.ListenerArn, "", v.tags)
+	}
+	for _, v := range s.keyPairs {
+		add("key-pair", v.KeyPairID, "", v.Tags)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {
