@@ -394,17 +394,9 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 	if minCount < 1 || maxCount < minCount {
 		return nil, badRequest("InvalidParameterValue", "Invalid MinCount/MaxCount: %d/%d", minCount, maxCount)
 	}
-	instanceType := p.get("InstanceType")
-	if instanceType == "" {
-		instanceType = "m1.small"
-	}
-	img, apiErr := s.launchImage(p.get("ImageId"), instanceType)
-	if apiErr != nil {
-		return nil, apiErr
-	}
-	rootDevice, extraDevices, apiErr := blockDevices(p, img)
-	if apiErr != nil {
-		return nil, apiErr
+	typeName := p.get("InstanceType")
+	if typeName == "" {
+		typeName = "m1.small"
 	}
 	if apiErr := checkTagSpecs(p); apiErr != nil {
 		return nil, apiErr
@@ -446,6 +438,18 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 	if az := p.get("Placement.AvailabilityZone"); az != "" && az != sn.AvailabilityZone {
 		return nil, badRequest("InvalidParameterValue", "Availability zone %s does not match subnet %s", az, subnetID)
 	}
+	itype, apiErr := launchType(typeName, sn.AvailabilityZone, region)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	img, apiErr := s.launchImage(p.get("ImageId"), itype)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	rootDevice, extraDevices, apiErr := blockDevices(p, img)
+	if apiErr != nil {
+		return nil, apiErr
+	}
 	profile, apiErr := s.launchProfile(p)
 	if apiErr != nil {
 		return nil, apiErr
@@ -459,7 +463,7 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 	resID := newID("r")
 	tags := tagList(p.tagSpecs("instance"))
 	for n := 0; n < maxCount; n++ {
-		i := &instance{InstanceID: newID("i"), ImageID: img.ImageID, InstanceType: instanceType, KeyName: p.get("KeyName"),
+		i := &instance{InstanceID: newID("i"), ImageID: img.ImageID, InstanceType: itype.name, KeyName: p.get("KeyName"),
 			LaunchTime: s.now().UTC().Format(time.RFC3339), AvailabilityZone: sn.AvailabilityZone, SubnetID: sn.SubnetID,
 			VpcID: sn.VpcID, Groups: groups, IAMProfile: profile, RootDeviceName: img.RootDeviceName, RootDeviceType: img.RootDeviceType,
 			ClientToken: token, Architecture: img.Architecture, Tags: tags,
@@ -495,8 +499,8 @@ func (s *Simulator) reservation(resID string) *reservation {
 }
 
 func (s *Simulator) describeInstances(p params, _ string) (any, *apiError) {
-	if max := p.int("MaxResults", 0); p.has("MaxResults") && (max < 5 || max > 1000) {
-		return nil, badRequest("InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", max)
+	if err := checkMaxResults(p, 5, 1000); err != nil {
+		return nil, err
 	}
 	instances, next, err := describe(s, p, "InstanceId", s.instances, "InvalidInstanceID.NotFound", "instance", func(i *instance) resourceView {
 		return resourceView{created: i.launched, tags: i.Tags, values: func(name string) ([]string, bool) {
@@ -592,7 +596,7 @@ func (s *Simulator) describeInstanceAttribute(p params, _ string) (any, *apiErro
 
 // launchImage is the image RunInstances boots: it must exist, be
 // available and suit the instance type's architecture.
-func (s *Simulator) launchImage(id, instanceType string) (*image, *apiError) {
+func (s *Simulator) launchImage(id string, itype *instanceType) (*image, *apiError) {
 	if !amiPattern.MatchString(id) {
 		return nil, malformedAMI(id)
 	}
@@ -603,13 +607,9 @@ func (s *Simulator) launchImage(id, instanceType string) (*image, *apiError) {
 	if img.State != "available" {
 		return nil, badRequest("InvalidAMIID.Unavailable", "The image id '[%s]' is not available (state %s)", id, img.State)
 	}
-	arch := "x86_64"
-	if armInstanceType(instanceType) {
-		arch = "arm64"
-	}
-	if arch != img.Architecture {
+	if !itype.runs(img.Architecture) {
 		return nil, badRequest("InvalidParameterValue", "The architecture '%s' of the specified instance type does not match the architecture '%s' of the specified AMI. "+
-			"Specify an instance type and an AMI that have matching architectures, and try again.", arch, img.Architecture)
+			"Specify an instance type and an AMI that have matching architectures, and try again.", itype.architecture(), img.Architecture)
 	}
 	return img, nil
 }
@@ -740,4 +740,6 @@ var ec2Actions = map[string]func(*Simulator, params, string) (any, *apiError){
 	"ImportKeyPair":                 (*Simulator).importKeyPair,
 	"DescribeKeyPairs":              (*Simulator).describeKeyPairs,
 	"DeleteKeyPair":                 (*Simulator).deleteKeyPair,
+	"DescribeInstanceTypes":         (*Simulator).describeInstanceTypes,
+	"DescribeInstanceTypeOfferings": (*Simulator).describeInstanceTypeOfferings,
 }

@@ -276,24 +276,6 @@ func amiNotFound(ids ...string) *apiError {
 	return badRequest("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(ids, ", "))
 }
 
-// armInstanceType says whether an instance type's family runs arm64
-// (Graviton families carry a g after the generation: t4g, m7g, c7gn).
-func armInstanceType(instanceType string) bool {
-	family, _, _ := strings.Cut(instanceType, ".")
-	if family == "a1" {
-		return true
-	}
-	i := strings.IndexAny(family, "0123456789")
-	if i < 1 {
-		return false
-	}
-	j := i
-	for j < len(family) && family[j] >= '0' && family[j] <= '9' {
-		j++
-	}
-	return j < len(family) && family[j] == 'g'
-}
-
 // deviceRequest is one EBS volume RunInstances is to attach.
 type deviceRequest struct {
 	device              string

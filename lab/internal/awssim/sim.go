@@ -5,8 +5,9 @@
 // pagination, client-token idempotency, instances that are pending before
 // they run, optional eventual consistency, dependency errors on delete.
 // It refuses what AWS refuses: unknown images (a catalog holds Cluster
-// API's published AMIs), instance profiles (the account has CAPA's) and
-// key pairs, root volumes below their snapshot, invalid load
+// API's published AMIs), instance profiles (the account has CAPA's), key
+// pairs, instance types (a table of real ones) and types a zone does not
+// offer, root volumes below their snapshot, invalid load
 // balancer names, tags past AWS's limits, a second internet gateway on a
 // VPC, deleting a security group or subnet that an instance or load
 // balancer still uses (a load balancer's network interfaces outlive it by
