@@ -160,3 +160,51 @@ func TestDetachInternetGatewayWaitsForPublicAddresses(t *testing.T) {
 		t.Errorf("detach with only an internal load balancer: %v", err)
 	}
 }
+
+func TestSecurityGroupEgressRules(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	vpcID, _ := testNetwork(t, e)
+	nodes, lb := testGroup(t, e, vpcID, "nodes"), testGroup(t, e, vpcID, "lb")
+	describe := func(filters ...ec2types.Filter) []ec2types.SecurityGroup {
+		return try(e.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: append(filters,
+			ec2types.Filter{Name: aws.String("vpc-id"), Values: []string{vpcID}})})).must(t).SecurityGroups
+	}
+	if g := describe(ec2types.Filter{Name: aws.String("group-id"), Values: []string{nodes}}); len(g) != 1 || len(g[0].IpPermissionsEgress) != 1 ||
+		*g[0].IpPermissionsEgress[0].IpProtocol != "-1" || *g[0].IpPermissionsEgress[0].IpRanges[0].CidrIp != "0.0.0.0/0" {
+		t.Fatalf("a new group's outbound rules = %+v", g)
+	}
+	allowAll := []ec2types.IpPermission{{IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}
+	try(e.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(nodes), IpPermissions: allowAll})).must(t)
+	_, err := e.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(nodes), IpPermissions: allowAll})
+	wantError(t, "revoking an outbound rule twice", err, "InvalidPermission.NotFound", "")
+
+	toLB := []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(6443), ToPort: aws.Int32(6443),
+		UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(lb)}}}}
+	try(e.ec2.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(nodes), IpPermissions: toLB})).must(t)
+	_, err = e.ec2.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(nodes), IpPermissions: toLB})
+	wantError(t, "authorizing an outbound rule twice", err, "InvalidPermission.Duplicate", "")
+	fromLB := []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(10250), ToPort: aws.Int32(10250),
+		UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(lb)}}}}
+	try(e.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(nodes), IpPermissions: fromLB})).must(t)
+
+	for _, name := range []string{"ip-permission.group-id", "egress.ip-permission.group-id"} {
+		if g := describe(ec2types.Filter{Name: aws.String(name), Values: []string{lb}}); len(g) != 1 || *g[0].GroupId != nodes {
+			t.Errorf("groups with %s %s = %+v", name, lb, g)
+		}
+	}
+	if g := describe(ec2types.Filter{Name: aws.String("egress.ip-permission.cidr"), Values: []string{"0.0.0.0/0"}}); len(g) != 2 {
+		t.Errorf("%d groups allow all outbound traffic, want the lb group and the default one", len(g))
+	}
+
+	deleteLB := func() error {
+		_, err := e.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(lb)})
+		return err
+	}
+	try(e.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(nodes), IpPermissions: fromLB})).must(t)
+	wantError(t, "DeleteSecurityGroup of a group an outbound rule names", deleteLB(), "DependencyViolation", "resource "+lb+" has a dependent object")
+	try(e.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(nodes), IpPermissions: toLB})).must(t)
+	if err := deleteLB(); err != nil {
+		t.Errorf("DeleteSecurityGroup once no rule names it: %v", err)
+	}
+}

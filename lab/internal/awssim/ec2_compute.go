@@ -35,11 +35,26 @@ type securityGroup struct {
 	Egress      []ipPermission `xml:"ipPermissionsEgress>item"`
 	Tags        []Tag          `xml:"tagSet>item"`
 	created     time.Time
+	// rules and egressRules are what Ingress and Egress show merged.
 	rules       []sgRule
+	egressRules []sgRule
 }
 
-func allowAllEgress() []ipPermission {
-	return []ipPermission{{IPProtocol: "-1", IPRanges: []ipRange{{CidrIP: "0.0.0.0/0"}}}}
+// newSecurityGroup makes a group that, as in EC2, allows all outbound
+// traffic.
+func newSecurityGroup(id, name, description, vpcID string, tags []Tag, created time.Time) *securityGroup {
+	g := &securityGroup{GroupID: id, GroupName: name, Description: description, VpcID: vpcID, OwnerID: accountID, Tags: tags, created: created,
+		egressRules: []sgRule{{protocol: "-1", cidr: "0.0.0.0/0"}}}
+	g.Egress = mergeRules(g.egressRules)
+	return g
+}
+
+// direction is the rules of one direction and where they show.
+func (g *securityGroup) direction(egress bool) (rules *[]sgRule, shown *[]ipPermission) {
+	if egress {
+		return &g.egressRules, &g.Egress
+	}
+	return &g.rules, &g.Ingress
 }
 
 type instanceState struct {
@@ -147,8 +162,7 @@ func (s *Simulator) createSecurityGroup(p params, _ string) (any, *apiError) {
 			return nil, badRequest("InvalidGroup.Duplicate", "The security group '%s' already exists for VPC '%s'", name, v.VpcID)
 		}
 	}
-	g := &securityGroup{GroupID: newID("sg"), GroupName: name, Description: p.get("GroupDescription"), VpcID: v.VpcID, OwnerID: accountID,
-		Egress: allowAllEgress(), Tags: tagList(p.tagSpecs("security-group")), created: s.now()}
+	g := newSecurityGroup(newID("sg"), name, p.get("GroupDescription"), v.VpcID, tagList(p.tagSpecs("security-group")), s.now())
 	s.groups[g.GroupID] = g
 	return struct {
 		GroupID string `xml:"groupId"`
@@ -157,6 +171,24 @@ func (s *Simulator) createSecurityGroup(p params, _ string) (any, *apiError) {
 }
 
 func (s *Simulator) authorizeSecurityGroupIngress(p params, _ string) (any, *apiError) {
+	return s.authorizeRules(p, false)
+}
+
+func (s *Simulator) authorizeSecurityGroupEgress(p params, _ string) (any, *apiError) {
+	return s.authorizeRules(p, true)
+}
+
+func (s *Simulator) revokeSecurityGroupIngress(p params, _ string) (any, *apiError) {
+	return s.revokeRules(p, false)
+}
+
+func (s *Simulator) revokeSecurityGroupEgress(p params, _ string) (any, *apiError) {
+	return s.revokeRules(p, true)
+}
+
+// authorizeRules adds the request's rules to one direction of its group,
+// refusing the call if any of them is there already.
+func (s *Simulator) authorizeRules(p params, egress bool) (any, *apiError) {
 	g, ok := lookup(s, s.groups, p.get("GroupId"))
 	if !ok {
 		return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", p.get("GroupId"))
@@ -165,17 +197,20 @@ func (s *Simulator) authorizeSecurityGroupIngress(p params, _ string) (any, *api
 	if err != nil {
 		return nil, err
 	}
+	rules, shown := g.direction(egress)
 	for i, r := range added {
-		if containsRule(g.rules, r) || containsRule(added[:i], r) {
+		if containsRule(*rules, r) || containsRule(added[:i], r) {
 			return nil, badRequest("InvalidPermission.Duplicate", "the specified rule \"peer: %s, %s, %s\" already exists", r.peer(), r.protocol, r.ports())
 		}
 	}
-	g.rules = append(g.rules, added...)
-	g.Ingress = mergeRules(g.rules)
+	*rules = append(*rules, added...)
+	*shown = mergeRules(*rules)
 	return returnTrue(), nil
 }
 
-func (s *Simulator) revokeSecurityGroupIngress(p params, _ string) (any, *apiError) {
+// revokeRules removes the request's rules from one direction of its
+// group, refusing the call if any of them is not there.
+func (s *Simulator) revokeRules(p params, egress bool) (any, *apiError) {
 	g, ok := lookup(s, s.groups, p.get("GroupId"))
 	if !ok {
 		return nil, badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", p.get("GroupId"))
@@ -184,19 +219,20 @@ func (s *Simulator) revokeSecurityGroupIngress(p params, _ string) (any, *apiErr
 	if err != nil {
 		return nil, err
 	}
+	rules, shown := g.direction(egress)
 	for _, r := range revoked {
-		if !containsRule(g.rules, r) {
+		if !containsRule(*rules, r) {
 			return nil, badRequest("InvalidPermission.NotFound", "The specified rule does not exist in this security group.")
 		}
 	}
 	var kept []sgRule
-	for _, r := range g.rules {
+	for _, r := range *rules {
 		if !containsRule(revoked, r) {
 			kept = append(kept, r)
 		}
 	}
-	g.rules = kept
-	g.Ingress = mergeRules(g.rules)
+	*rules = kept
+	*shown = mergeRules(*rules)
 	return returnTrue(), nil
 }
 
@@ -319,7 +355,7 @@ func (s *Simulator) deleteSecurityGroup(p params, _ string) (any, *apiError) {
 // groupInUse says whether a security group has what AWS calls a dependent
 // object: the network interface of an instance that is not terminated or
 // of a load balancer (which outlives it for LoadBalancerDetachDelay), or
-// a rule of another group that names it.
+// an inbound or outbound rule of another group that names it.
 func (s *Simulator) groupInUse(id string) bool {
 	for _, i := range s.instances {
 		if i.State.Name == "terminated" {
@@ -337,18 +373,33 @@ func (s *Simulator) groupInUse(id string) bool {
 		}
 	}
 	for _, other := range s.groups {
-		if other.GroupID == id {
-			continue
-		}
-		for _, rule := range other.Ingress {
-			for _, pair := range rule.Groups {
-				if pair.GroupID == id {
-					return true
-				}
-			}
+		if other.GroupID != id && (contains(peerGroups(other.rules), id) || contains(peerGroups(other.egressRules), id)) {
+			return true
 		}
 	}
 	return false
+}
+
+// peerGroups lists the security groups that rules name as their peers.
+func peerGroups(rules []sgRule) []string {
+	var out []string
+	for _, r := range rules {
+		if r.group != "" {
+			out = append(out, r.group)
+		}
+	}
+	return out
+}
+
+// peerCIDRs lists the address ranges that rules name as their peers.
+func peerCIDRs(rules []sgRule) []string {
+	var out []string
+	for _, r := range rules {
+		if r.cidr != "" {
+			out = append(out, r.cidr)
+		}
+	}
+	return out
 }
 
 func (s *Simulator) describeSecurityGroups(p params, _ string) (any, *apiError) {
@@ -361,6 +412,18 @@ func (s *Simulator) describeSecurityGroups(p params, _ string) (any, *apiError) 
 				return []string{g.GroupName}, true
 			case "vpc-id":
 				return []string{g.VpcID}, true
+			case "description":
+				return []string{g.Description}, true
+			case "owner-id":
+				return []string{g.OwnerID}, true
+			case "ip-permission.group-id":
+				return peerGroups(g.rules), true
+			case "ip-permission.cidr":
+				return peerCIDRs(g.rules), true
+			case "egress.ip-permission.group-id":
+				return peerGroups(g.egressRules), true
+			case "egress.ip-permission.cidr":
+				return peerCIDRs(g.egressRules), true
 			}
 			return nil, false
 		}}
@@ -726,6 +789,8 @@ var ec2Actions = map[string]func(*Simulator, params, string) (any, *apiError){
 	"CreateSecurityGroup":           (*Simulator).createSecurityGroup,
 	"AuthorizeSecurityGroupIngress": (*Simulator).authorizeSecurityGroupIngress,
 	"RevokeSecurityGroupIngress":    (*Simulator).revokeSecurityGroupIngress,
+	"AuthorizeSecurityGroupEgress":  (*Simulator).authorizeSecurityGroupEgress,
+	"RevokeSecurityGroupEgress":     (*Simulator).revokeSecurityGroupEgress,
 	"DeleteSecurityGroup":           (*Simulator).deleteSecurityGroup,
 	"DescribeSecurityGroups":        (*Simulator).describeSecurityGroups,
 	"DescribeAvailabilityZones":     (*Simulator).describeAvailabilityZones,

@@ -118,8 +118,7 @@ func (s *Simulator) createVpc(p params, _ string) (any, *apiError) {
 		Routes: []route{{DestinationCidrBlock: v.CidrBlock, GatewayID: "local", State: "active", Origin: "CreateRouteTable"}}}
 	rt.Associations = []routeTableAssociation{{RouteTableAssociationID: newID("rtbassoc"), RouteTableID: rt.RouteTableID, Main: true, State: "associated"}}
 	s.routeTables[rt.RouteTableID] = rt
-	sg := &securityGroup{GroupID: newID("sg"), GroupName: "default", Description: "default VPC security group", VpcID: v.VpcID,
-		OwnerID: accountID, created: s.now(), Egress: allowAllEgress()}
+	sg := newSecurityGroup(newID("sg"), "default", "default VPC security group", v.VpcID, nil, s.now())
 	s.groups[sg.GroupID] = sg
 	return struct {
 		Vpc *vpc `xml:"vpc"`
