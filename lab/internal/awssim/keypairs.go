@@ -82,6 +82,8 @@ func (s *Simulator) createKeyPair(p params, _ string) (any, *apiError) {
 	if keyType == "" {
 		keyType = "rsa"
 	}
+	// PuTTY's format is accepted, but the key comes back in PEM all the
+	// same: no client of the simulator reads PPK.
 	if f := p.get("KeyFormat"); f != "" && f != "pem" && f != "ppk" {
 		return nil, badRequest("InvalidParameterValue", "Value (%s) for parameter keyFormat is invalid.", f)
 	}

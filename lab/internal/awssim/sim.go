@@ -5,21 +5,23 @@
 // pagination, client-token idempotency, instances that are pending before
 // they run, optional eventual consistency, dependency errors on delete.
 // It refuses what AWS refuses: unknown images (a catalog holds Cluster
-// API's published AMIs), instance profiles (the account has CAPA's), key
-// pairs, instance types (a table of real ones) and types a zone does not
-// offer, root volumes below their snapshot, invalid load
-// balancer names, tags past AWS's limits, a second internet gateway on a
-// VPC, deleting a security group or subnet that an instance or load
-// balancer still uses (a load balancer's network interfaces outlive it by
-// Config.LoadBalancerDetachDelay), detaching an internet gateway from a
-// VPC where public addresses are mapped; and it reports targets healthy only
-// after their health checks.
+// API's published AMIs), instance profiles (the account has CAPA's) and
+// key pairs; instance types it does not know (a table of real ones), or
+// that the zone does not offer, or of another architecture than the
+// image; root volumes below their snapshot, invalid load balancer names,
+// tags past AWS's limits, a second internet gateway on a VPC; deleting a
+// security group or subnet that an instance, a load balancer or a rule
+// still uses (a load balancer's network interfaces outlive it by
+// Config.LoadBalancerDetachDelay), and detaching an internet gateway
+// from a VPC where public addresses are mapped. It reports targets
+// healthy only after their health checks.
 // OnLoadBalancerHealth tells the lab when a load balancer's listener has
 // a healthy target to forward to, so that what is served behind it
 // answers only then.
 //
-// A control API under /_lab/ injects faults, counts calls per action and
-// lists every live resource.
+// A control API under /_lab/ injects faults, counts calls per action,
+// lists every live resource, changes the timing and adds images and
+// instance profiles.
 package awssim
 
 import (
