@@ -461,6 +461,12 @@ func (c Clients) DeleteNetwork(ctx context.Context, cl Cluster, spec infrav1.Net
 	for _, g := range igws.InternetGateways {
 		for _, a := range g.Attachments {
 			if _, err := c.EC2.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: g.InternetGatewayId, VpcId: a.VpcId}); err != nil && !IsNotFound(err) {
+				// Public addresses still mapped in the VPC (an instance
+				// shutting down, a load balancer's lingering interfaces)
+				// go by themselves: wait for them, as for the other steps.
+				if IsDependencyViolation(err) {
+					return false, nil
+				}
 				return false, err
 			}
 		}
