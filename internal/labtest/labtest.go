@@ -134,12 +134,6 @@ func (l *Lab) RegisterImage(name, version string) (string, error) {
 	return out[0].ImageID, nil
 }
 
-// SetAWSTiming sets the simulator's timings, such as
-// {"consistencyDelay": "1s"}; fields left out keep their values.
-func (l *Lab) SetAWSTiming(timing map[string]any) error {
-	return l.awsControl(http.MethodPut, "/_lab/timing", timing, nil)
-}
-
 func (l *Lab) awsControl(method, path string, in, out any) error {
 	endpoint, err := l.AWSEndpoint()
 	if err != nil {
@@ -221,16 +215,6 @@ func Main(m *testing.M, use func(*Lab)) int {
 			fmt.Fprintln(os.Stderr, err)
 		}
 	}()
-	// As with EC2, a resource just created is not found by its ID for a
-	// moment: every acceptance test lives with that.
-	if err := lab.SetAWSTiming(map[string]any{"consistencyDelay": ConsistencyDelay}); err != nil {
-		fmt.Fprintln(os.Stderr, "setting the lab's eventual consistency:", err)
-		return 1
-	}
 	use(lab)
 	return m.Run()
 }
-
-// ConsistencyDelay is how long the acceptance tests' simulator does not
-// find a new resource by its ID.
-const ConsistencyDelay = "1s"

@@ -31,7 +31,8 @@ workload clusters on loopback.
 
 Usage:
   capi-lab up   [--dir D] [--detach] [--port P] [--boot-delay 2s]
-                [--health-check-time-scale 0.1]                     start it
+                [--health-check-time-scale 0.1] [--consistency-delay 1s]
+                                                                    start it
   capi-lab down [--dir D]                                           stop it
   capi-lab env  [--dir D]                                           print shell exports for eval
 
@@ -42,7 +43,8 @@ Cluster API generated joins a simulated workload cluster served at its load
 balancer's address (a loopback address, which is also its DNS name).
 --health-check-time-scale is the share of real time that load balancer
 health checks take: 0.1 turns the 5 checks 10 s apart that a control plane
-target needs into 5 s, 1 is real AWS.
+target needs into 5 s, 1 is real AWS. --consistency-delay is how long a new
+resource is not found by its ID, as with EC2's eventual consistency.
 
 The workload simulation is as strict as a real cluster:
   - The API server answers at its load balancer's address only while a
@@ -110,6 +112,7 @@ func up(args []string) error {
 	port := fs.Int("port", 0, "API server port on first start (default: a free port, kept afterwards)")
 	bootDelay := fs.Duration("boot-delay", 2*time.Second, "how long a simulated instance stays pending")
 	healthScale := fs.Float64("health-check-time-scale", 0.1, "share of real time that load balancer health checks take (1: as on AWS)")
+	consistency := fs.Duration("consistency-delay", time.Second, "how long a new resource is not found by its ID (EC2's eventual consistency)")
 	dir, err := parse(fs, args, d)
 	if err != nil {
 		return err
@@ -122,13 +125,13 @@ func up(args []string) error {
 		return fmt.Errorf("--health-check-time-scale must be positive, not %g", *healthScale)
 	}
 	if *detach {
-		return startDetached(dir, *port, *bootDelay, *healthScale)
+		return startDetached(dir, args)
 	}
 	ports, err := dir.LoadOrChoosePorts(*port)
 	if err != nil {
 		return err
 	}
-	sim := awssim.New(awssim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale})
+	sim := awssim.New(awssim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale, ConsistencyDelay: *consistency})
 	if err := simulateWorkloads(sim); err != nil {
 		return err
 	}
@@ -185,7 +188,7 @@ func serveAWS(port int, sim *awssim.Simulator) error {
 
 // startDetached re-executes this binary in its own session with output
 // going to the lab's log file, then waits until the API server is ready.
-func startDetached(dir mgmt.Dir, port int, bootDelay time.Duration, healthScale float64) error {
+func startDetached(dir mgmt.Dir, args []string) error {
 	if err := os.MkdirAll(string(dir), 0o700); err != nil {
 		return err
 	}
@@ -198,8 +201,15 @@ func startDetached(dir mgmt.Dir, port int, bootDelay time.Duration, healthScale 
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(self, "up", "--dir", string(dir), "--port", strconv.Itoa(port), "--boot-delay", bootDelay.String(),
-		"--health-check-time-scale", strconv.FormatFloat(healthScale, 'g', -1, 64))
+	// The same flags, in the foreground of the new session; the absolute
+	// directory last, so it wins over a relative one.
+	foreground := []string{"up"}
+	for _, a := range args {
+		if a != "--detach" && a != "-detach" && !strings.HasPrefix(a, "--detach=") && !strings.HasPrefix(a, "-detach=") {
+			foreground = append(foreground, a)
+		}
+	}
+	cmd := exec.Command(self, append(foreground, "--dir", string(dir))...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
