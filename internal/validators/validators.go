@@ -66,13 +66,18 @@ func ClusterName() validator.String {
 	}
 }
 
-// CIDR accepts an IPv4 or IPv6 network in CIDR notation.
+// CIDR accepts an IPv4 or IPv6 network in CIDR notation as Kubernetes'
+// strict CIDR validation does (IsValidCIDR, k8s.io/apimachinery
+// pkg/util/validation/ip.go): no host bits set (192.168.1.1/16 is refused,
+// its network being 192.168.0.0/16), no leading zeros, no IPv4-mapped IPv6,
+// in canonical form. EC2 and kubeadm would quietly mask such a value, and
+// it would then read back different from the configuration.
 func CIDR() validator.String {
 	return stringRule{
 		description: "a network in CIDR notation (such as 10.0.0.0/16)",
 		check: func(s string) []string {
-			if _, _, err := net.ParseCIDR(s); err != nil {
-				return []string{"not a valid CIDR"}
+			if _, err := parseNetwork(s); err != nil {
+				return []string{err.Error()}
 			}
 			return nil
 		},

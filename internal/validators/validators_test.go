@@ -31,7 +31,10 @@ func TestStringValidators(t *testing.T) {
 	}{
 		{"ClusterName", ClusterName(), []string{"demo", "a.b-c", strings.Repeat("a", 63)}, []string{"Demo", "a_b", "-a", long, ""}, "DNS-1123 subdomain of at most 63 characters"},
 		{"DNS1123Label", DNS1123Label(), []string{"default", "team-a"}, []string{"a.b", "A", long}, "DNS-1123 label"},
-		{"CIDR", CIDR(), []string{"10.0.0.0/8", "fd00::/64"}, []string{"10.0.0.0", "10.0.0.0/33", "x"}, "CIDR notation"},
+		{"CIDR", CIDR(), []string{"10.0.0.0/8", "fd00::/64", "0.0.0.0/0", "::/0"}, []string{"10.0.0.0", "10.0.0.0/33", "x", "192.168.1.1/16", "FD00::/64"}, "CIDR notation"},
+		{"ServiceNetwork", ServiceNetwork(), []string{"10.96.0.0/12", "10.96.0.0/28", "fd00::/108", "fd00::/124"}, []string{"10.0.0.0/8", "10.96.0.0/29", "fd00::/64", "10.96.0.1/12"}, "service network"},
+		{"KubernetesVersion", KubernetesVersion(), []string{"v1.36.0", "v1.37.0-alpha.0", "v1.37.0-beta.2", "v1.37.0-rc.1", "v1.36.10"}, []string{"v1.36.0-garbage", "1.36.0", "v1.36", "v1.36.0+abc", "v1.036.0", "", "v1.36.0-rc1"}, "Kubernetes version"},
+		{"AWSZone", AWSZone(), []string{"us-east-1a", "us-east-1-bos-1a", "us-east-1-wl1-bos-wlz-1", "us-gov-west-1b"}, []string{"use1-az1", "us-east-1", "US-EAST-1A"}, "AWS zone name"},
 		{"LabelKey", LabelKey(), []string{"env", "example.com/env"}, []string{"bad key", "/x", "a/b/c"}, "qualified name"},
 		{"LabelValue", LabelValue(), []string{"", "v1.2", "a_b"}, []string{"has space", long}, "valid label value"},
 		{"Host", Host(), []string{"api.example.com", "10.0.0.1", "::1"}, []string{"https://x", "x:6443", "UPPER"}, "DNS name or IP address"},
