@@ -103,9 +103,10 @@ type routeTable struct {
 
 func (s *Simulator) createVpc(p params, _ string) (any, *apiError) {
 	_, network, err := net.ParseCIDR(p.get("CidrBlock"))
-	if err != nil {
+	if err != nil || network.IP.To4() == nil {
 		return nil, badRequest("InvalidParameterValue", "Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", p.get("CidrBlock"))
 	}
+	// EC2 takes VPCs of a /16 to a /28.
 	if ones, _ := network.Mask.Size(); ones < 16 || ones > 28 {
 		return nil, badRequest("InvalidVpc.Range", "The CIDR '%s' is invalid.", p.get("CidrBlock"))
 	}
@@ -204,7 +205,13 @@ func (s *Simulator) createSubnet(p params, region string) (any, *apiError) {
 		return nil, badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", p.get("VpcId"))
 	}
 	_, network, err := net.ParseCIDR(p.get("CidrBlock"))
-	if err != nil || !v.network.Contains(network.IP) {
+	if err != nil || network.IP.To4() == nil {
+		return nil, badRequest("InvalidParameterValue", "Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", p.get("CidrBlock"))
+	}
+	// As in EC2, a subnet is a /16 to a /28 within its VPC's network.
+	ones, bits := network.Mask.Size()
+	vpcOnes, _ := v.network.Mask.Size()
+	if ones < 16 || ones > 28 || ones < vpcOnes || !v.network.Contains(network.IP) {
 		return nil, badRequest("InvalidSubnet.Range", "The CIDR '%s' is invalid.", p.get("CidrBlock"))
 	}
 	for _, other := range s.subnets {
@@ -217,9 +224,9 @@ func (s *Simulator) createSubnet(p params, region string) (any, *apiError) {
 		az = zones(region)[0]
 	}
 	if !contains(zones(region), az) && az != localZone(region) {
-		return nil, badRequest("InvalidParameterValue", "Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %v.", az, zones(region))
+		return nil, badRequest("InvalidParameterValue", "Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %s.",
+			az, strings.Join(zones(region), ", "))
 	}
-	ones, bits := network.Mask.Size()
 	sn := &subnet{SubnetID: newID("subnet"), VpcID: v.VpcID, CidrBlock: network.String(), AvailabilityZone: az,
 		AvailabilityZoneID: zoneID(az), State: "available", AvailableIPAddressCount: 1<<(bits-ones) - 5, OwnerID: accountID,
 		Tags: tagList(p.tagSpecs("subnet")), created: s.now(), network: network}

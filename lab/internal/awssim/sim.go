@@ -8,7 +8,9 @@
 // API's published AMIs), instance profiles (the account has CAPA's) and
 // key pairs; instance types it does not know (a table of real ones), or
 // that the zone does not offer, or of another architecture than the
-// image; root volumes below their snapshot, invalid load balancer names,
+// image; VPCs and subnets outside /16 to /28, subnets outside their VPC's
+// network or overlapping another, subnets in a zone of another region;
+// root volumes below their snapshot, invalid load balancer names,
 // tags past AWS's limits, a second internet gateway on a VPC; deleting a
 // security group or subnet that an instance, a load balancer or a rule
 // still uses (a load balancer's network interfaces outlive it by
