@@ -3,7 +3,6 @@ package cloud
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -41,37 +40,6 @@ type ImageRequest struct {
 	Lookup            *infrav1.ImageLookup
 	KubernetesVersion string
 	InstanceType      string
-}
-
-// PermanentError is a failure that retrying the same request cannot
-// clear: the spec, the image or the account has to change first.
-type PermanentError struct {
-	// Reason is a condition reason, such as ImageNotFound.
-	Reason string
-	Err    error
-}
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
-func permanent(reason, format string, args ...any) error {
-	return &PermanentError{Reason: reason, Err: fmt.Errorf(format, args...)}
-}
-
-// AsPermanent returns err's PermanentError, or one for an AWS error that
-// says the request itself is wrong (an unknown image, key pair or instance
-// profile, an invalid block device), or nil.
-func AsPermanent(err error) *PermanentError {
-	var p *PermanentError
-	if errors.As(err, &p) {
-		return p
-	}
-	switch code := errorCode(err); code {
-	case "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable", "InvalidBlockDeviceMapping",
-		"InvalidKeyPair.NotFound", "InvalidParameterValue", "InvalidParameterCombination", "Unsupported", "VcpuLimitExceeded":
-		return &PermanentError{Reason: strings.ReplaceAll(code, ".", ""), Err: err}
-	}
-	return nil
 }
 
 // Architecture is the EC2 architecture of an instance type: arm64 for the
@@ -120,12 +88,12 @@ func ImageNamePattern(l *infrav1.ImageLookup, kubernetesVersion string) (string,
 	lookup := withDefaults(l)
 	tmpl, err := template.New("image name").Option("missingkey=error").Parse(lookup.NameFormat)
 	if err != nil {
-		return "", permanent("InvalidImageLookup", "image name format %q: %v", lookup.NameFormat, err)
+		return "", permanent(infrav1.InvalidImageLookupReason, "image name format %q: %v", lookup.NameFormat, err)
 	}
 	var b bytes.Buffer
 	data := struct{ BaseOS, K8sVersion string }{lookup.BaseOS, strings.TrimPrefix(kubernetesVersion, "v")}
 	if err := tmpl.Execute(&b, data); err != nil {
-		return "", permanent("InvalidImageLookup", "image name format %q: %v", lookup.NameFormat, err)
+		return "", permanent(infrav1.InvalidImageLookupReason, "image name format %q: %v", lookup.NameFormat, err)
 	}
 	return b.String(), nil
 }
@@ -143,7 +111,7 @@ func (c Clients) describeImage(ctx context.Context, id, arch string) (Image, err
 	out, err := c.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
 	switch code := errorCode(err); {
 	case code == "InvalidAMIID.NotFound" || code == "InvalidAMIID.Malformed" || (err == nil && len(out.Images) == 0):
-		return Image{}, permanent("ImageNotFound", "image %s does not exist in this region or is not shared with this account", id)
+		return Image{}, permanent(infrav1.ImageNotFoundReason, "image %s does not exist in this region or is not shared with this account", id)
 	case err != nil:
 		return Image{}, fmt.Errorf("describing image %s: %w", id, err)
 	}
@@ -153,10 +121,10 @@ func (c Clients) describeImage(ctx context.Context, id, arch string) (Image, err
 	case ec2types.ImageStatePending:
 		return Image{}, fmt.Errorf("image %s is still pending", id)
 	default:
-		return Image{}, permanent("ImageNotAvailable", "image %s is %s, not available", id, img.State)
+		return Image{}, permanent(infrav1.ImageNotAvailableReason, "image %s is %s, not available", id, img.State)
 	}
 	if got := string(img.Architecture); got != arch {
-		return Image{}, permanent("ImageArchitectureMismatch", "image %s is %s but the instance type needs %s", id, got, arch)
+		return Image{}, permanent(infrav1.ImageArchitectureMismatchReason, "image %s is %s but the instance type needs %s", id, got, arch)
 	}
 	return imageOf(img)
 }
@@ -164,7 +132,7 @@ func (c Clients) describeImage(ctx context.Context, id, arch string) (Image, err
 func (c Clients) lookupImage(ctx context.Context, req ImageRequest) (Image, error) {
 	lookup := withDefaults(req.Lookup)
 	if req.KubernetesVersion == "" {
-		return Image{}, permanent("ImageLookupNeedsVersion", "the Machine has no Kubernetes version to look an image up by; set ami")
+		return Image{}, permanent(infrav1.ImageLookupNeedsVersionReason, "the Machine has no Kubernetes version to look an image up by; set ami")
 	}
 	pattern, err := ImageNamePattern(req.Lookup, req.KubernetesVersion)
 	if err != nil {
@@ -186,7 +154,7 @@ func (c Clients) lookupImage(ctx context.Context, req ImageRequest) (Image, erro
 		found = append(found, out.Images...)
 	}
 	if len(found) == 0 {
-		return Image{}, permanent("ImageNotFound", "no available %s image of owner %s is named %s (Kubernetes %s, base OS %s)",
+		return Image{}, permanent(infrav1.ImageNotFoundReason, "no available %s image of owner %s is named %s (Kubernetes %s, base OS %s)",
 			arch, lookup.Owner, pattern, req.KubernetesVersion, lookup.BaseOS)
 	}
 	return imageOf(newestImage(found))
@@ -211,7 +179,7 @@ func imageOf(img ec2types.Image) (Image, error) {
 	out := Image{ID: aws.ToString(img.ImageId), Name: aws.ToString(img.Name), RootDeviceName: aws.ToString(img.RootDeviceName),
 		Architecture: string(img.Architecture)}
 	if img.RootDeviceType != ec2types.DeviceTypeEbs || out.RootDeviceName == "" {
-		return Image{}, permanent("ImageNotEBSBacked", "image %s has no EBS root device", out.ID)
+		return Image{}, permanent(infrav1.ImageNotEBSBackedReason, "image %s has no EBS root device", out.ID)
 	}
 	for _, bd := range img.BlockDeviceMappings {
 		if aws.ToString(bd.DeviceName) == out.RootDeviceName && bd.Ebs != nil {
@@ -225,7 +193,7 @@ func imageOf(img ec2types.Image) (Image, error) {
 // snapshot, which RunInstances would refuse too; 0 keeps the image's size.
 func CheckRootVolume(img Image, sizeGiB int32) error {
 	if sizeGiB != 0 && sizeGiB < img.SnapshotSizeGiB {
-		return permanent("RootVolumeTooSmall", "root volume of %d GiB is smaller than image %s's snapshot of %d GiB",
+		return permanent(infrav1.RootVolumeTooSmallReason, "root volume of %d GiB is smaller than image %s's snapshot of %d GiB",
 			sizeGiB, img.ID, img.SnapshotSizeGiB)
 	}
 	return nil

@@ -144,7 +144,7 @@ func EncodeUserData(data []byte) (string, error) {
 			return "", err
 		}
 		if buf.Len() > UserDataLimit {
-			return "", fmt.Errorf("user data is %d bytes, %d compressed: more than EC2's limit of %d", len(data), buf.Len(), UserDataLimit)
+			return "", permanent("", "user data is %d bytes, %d compressed: more than EC2's limit of %d", len(data), buf.Len(), UserDataLimit)
 		}
 		data = buf.Bytes()
 	}

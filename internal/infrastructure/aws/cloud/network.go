@@ -32,11 +32,17 @@ const (
 // gateways and route tables exist, records them in st, and reports whether
 // everything is usable (NAT gateways take a while to become available).
 func (c Clients) ReconcileNetwork(ctx context.Context, cl Cluster, spec infrav1.NetworkSpec, st *infrav1.NetworkStatus) (bool, error) {
-	if err := c.ensureVPC(ctx, cl, spec, st); err != nil {
-		return false, err
-	}
 	zones, err := c.zones(ctx, spec)
 	if err != nil {
+		return false, err
+	}
+	if spec.VPCID == "" {
+		// A VPC too small for its subnets is refused before it is made.
+		if _, _, err := SubnetCIDRs(vpcCIDR(spec), len(zones)); err != nil {
+			return false, err
+		}
+	}
+	if err := c.ensureVPC(ctx, cl, spec, st); err != nil {
 		return false, err
 	}
 	if err := c.ensureSubnets(ctx, cl, spec, zones, st); err != nil {
@@ -74,11 +80,7 @@ func (c Clients) ensureVPC(ctx context.Context, cl Cluster, spec infrav1.Network
 		st.VPCID = aws.ToString(out.Vpcs[0].VpcId)
 		return nil
 	}
-	cidr := spec.CIDRBlock
-	if cidr == "" {
-		cidr = DefaultVPCCIDR
-	}
-	created, err := c.EC2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(cidr),
+	created, err := c.EC2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(vpcCIDR(spec)),
 		TagSpecifications: tagSpecs(ec2types.ResourceTypeVpc, cl.tags(roleVPC, "", nil))})
 	if err != nil {
 		return fmt.Errorf("creating VPC: %w", err)
@@ -93,6 +95,14 @@ func (c Clients) ensureVPC(ctx context.Context, cl Cluster, spec infrav1.Network
 		}
 	}
 	return nil
+}
+
+// vpcCIDR is the CIDR of the VPC made for spec.
+func vpcCIDR(spec infrav1.NetworkSpec) string {
+	if spec.CIDRBlock != "" {
+		return spec.CIDRBlock
+	}
+	return DefaultVPCCIDR
 }
 
 // zones returns the configured zones, or the region's first three.
@@ -124,15 +134,20 @@ func (c Clients) zones(ctx context.Context, spec infrav1.NetworkSpec) ([]string,
 }
 
 // SubnetCIDRs splits a VPC's network into /+4 blocks: the public subnets
-// first, then the private ones, one of each per zone.
+// first, then the private ones, one of each per zone. A network that
+// cannot be split so is a PermanentError.
 func SubnetCIDRs(vpcCIDR string, zones int) (public, private []string, err error) {
 	prefix, err := netip.ParsePrefix(vpcCIDR)
 	if err != nil || !prefix.Addr().Is4() {
-		return nil, nil, fmt.Errorf("VPC CIDR %q is not an IPv4 network", vpcCIDR)
+		return nil, nil, permanent("", "VPC CIDR %q is not an IPv4 network", vpcCIDR)
 	}
 	bits := prefix.Bits() + 4
-	if bits > 28 || 2*zones > 16 {
-		return nil, nil, fmt.Errorf("VPC CIDR %q is too small for %d zones", vpcCIDR, zones)
+	if bits > 28 {
+		return nil, nil, permanent("", "VPC CIDR %s is too small: its subnets, a sixteenth of it each, would be /%d, and EC2's smallest subnet is a /28 (a /24 or larger is needed)",
+			vpcCIDR, bits)
+	}
+	if 2*zones > 16 {
+		return nil, nil, permanent("", "VPC CIDR %s is too small for %d zones: it has room for the subnets of 8", vpcCIDR, zones)
 	}
 	base := prefix.Masked().Addr().As4()
 	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])

@@ -10,8 +10,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -54,19 +56,26 @@ type AWSClusterReconciler struct {
 	// checked records when each AWSCluster (by UID and generation) was
 	// last reconciled against the cloud.
 	checked sync.Map
+	backoff *failureBackoff
 }
 
 // SetupWithManager registers the reconciler.
 func (r *AWSClusterReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	log := ctrl.LoggerFrom(ctx)
 	r.recorder = mgr.GetEventRecorderFor("awscluster-controller")
+	r.backoff = newFailureBackoff(clock.RealClock{})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&infrav1.AWSCluster{}).
 		Named("awscluster").
 		WithOptions(options).
 		WithEventFilter(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue)).
+		// Of the Cluster, only pausing and unpausing matter here: the
+		// owner reference that brings the first pass is on the
+		// AWSCluster. Its status changes, which mirror the AWSCluster's
+		// own conditions, would only bring passes back.
 		Watches(&clusterv1.Cluster{},
-			handler.EnqueueRequestsFromMapFunc(util.ClusterToInfrastructureMapFunc(ctx, infrav1.GroupVersion.WithKind("AWSCluster"), mgr.GetClient(), &infrav1.AWSCluster{}))).
+			handler.EnqueueRequestsFromMapFunc(util.ClusterToInfrastructureMapFunc(ctx, infrav1.GroupVersion.WithKind("AWSCluster"), mgr.GetClient(), &infrav1.AWSCluster{})),
+			builder.WithPredicates(predicates.ClusterPausedTransitions(mgr.GetScheme(), log))).
 		Complete(r)
 }
 
@@ -129,6 +138,11 @@ func apiServerPort(awsCluster *infrav1.AWSCluster) int32 {
 }
 
 func (r *AWSClusterReconciler) reconcileNormal(ctx context.Context, cluster *clusterv1.Cluster, awsCluster *infrav1.AWSCluster) (ctrl.Result, error) {
+	if wait := r.backoff.wait(awsCluster); wait > 0 {
+		// A pass failed moments ago: whatever brought this one, the cloud
+		// is not asked again before its backoff is over.
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	key := fmt.Sprintf("%s/%d", awsCluster.UID, awsCluster.Generation)
 	if last, ok := r.checked.Load(key); ok && ptr.Deref(awsCluster.Status.Initialization.Provisioned, false) {
 		if wait := driftCheckInterval - time.Since(last.(time.Time)); wait > 0 {
@@ -136,17 +150,43 @@ func (r *AWSClusterReconciler) reconcileNormal(ctx context.Context, cluster *clu
 		}
 	}
 	result, err := r.reconcileCloud(ctx, cluster, awsCluster)
-	if err == nil && result.IsZero() {
+	if err != nil {
+		return r.retryLater(ctx, awsCluster, err), nil
+	}
+	r.backoff.succeeded(awsCluster)
+	if result.IsZero() {
 		r.checked.Store(key, time.Now())
 		result.RequeueAfter = driftCheckInterval
 	}
-	return result, err
+	return result, nil
+}
+
+// retryLater holds the AWSCluster's next cloud calls back after a failed
+// pass, whose error its conditions and events already report, and asks
+// for the pass after the backoff.
+func (r *AWSClusterReconciler) retryLater(ctx context.Context, awsCluster *infrav1.AWSCluster, err error) ctrl.Result {
+	delay := r.backoff.failed(awsCluster, cloud.AsPermanent(err) != nil)
+	ctrl.LoggerFrom(ctx).Error(err, "Reconciling the AWSCluster failed", "retryAfter", delay.Round(time.Second), "permanent", cloud.AsPermanent(err) != nil)
+	return ctrl.Result{RequeueAfter: delay}
+}
+
+// stepFailed reports a failed step of a pass in condType (and so in
+// Ready) and a warning event, with the cloud's message; an error that no
+// retry can clear gets a reason that says so (infrav1.IsPermanentFailure).
+// It returns err.
+func (r *AWSClusterReconciler) stepFailed(awsCluster *infrav1.AWSCluster, condType, reason, permanentReason, what string, err error) error {
+	reason = failureReason(err, reason, permanentReason)
+	msg := cloud.Message(err)
+	setCondition(awsCluster, condType, false, reason, msg)
+	r.recorder.Eventf(awsCluster, corev1.EventTypeWarning, reason, "%s: %s", what, msg)
+	return err
 }
 
 func (r *AWSClusterReconciler) reconcileCloud(ctx context.Context, cluster *clusterv1.Cluster, awsCluster *infrav1.AWSCluster) (ctrl.Result, error) {
 	clients, err := r.Clients(ctx, awsCluster.Spec.Region)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, r.stepFailed(awsCluster, infrav1.NetworkReadyCondition, "NetworkFailed", infrav1.NetworkPermanentFailureReason,
+			"Configuring AWS", err)
 	}
 	cl := ownerCluster(cluster, awsCluster)
 	st := &awsCluster.Status.Network
@@ -154,9 +194,8 @@ func (r *AWSClusterReconciler) reconcileCloud(ctx context.Context, cluster *clus
 
 	networkReady, err := clients.ReconcileNetwork(ctx, cl, awsCluster.Spec.Network, st)
 	if err != nil {
-		setCondition(awsCluster, infrav1.NetworkReadyCondition, false, "NetworkFailed", err.Error())
-		r.recorder.Eventf(awsCluster, corev1.EventTypeWarning, "NetworkFailed", "Reconciling the network: %v", err)
-		return ctrl.Result{}, err
+		return ctrl.Result{}, r.stepFailed(awsCluster, infrav1.NetworkReadyCondition, "NetworkFailed", infrav1.NetworkPermanentFailureReason,
+			"Reconciling the network", err)
 	}
 	if !networkReady {
 		setCondition(awsCluster, infrav1.NetworkReadyCondition, false, "NATGatewaysPending", "Waiting for the NAT gateways to become available")
@@ -166,16 +205,15 @@ func (r *AWSClusterReconciler) reconcileCloud(ctx context.Context, cluster *clus
 		fmt.Sprintf("VPC %s with %d subnets", st.VPCID, len(st.Subnets)))
 
 	if err := clients.ReconcileSecurityGroups(ctx, cl, apiServerPort(awsCluster), st); err != nil {
-		setCondition(awsCluster, infrav1.SecurityGroupsReadyCondition, false, "SecurityGroupsFailed", err.Error())
-		return ctrl.Result{}, err
+		return ctrl.Result{}, r.stepFailed(awsCluster, infrav1.SecurityGroupsReadyCondition, "SecurityGroupsFailed", infrav1.SecurityGroupsPermanentFailureReason,
+			"Reconciling the security groups", err)
 	}
 	setCondition(awsCluster, infrav1.SecurityGroupsReadyCondition, true, "SecurityGroupsReady", "")
 
 	lbReady, err := clients.ReconcileLoadBalancer(ctx, cl, apiServerPort(awsCluster), st)
 	if err != nil {
-		setCondition(awsCluster, infrav1.LoadBalancerReadyCondition, false, "LoadBalancerFailed", err.Error())
-		r.recorder.Eventf(awsCluster, corev1.EventTypeWarning, "LoadBalancerFailed", "Reconciling the API server load balancer: %v", err)
-		return ctrl.Result{}, err
+		return ctrl.Result{}, r.stepFailed(awsCluster, infrav1.LoadBalancerReadyCondition, "LoadBalancerFailed", infrav1.LoadBalancerPermanentFailureReason,
+			"Reconciling the API server load balancer", err)
 	}
 	// The endpoint is known as soon as the load balancer exists.
 	awsCluster.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: st.LoadBalancer.DNSName, Port: apiServerPort(awsCluster)}
@@ -202,15 +240,32 @@ func (r *AWSClusterReconciler) reconcileCloud(ctx context.Context, cluster *clus
 }
 
 func (r *AWSClusterReconciler) reconcileDelete(ctx context.Context, cluster *clusterv1.Cluster, awsCluster *infrav1.AWSCluster) (ctrl.Result, error) {
+	if wait := r.backoff.wait(awsCluster); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	result, err := r.deleteCloud(ctx, cluster, awsCluster)
+	if err != nil {
+		return r.retryLater(ctx, awsCluster, err), nil
+	}
+	r.backoff.succeeded(awsCluster)
+	return result, nil
+}
+
+func (r *AWSClusterReconciler) deleteCloud(ctx context.Context, cluster *clusterv1.Cluster, awsCluster *infrav1.AWSCluster) (ctrl.Result, error) {
+	failed := func(what string, err error) error {
+		reason, msg := failureReason(err, "DeleteFailed", infrav1.DeletePermanentFailureReason), what+": "+cloud.Message(err)
+		setCondition(awsCluster, infrav1.ReadyCondition, false, reason, msg)
+		r.recorder.Eventf(awsCluster, corev1.EventTypeWarning, reason, "%s", msg)
+		return err
+	}
 	clients, err := r.Clients(ctx, awsCluster.Spec.Region)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, failed("Configuring AWS", err)
 	}
 	cl := ownerCluster(cluster, awsCluster)
 	vpcs, err := clients.ClusterVPCs(ctx, cl, awsCluster.Spec.Network)
 	if err != nil {
-		r.recorder.Eventf(awsCluster, corev1.EventTypeWarning, "DeleteFailed", "Looking up the VPC: %v", err)
-		return ctrl.Result{}, err
+		return ctrl.Result{}, failed("Looking up the VPC", err)
 	}
 	// What a cloud controller manager made for Services goes before the
 	// network it blocks. That is done for every cluster, not only those
@@ -238,8 +293,7 @@ func (r *AWSClusterReconciler) reconcileDelete(ctx context.Context, cluster *clu
 	for _, s := range steps {
 		done, err := s.del()
 		if err != nil {
-			r.recorder.Eventf(awsCluster, corev1.EventTypeWarning, "DeleteFailed", "Deleting the %s: %v", s.what, err)
-			return ctrl.Result{}, err
+			return ctrl.Result{}, failed("Deleting the "+s.what, err)
 		}
 		if !done {
 			setCondition(awsCluster, infrav1.ReadyCondition, false, "Deleting", waitingMessage(s.what, waiting))

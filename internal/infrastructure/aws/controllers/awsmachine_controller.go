@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -43,7 +44,8 @@ type AWSMachineReconciler struct {
 	checked sync.Map
 	// unseen records, by AWSMachine UID, when EC2 first did not know the
 	// instance recorded in its spec.
-	unseen sync.Map
+	unseen  sync.Map
+	backoff *failureBackoff
 }
 
 // instanceVisibilityGrace is how long an instance that EC2 does not know
@@ -69,6 +71,7 @@ const instanceCheckInterval = time.Minute
 func (r *AWSMachineReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	log := ctrl.LoggerFrom(ctx)
 	r.recorder = mgr.GetEventRecorderFor("awsmachine-controller")
+	r.backoff = newFailureBackoff(clock.RealClock{})
 	clusterToAWSMachines, err := util.ClusterToTypedObjectsMapper(mgr.GetClient(), &infrav1.AWSMachineList{}, mgr.GetScheme())
 	if err != nil {
 		return err
@@ -147,6 +150,32 @@ func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, cluster *clu
 		r.waiting(awsMachine, "WaitingForBootstrapData", "Waiting for the bootstrap provider's data secret")
 		return ctrl.Result{}, nil
 	}
+	if wait := r.backoff.wait(awsMachine); wait > 0 {
+		// A pass failed moments ago: whatever brought this one (the
+		// Machine mirroring the failure, say), the cloud is not asked
+		// again before its backoff is over.
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	result, err := r.reconcileInstance(ctx, cluster, machine, awsCluster, awsMachine)
+	if err != nil {
+		return r.retryLater(ctx, awsMachine, err), nil
+	}
+	r.backoff.succeeded(awsMachine)
+	return result, nil
+}
+
+// retryLater holds the AWSMachine's next cloud calls back after a failed
+// pass, whose error its conditions and events already report, and asks
+// for the pass after the backoff.
+func (r *AWSMachineReconciler) retryLater(ctx context.Context, awsMachine *infrav1.AWSMachine, err error) ctrl.Result {
+	delay := r.backoff.failed(awsMachine, cloud.AsPermanent(err) != nil)
+	ctrl.LoggerFrom(ctx).Error(err, "Reconciling the AWSMachine failed", "retryAfter", delay.Round(time.Second), "permanent", cloud.AsPermanent(err) != nil)
+	return ctrl.Result{RequeueAfter: delay}
+}
+
+// reconcileInstance makes the AWSMachine's instance exist and records it.
+// Its errors are reported in the conditions already.
+func (r *AWSMachineReconciler) reconcileInstance(ctx context.Context, cluster *clusterv1.Cluster, machine *clusterv1.Machine, awsCluster *infrav1.AWSCluster, awsMachine *infrav1.AWSMachine) (ctrl.Result, error) {
 	if last, ok := r.checked.Load(awsMachine.UID); ok {
 		c, interval := last.(instanceCheck), pendingRequeue
 		if c.running && ptr.Deref(awsMachine.Status.Initialization.Provisioned, false) {
@@ -158,11 +187,11 @@ func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, cluster *clu
 	}
 	clients, err := r.Clients(ctx, awsCluster.Spec.Region)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, r.failed(awsMachine, "InstanceLookupFailed", infrav1.InstancePermanentFailureReason, "configuring AWS", err)
 	}
 	instance, err := r.findInstance(ctx, clients, awsMachine)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, r.failed(awsMachine, "InstanceLookupFailed", infrav1.InstancePermanentFailureReason, "looking up the instance", err)
 	}
 	if instance == nil && r.notVisibleYet(awsMachine) {
 		// As CAPA does, look again rather than take it for gone.
@@ -179,14 +208,14 @@ func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, cluster *clu
 	if instance == nil {
 		spec, err := r.instanceSpec(ctx, cluster, machine, awsCluster, awsMachine)
 		if err != nil {
-			return ctrl.Result{}, err
+			return ctrl.Result{}, r.failed(awsMachine, "RunInstanceFailed", infrav1.InstancePermanentFailureReason, "", err)
 		}
 		if spec.Image, err = clients.ResolveImage(ctx, imageRequest(machine, awsMachine)); err != nil {
-			return r.failed(awsMachine, "ImageNotResolved", fmt.Errorf("resolving the image: %w", err))
+			return ctrl.Result{}, r.failed(awsMachine, "ImageNotResolved", infrav1.InstancePermanentFailureReason, "resolving the image", err)
 		}
 		awsMachine.Status.ImageID = spec.Image.ID
 		if instance, err = clients.RunInstance(ctx, spec); err != nil {
-			return r.failed(awsMachine, "RunInstanceFailed", err)
+			return ctrl.Result{}, r.failed(awsMachine, "RunInstanceFailed", infrav1.InstancePermanentFailureReason, "", err)
 		}
 		r.recorder.Eventf(awsMachine, corev1.EventTypeNormal, "InstanceCreated", "Instance %s (%s, image %s %s) in %s",
 			aws.ToString(instance.InstanceId), spec.InstanceType, spec.Image.ID, spec.Image.Name, aws.ToString(instance.Placement.AvailabilityZone))
@@ -206,7 +235,8 @@ func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, cluster *clu
 	if !ptr.Deref(awsMachine.Status.Initialization.Provisioned, false) {
 		if util.IsControlPlaneMachine(machine) {
 			if err := clients.RegisterTarget(ctx, awsCluster.Status.Network.LoadBalancer.TargetGroupARN, awsMachine.Spec.InstanceID); err != nil {
-				return ctrl.Result{}, fmt.Errorf("registering %s with the API server load balancer: %w", awsMachine.Spec.InstanceID, err)
+				return ctrl.Result{}, r.failed(awsMachine, "RegisterTargetFailed", infrav1.InstancePermanentFailureReason,
+					"registering "+awsMachine.Spec.InstanceID+" with the API server load balancer", err)
 			}
 		}
 		r.recorder.Eventf(awsMachine, corev1.EventTypeNormal, "InstanceRunning", "Instance %s is running", awsMachine.Spec.InstanceID)
@@ -217,25 +247,26 @@ func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, cluster *clu
 	return ctrl.Result{RequeueAfter: instanceCheckInterval}, nil
 }
 
-// permanentErrorRequeue is how soon a machine whose instance cannot be
-// made as specified (no such image, a root volume below the image's) is
-// tried again: the error stays in its conditions and events meanwhile,
-// and a Terraform apply waiting on it sees why. Trying sooner would only
-// repeat the same error.
-const permanentErrorRequeue = 30 * time.Second
-
-// failed reports err in the conditions and an event. An error retrying
-// cannot clear is requeued slowly with its own reason; any other goes
-// back to the controller's backoff.
-func (r *AWSMachineReconciler) failed(m *infrav1.AWSMachine, reason string, err error) (ctrl.Result, error) {
-	if p := cloud.AsPermanent(err); p != nil {
-		r.waiting(m, p.Reason, err.Error())
-		r.recorder.Eventf(m, corev1.EventTypeWarning, p.Reason, "%v", err)
-		return ctrl.Result{RequeueAfter: permanentErrorRequeue}, nil
+// failed reports a failed step, what (may be empty when err says it), in
+// InstanceReady and Ready and in a warning event, with the cloud's
+// message, and returns err. An error that no retry can clear (no such
+// image, a root volume below the image's, an instance type EC2 does not
+// know) gets a reason that says so (infrav1.IsPermanentFailure): the
+// error stays in the conditions and events, and a Terraform apply waiting
+// on the machine sees why. An error a retry may clear, on a machine whose
+// instance runs, leaves the conditions as they are: the instance is no
+// less ready for a throttled look at it.
+func (r *AWSMachineReconciler) failed(m *infrav1.AWSMachine, reason, permanentReason, what string, err error) error {
+	reason, msg := failureReason(err, reason, permanentReason), cloud.Message(err)
+	if what != "" {
+		msg = what + ": " + msg
 	}
-	r.waiting(m, reason, err.Error())
-	r.recorder.Eventf(m, corev1.EventTypeWarning, reason, "%v", err)
-	return ctrl.Result{}, err
+	running := ptr.Deref(m.Status.Initialization.Provisioned, false) && m.DeletionTimestamp.IsZero()
+	if !running || cloud.AsPermanent(err) != nil {
+		r.waiting(m, reason, msg)
+	}
+	r.recorder.Eventf(m, corev1.EventTypeWarning, reason, "%s", msg)
+	return err
 }
 
 // imageRequest is the image an AWSMachine asks for: its AMI, or the lookup
@@ -327,15 +358,30 @@ func (r *AWSMachineReconciler) recordInstance(m *infrav1.AWSMachine, i *ec2types
 }
 
 func (r *AWSMachineReconciler) reconcileDelete(ctx context.Context, machine *clusterv1.Machine, awsCluster *infrav1.AWSCluster, awsMachine *infrav1.AWSMachine) (ctrl.Result, error) {
+	if wait := r.backoff.wait(awsMachine); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	result, err := r.deleteInstance(ctx, machine, awsCluster, awsMachine)
+	if err != nil {
+		return r.retryLater(ctx, awsMachine, err), nil
+	}
+	r.backoff.succeeded(awsMachine)
+	return result, nil
+}
+
+func (r *AWSMachineReconciler) deleteInstance(ctx context.Context, machine *clusterv1.Machine, awsCluster *infrav1.AWSCluster, awsMachine *infrav1.AWSMachine) (ctrl.Result, error) {
+	failed := func(what string, err error) error {
+		return r.failed(awsMachine, "DeleteFailed", infrav1.DeletePermanentFailureReason, what, err)
+	}
 	clients, err := r.Clients(ctx, awsCluster.Spec.Region)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, failed("configuring AWS", err)
 	}
 	// Without a recorded ID (a crash between RunInstances and the status
 	// patch), the client token finds the instance.
 	instance, err := r.findInstance(ctx, clients, awsMachine)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, failed("looking up the instance", err)
 	}
 	if instance == nil && r.notVisibleYet(awsMachine) {
 		r.waiting(awsMachine, "Deleting", "Waiting for instance "+awsMachine.Spec.InstanceID+" to be visible in EC2, to terminate it")
@@ -345,12 +391,12 @@ func (r *AWSMachineReconciler) reconcileDelete(ctx context.Context, machine *clu
 		id := aws.ToString(instance.InstanceId)
 		if util.IsControlPlaneMachine(machine) && awsCluster.Status.Network.LoadBalancer.TargetGroupARN != "" {
 			if err := clients.DeregisterTarget(ctx, awsCluster.Status.Network.LoadBalancer.TargetGroupARN, id); err != nil {
-				return ctrl.Result{}, err
+				return ctrl.Result{}, failed("deregistering "+id+" from the API server load balancer", err)
 			}
 		}
 		gone, err := clients.TerminateInstance(ctx, instance)
 		if err != nil {
-			return ctrl.Result{}, err
+			return ctrl.Result{}, failed("terminating "+id, err)
 		}
 		if !gone {
 			r.waiting(awsMachine, "Deleting", "Waiting for instance "+id+" to terminate")
