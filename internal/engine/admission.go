@@ -155,9 +155,28 @@ func validatorOnly[T client.Object](v validator[T]) *webhookPair {
 // KCP and MachineSets create Machines, are defaulted.
 //
 // With owns set, writes to objects of clusters it does not accept fail
-// with a conflict, which the reconcilers retry later.
-func admittingClient(c client.WithWatch, owns func(namespace, cluster string) bool) client.WithWatch {
+// with a conflict, which the reconcilers retry later. So do writes to a
+// Cluster without the watch label of filter: the reconcilers reach such a
+// Cluster through objects that carry the label (a MachineDeployment of a
+// cluster applied without infrastructure), but it is not theirs, and a
+// finalizer they added would hold its deletion forever.
+func admittingClient(c client.WithWatch, owns func(namespace, cluster string) bool, filter string) client.WithWatch {
+	// Status patches carry no labels: the stored Cluster's say.
+	filtered := func(obj client.Object) bool {
+		if obj.GetLabels()[clusterv1.WatchLabel] == filter {
+			return true
+		}
+		stored := &clusterv1.Cluster{}
+		if err := c.Get(context.Background(), client.ObjectKeyFromObject(obj), stored); err != nil {
+			return true
+		}
+		return stored.Labels[clusterv1.WatchLabel] == filter
+	}
 	gate := func(obj client.Object) error {
+		if filter != "" && isCluster(obj) && !filtered(obj) {
+			return apierrors.NewConflict(schema.GroupResource{Group: clusterv1.GroupVersion.Group, Resource: "clusters"}, obj.GetName(),
+				fmt.Errorf("cluster %s/%s is not reconciled here: it lacks the label %s=%s", obj.GetNamespace(), obj.GetName(), clusterv1.WatchLabel, filter))
+		}
 		if owns == nil {
 			return nil
 		}
@@ -225,13 +244,19 @@ func admittingClient(c client.WithWatch, owns func(namespace, cluster string) bo
 // clusterOf names the cluster an object belongs to: a Cluster itself, or
 // the cluster-name label Cluster API puts on everything else.
 func clusterOf(obj client.Object) string {
-	if _, ok := obj.(*clusterv1.Cluster); ok {
+	if isCluster(obj) {
 		return obj.GetName()
 	}
-	if u, ok := obj.(*unstructured.Unstructured); ok && u.GetKind() == "Cluster" && u.GroupVersionKind().Group == clusterv1.GroupVersion.Group {
-		return u.GetName()
-	}
 	return obj.GetLabels()[clusterv1.ClusterNameLabel]
+}
+
+// isCluster says whether obj is a Cluster API Cluster, typed or not.
+func isCluster(obj client.Object) bool {
+	if _, ok := obj.(*clusterv1.Cluster); ok {
+		return true
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	return ok && u.GetKind() == "Cluster" && u.GroupVersionKind().Group == clusterv1.GroupVersion.Group
 }
 
 // unstructuredContent is what controller-runtime's unstructured apply

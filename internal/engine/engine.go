@@ -184,7 +184,7 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 			if err != nil {
 				return nil, err
 			}
-			return admittingClient(c, opts.Owns), nil
+			return admittingClient(c, opts.Owns, opts.WatchFilterValue), nil
 		},
 		// Nothing listens: no metrics, no health probes, no webhooks.
 		Metrics:                metricsserver.Options{BindAddress: "0"},
