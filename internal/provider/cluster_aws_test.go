@@ -175,6 +175,22 @@ func TestAccCluster_awsInvalidInput(t *testing.T) {
 			`may not set cloud-provider while aws.cloud_controller_manager is true`},
 		{`aws = { region = "us-east-1" }` + "\n" + `control_plane = { version = "v1.36.0", machine = { instance_type = "t3.large", ami = "ami-0123456789abcdef0", image_lookup = {} } }`,
 			`Attribute "control_plane.machine.image_lookup" cannot be specified when "control_plane.machine.ami" is specified`},
+		// The rules Kubernetes, Cluster API and AWS apply after the apply
+		// has started, at plan.
+		{`aws = { region = "us-east-1", availability_zones = ["eu-west-1a"] }` + "\n" + `wait_for = "provisioned"`, `zone eu-west-1a is not in region us-east-1`},
+		{`aws = { region = "us-east-1", availability_zones = ["us-east-1a", "us-east-1a"] }` + "\n" + `wait_for = "provisioned"`, `This attribute contains duplicate values of: "us-east-1a"`},
+		{`aws = { region = "us-east-1", availability_zones = ["use1-az1"] }` + "\n" + `wait_for = "provisioned"`, `Attribute aws.availability_zones[0] must be an AWS zone name`},
+		{`aws = { region = "us-east-1", vpc_id = "vpc-0123456789abcdef0", vpc_cidr = "10.1.0.0/16" }` + "\n" + `wait_for = "provisioned"`,
+			`Attribute "aws.vpc_id" cannot be specified when "aws.vpc_cidr" is specified`},
+		{`aws = { region = "us-east-1", vpc_cidr = "10.0.0.0/26" }` + "\n" + `wait_for = "provisioned"`,
+			`Attribute aws.vpc_cidr: 10.0.0.0/26 is too small: each of the 3 zones needs two /30 subnets`},
+		{`aws = { region = "us-east-1", vpc_cidr = "10.0.1.0/16" }` + "\n" + `wait_for = "provisioned"`, `10.0.1.0/16 has host bits set: the network is 10.0.0.0/16`},
+		{`aws = { region = "us-east-1" }` + "\n" + `wait_for = "provisioned"` + "\n" + `cluster_network = { pod_cidrs = ["10.0.0.0/16"] }`,
+			`Attribute cluster_network.pod_cidrs[0] (10.0.0.0/16) overlaps the VPC's network 10.0.0.0/16`},
+		{`aws = { region = "us-east-1" }` + "\n" + `control_plane = { version = "v1.36.0-garbage", machine = { instance_type = "t3.large" } }`,
+			`v1.36.0-garbage has the pre-release "garbage": Kubernetes releases only -alpha.N, -beta.N and -rc.N`},
+		{`aws = { region = "us-east-1" }`, `Attribute wait_for is "available" (the default is "available"), which a cluster without control_plane never reaches`},
+		{`aws = { region = "us-east-1" }` + "\n" + `wait_for = "api_server"`, `which a cluster without control_plane never reaches`},
 	}
 	var steps []resource.TestStep
 	for _, c := range cases {

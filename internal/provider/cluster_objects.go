@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	addonsv1 "sigs.k8s.io/cluster-api/api/addons/v1beta2"
@@ -122,6 +125,12 @@ func get(ctx context.Context, cl client.Reader, key client.ObjectKey, obj client
 // admitAndApply validates the objects as Cluster API's webhooks would and
 // applies them, the referenced ones before the Cluster.
 func admitAndApply(ctx context.Context, k *kube.Client, cl client.Client, objs capiobj.ClusterObjects) error {
+	return applyAll(ctx, k, cl, clusterObjectsInOrder(objs), objs.Managed())
+}
+
+// clusterObjectsInOrder lists a cluster's objects, the referenced ones
+// before the Cluster.
+func clusterObjectsInOrder(objs capiobj.ClusterObjects) []client.Object {
 	ordered := []client.Object{}
 	if objs.AWSCluster != nil {
 		ordered = append(ordered, objs.AWSCluster)
@@ -135,8 +144,7 @@ func admitAndApply(ctx context.Context, k *kube.Client, cl client.Client, objs c
 	for _, a := range objs.Addons {
 		ordered = append(ordered, a.ConfigMap, a.ResourceSet)
 	}
-	ordered = append(ordered, objs.Cluster)
-	return applyAll(ctx, k, cl, ordered, objs.Managed())
+	return append(ordered, objs.Cluster)
 }
 
 // applyAll applies objects in order. With admit, each is first defaulted
@@ -144,26 +152,8 @@ func admitAndApply(ctx context.Context, k *kube.Client, cl client.Client, objs c
 // that runs them.
 func applyAll(ctx context.Context, k *kube.Client, cl client.Client, ordered []client.Object, admit bool) error {
 	if admit {
-		// As with webhooks in the management cluster: the applied object is
-		// defaulted (so the defaults are stored, and owned by the applier),
-		// and the result is validated before anything is written.
-		for _, obj := range ordered {
-			old, err := existing(ctx, cl, obj)
-			if err != nil {
-				return err
-			}
-			if err := engine.Default(ctx, cl, obj, old == nil); err != nil {
-				return err
-			}
-			result := obj
-			if old != nil {
-				if result, err = k.DryRunApply(ctx, obj); err != nil {
-					return fmt.Errorf("applying %s %s: %w", kindOf(obj), obj.GetName(), err)
-				}
-			}
-			if _, err := engine.Validate(ctx, cl, result, old); err != nil {
-				return err
-			}
+		if err := admitAll(ctx, k, cl, ordered); err != nil {
+			return err
 		}
 	}
 	for _, obj := range ordered {
@@ -172,6 +162,68 @@ func applyAll(ctx context.Context, k *kube.Client, cl client.Client, ordered []c
 		}
 	}
 	return nil
+}
+
+// admitAll defaults and validates objects as Cluster API's webhooks would
+// in a management cluster that runs them: the applied object is defaulted
+// (so the defaults are stored, and owned by the applier), and the result
+// of applying it (a dry run, for an object that exists) is validated.
+// Nothing is written, so plans run it too.
+func admitAll(ctx context.Context, k *kube.Client, cl client.Client, ordered []client.Object) error {
+	for _, obj := range ordered {
+		old, err := existing(ctx, cl, obj)
+		if err != nil {
+			return err
+		}
+		if err := engine.Default(ctx, cl, obj, old == nil); err != nil {
+			return err
+		}
+		result := obj
+		if old != nil {
+			if result, err = k.DryRunApply(ctx, obj); err != nil {
+				return fmt.Errorf("applying %s %s: %w", kindOf(obj), obj.GetName(), err)
+			}
+		}
+		if _, err := engine.Validate(ctx, cl, result, old); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// admitAtPlan runs admitAll on a plan's objects, so that what Cluster
+// API's webhooks refuse is a plan-time error. A management cluster that
+// cannot be read leaves the check to the apply.
+//
+// The objects of a create are admitted as new ones, whatever exists under
+// their names: that is the create's to judge (see startCreate).
+func admitAtPlan(ctx context.Context, data *providerData, creating bool, kind, id string, ordered []client.Object, diags *diag.Diagnostics) {
+	if data == nil || diags.HasError() {
+		return
+	}
+	cl, err := data.kube.Reader()
+	if err != nil {
+		tflog.Warn(ctx, "cannot read the management cluster at plan time; Cluster API's admission runs at apply", map[string]any{"error": err.Error()})
+		return
+	}
+	admit := func() error { return admitAll(ctx, data.kube, cl, ordered) }
+	if creating {
+		admit = func() error {
+			for _, obj := range ordered {
+				if _, err := engine.Admit(ctx, cl, obj, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if err := admit(); err != nil {
+		if kube.IsNotFound(err) || meta.IsNoMatchError(err) {
+			// Cluster API's CRDs are installed by the first apply.
+			return
+		}
+		diags.AddError("Cluster API refuses "+kind+" "+id, "As Cluster API's admission webhooks would: "+err.Error())
+	}
 }
 
 // existing returns the stored version of obj, or nil.

@@ -2,8 +2,10 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -25,7 +27,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -206,13 +208,15 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					},
 					"vpc_cidr": schema.StringAttribute{
 						Optional:            true,
-						MarkdownDescription: "CIDR of a new VPC (default `10.0.0.0/16`); subnets are /+4 blocks of it.",
-						Validators:          []validator.String{validators.CIDR()},
+						MarkdownDescription: "CIDR of a new VPC (default `10.0.0.0/16`), /16 to /24: subnets are /+4 blocks of it, two per zone. Not with `vpc_id`.",
+						Validators: []validator.String{validators.CIDR(),
+							stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("vpc_id"))},
 					},
 					"availability_zones": schema.ListAttribute{
 						ElementType: types.StringType, Optional: true,
-						MarkdownDescription: "Zones with subnets, which become the cluster's failure domains. Default: the region's first three.",
-						Validators:          []validator.List{listvalidator.SizeBetween(1, 6)},
+						MarkdownDescription: "Zones with subnets, which become the cluster's failure domains: distinct zones of `region`. Default: the region's first three.",
+						Validators: []validator.List{listvalidator.SizeBetween(1, 6), listvalidator.UniqueValues(),
+							listvalidator.ValueStringsAre(validators.AWSZone())},
 					},
 					"nat_gateway_per_zone": schema.BoolAttribute{
 						Optional:            true,
@@ -244,7 +248,7 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"version": schema.StringAttribute{
 						Required:            true,
 						MarkdownDescription: "Kubernetes version, such as `v1.36.0`.",
-						Validators:          []validator.String{stringvalidator.RegexMatches(versionPattern, "must be a Kubernetes version such as v1.36.0")},
+						Validators:          []validator.String{validators.KubernetesVersion()},
 					},
 					"machine": schema.SingleNestedAttribute{
 						Required:            true,
@@ -318,6 +322,8 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 func (r *clusterResource) ConfigValidators(context.Context) []resource.ConfigValidator {
 	return []resource.ConfigValidator{
 		clusterNetworkOverlapValidator{},
+		clusterNetworkRules{},
+		waitForReachable{},
 		cloudProviderArgsValidator{},
 		resourcevalidator.Conflicting(path.MatchRoot("aws"), path.MatchRoot("control_plane_endpoint")),
 	}
@@ -326,7 +332,39 @@ func (r *clusterResource) ConfigValidators(context.Context) []resource.ConfigVal
 // ModifyPlan says in the plan when a change rolls the control plane
 // machines, which KCP replaces one at a time.
 func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() || !req.Plan.Raw.IsFullyKnown() {
+	replacing := planDeclares(ctx, r.data, req.State, req.Plan, "Cluster", &resp.Diagnostics)
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var planned clusterResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &planned)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.data != nil && isKnown(planned.Namespace) && isKnown(planned.Name) {
+		r.data.planned.declareCluster(planned.Namespace.ValueString()+"/"+planned.Name.ValueString(), declaredCluster(planned.ClusterModel))
+	}
+	if req.State.Raw.IsNull() && isKnown(planned.Namespace) && isKnown(planned.Name) {
+		found := &clusterv1.Cluster{}
+		found.Namespace, found.Name = planned.Namespace.ValueString(), planned.Name.ValueString()
+		if !replacing {
+			checkCreateAtPlan(ctx, r.data, found, "Cluster", &resp.Diagnostics)
+		}
+	}
+	if req.Config.Raw.IsFullyKnown() && planned.AWS != nil {
+		if objs, d := capiobj.ExpandCluster(ctx, planned.ClusterModel); !d.HasError() {
+			admitAtPlan(ctx, r.data, req.State.Raw.IsNull(), "Cluster", capiobj.NamespacedID(objs.Cluster.Namespace, objs.Cluster.Name), clusterObjectsInOrder(objs), &resp.Diagnostics)
+		}
+	}
+	if req.State.Raw.IsNull() {
+		return
+	}
+	checkControlPlaneUpgrade(ctx, req, &planned, &resp.Diagnostics)
+	var id, waitFor types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("wait_for"), &waitFor)...)
+	planWaitAgain(ctx, req, resp, "Cluster", id.ValueString(), waitFor.ValueString())
+	if !req.Plan.Raw.IsFullyKnown() {
 		return
 	}
 	var state, plan clusterResourceModel
@@ -346,6 +384,25 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	resp.Diagnostics.AddWarning("Cluster "+state.ID.ValueString()+": control plane machines roll out in place",
 		fmt.Sprintf("Cluster API's KubeadmControlPlane replaces the %d control plane machine(s) one at a time: a new machine joins, then an old one "+
 			"leaves, keeping etcd quorum. The cluster and its Terraform resource are updated, not replaced.", replicas))
+}
+
+// checkControlPlaneUpgrade refuses a control plane version change that
+// Cluster API or kubeadm would refuse or undo: a downgrade, or more than
+// one minor at once (validators.ControlPlaneUpgrade).
+func checkControlPlaneUpgrade(ctx context.Context, req resource.ModifyPlanRequest, plan *clusterResourceModel, diags *diag.Diagnostics) {
+	var state clusterResourceModel
+	diags.Append(req.State.Get(ctx, &state)...)
+	if diags.HasError() || state.ControlPlane == nil || plan.ControlPlane == nil || !isKnown(plan.ControlPlane.Version) || !isKnown(state.ControlPlane.Version) {
+		return
+	}
+	from, to := state.ControlPlane.Version.ValueString(), plan.ControlPlane.Version.ValueString()
+	if from == to {
+		return
+	}
+	if err := validators.ControlPlaneUpgrade(from, to); err != nil {
+		diags.AddAttributeError(path.Root("control_plane").AtName("version"), "Invalid control plane upgrade",
+			fmt.Sprintf("Attribute control_plane.version cannot change from %s to %s: %s.", from, to, err))
+	}
 }
 
 // controlPlaneRolls says whether KCP will replace its machines: a new
@@ -385,19 +442,15 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 		resp.Diagnostics.AddError("Cannot create Cluster "+id, err.Error())
 		return
 	}
-	// Applying over a Cluster that someone else made would silently take it
-	// over. One this provider made (an apply that was interrupted before
-	// Terraform saved its state) is resumed.
-	found := &clusterv1.Cluster{}
-	if err := cl.Get(ctx, client.ObjectKeyFromObject(objs.Cluster), found); err == nil && !managedByProvider(found) {
-		resp.Diagnostics.AddError("Cluster "+id+" already exists",
-			fmt.Sprintf("A Cluster named %s already exists in the management cluster. Import it to manage it with Terraform: terraform import <address> %s", id, id))
-		return
-	} else if err != nil && !apierrors.IsNotFound(err) {
+	// The cluster's lease first (for clusters without reconcilers too): a
+	// create that another live apply is running waits for it, and only then
+	// is it judged.
+	if err := r.data.engine.lock(ctx, objs.Cluster.Namespace, objs.Cluster.Name); err != nil {
 		resp.Diagnostics.AddError("Cannot create Cluster "+id, err.Error())
 		return
-	} else if err == nil {
-		tflog.Info(ctx, "resuming a Cluster an earlier apply created", map[string]any{"id": id})
+	}
+	if !startCreate(ctx, r.data, cl, objs.Cluster, "Cluster", &resp.Diagnostics) {
+		return
 	}
 	if objs.Managed() {
 		if err := r.data.engine.start(ctx, objs.Cluster.Namespace, objs.Cluster.Name); err != nil {
@@ -416,9 +469,11 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 	plan.ID = types.StringValue(id)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), plan.ID)...)
 
-	r.wait(ctx, &plan, cl, objs.Cluster, timeout, &resp.Diagnostics)
+	pending := r.wait(ctx, &plan, cl, objs.Cluster, timeout, true, &resp.Diagnostics)
+	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	finishCreate(ctx, cl, objs.Cluster, "Cluster", &resp.Diagnostics)
+	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
 }
 
 func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -440,6 +495,9 @@ func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, re
 	objs, err := readClusterObjects(ctx, cl, client.ObjectKey{Namespace: namespace, Name: name})
 	if err != nil {
 		readFailed(ctx, "Cluster", state.ID.ValueString(), err, resp)
+		return
+	}
+	if replacedFromState(ctx, "Cluster", state.ID.ValueString(), state.UID, objs.Cluster, resp) {
 		return
 	}
 	prior := &state.ClusterModel
@@ -497,9 +555,10 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 		resp.Diagnostics.AddError("Cannot remove add-ons of Cluster "+id, err.Error())
 		return
 	}
-	r.wait(ctx, &plan, cl, objs.Cluster, timeout, &resp.Diagnostics)
+	pending := r.wait(ctx, &plan, cl, objs.Cluster, timeout, false, &resp.Diagnostics)
+	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
 }
 
 func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -566,29 +625,45 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 }
 
 // wait blocks until the Cluster reaches the plan's wait target, watching
-// it. Clusters without an aws block have no reconcilers here: nothing to
-// wait for.
-func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl client.WithWatch, cluster *clusterv1.Cluster, timeout time.Duration, diags *diag.Diagnostics) {
+// it and its infrastructure, and says whether the wait is still pending
+// (see reportWait). Clusters without an aws block have no reconcilers
+// here: nothing to wait for.
+func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl client.WithWatch, cluster *clusterv1.Cluster, timeout time.Duration, creating bool, diags *diag.Diagnostics) bool {
 	if m.AWS == nil || diags.HasError() {
-		return
+		return false
 	}
 	target := m.WaitFor.ValueString()
 	tflog.Info(ctx, "waiting for the Cluster", map[string]any{"id": m.ID.ValueString(), "wait_for": target})
 	obj := &clusterv1.Cluster{}
 	obj.Namespace, obj.Name = cluster.Namespace, cluster.Name
-	err := kube.WaitFor(ctx, cl, obj, &clusterv1.ClusterList{}, func() (bool, error) {
-		return clusterReached(obj, target), nil
+	controlPlaneMachines := client.MatchingLabels{clusterv1.ClusterNameLabel: obj.Name, clusterv1.MachineControlPlaneLabel: ""}
+	err := waitRechecking(ctx, cl, obj, &clusterv1.ClusterList{}, "Cluster", func() (bool, string, error) {
+		if clusterReached(obj, target) {
+			return true, "reached " + target, nil
+		}
+		return false, clusterProgress(obj), infrastructureFailure(ctx, cl, obj.Namespace, obj.Spec.InfrastructureRef.Name, controlPlaneMachines)
 	})
 	if err == nil && target == waitAvailable && m.ControlPlane != nil {
 		err = waitControlPlaneRolledOut(ctx, cl, obj)
 	}
-	if err != nil {
-		diags.AddError(fmt.Sprintf("Cluster %s not %s in time", m.ID.ValueString(), target),
-			fmt.Sprintf("Waited %s: %s.%s The Cluster exists and its reconcilers resume at the next apply; see its conditions with "+
-				"`kubectl describe cluster -n %s %s` or `clusterctl describe cluster -n %s %s`, or raise the timeout.",
-				timeout, err, machineProblems(ctx, cl, obj.Namespace, client.MatchingLabels{clusterv1.ClusterNameLabel: obj.Name, clusterv1.MachineControlPlaneLabel: ""}),
-				obj.Namespace, obj.Name, obj.Namespace, obj.Name))
+	hint := fmt.Sprintf("See its conditions with `kubectl describe cluster -n %s %s` or `clusterctl describe cluster -n %s %s`.",
+		obj.Namespace, obj.Name, obj.Namespace, obj.Name)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		hint = strings.TrimSpace(machineProblems(ctx, cl, obj.Namespace, controlPlaneMachines)+" "+hint) + " To wait longer, raise timeouts."
 	}
+	return reportWait(err, creating, waitReport{kind: "Cluster", id: m.ID.ValueString(), target: target, timeout: timeout, hint: hint}, diags)
+}
+
+// clusterProgress says where a Cluster is, for the log: its phase and the
+// first of its conditions that is not true.
+func clusterProgress(c *clusterv1.Cluster) string {
+	for _, t := range []string{clusterv1.ClusterInfrastructureReadyCondition, clusterv1.ClusterControlPlaneInitializedCondition,
+		clusterv1.ClusterRemoteConnectionProbeCondition, clusterv1.AvailableCondition} {
+		if cond := conditions.Get(c, t); cond != nil && cond.Status != metav1.ConditionTrue {
+			return fmt.Sprintf("phase %s, %s: %s", c.Status.Phase, t, cond.Message)
+		}
+	}
+	return "phase " + c.Status.Phase
 }
 
 // clusterReached says whether a Cluster has reached a wait target.
@@ -613,26 +688,27 @@ func clusterReached(c *clusterv1.Cluster, target string) bool {
 func waitControlPlaneRolledOut(ctx context.Context, cl client.WithWatch, cluster *clusterv1.Cluster) error {
 	kcp := &controlplanev1.KubeadmControlPlane{}
 	kcp.Namespace, kcp.Name = cluster.Namespace, cluster.Spec.ControlPlaneRef.Name
-	return waitRechecking(ctx, cl, kcp, &controlplanev1.KubeadmControlPlaneList{}, "KubeadmControlPlane", func() (bool, string) {
+	return waitRechecking(ctx, cl, kcp, &controlplanev1.KubeadmControlPlaneList{}, "KubeadmControlPlane", func() (bool, string, error) {
 		want, st := ptr.Deref(kcp.Spec.Replicas, 1), kcp.Status
 		progress := fmt.Sprintf("%d/%d up to date, %d/%d available", ptr.Deref(st.UpToDateReplicas, 0), want, ptr.Deref(st.AvailableReplicas, 0), want)
 		if st.ObservedGeneration < kcp.Generation {
-			return false, "waiting for Cluster API to see the change"
+			return false, "waiting for Cluster API to see the change", nil
 		}
 		if ptr.Deref(st.Replicas, 0) != want || ptr.Deref(st.UpToDateReplicas, 0) != want || ptr.Deref(st.AvailableReplicas, 0) != want {
-			return false, progress
+			return false, progress, infrastructureFailure(ctx, cl, cluster.Namespace, "",
+				client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name, clusterv1.MachineControlPlaneLabel: ""})
 		}
 		// Counted from the machines themselves, of the wanted version.
 		ready, err := countReadyMachines(ctx, cl, cluster.Namespace, cluster.Name,
 			client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name, clusterv1.MachineControlPlaneLabel: ""},
 			func(m *clusterv1.Machine) bool { return m.Spec.Version == kcp.Spec.Version })
 		if err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
 		if ready != want {
-			return false, fmt.Sprintf("%d/%d control plane nodes Ready", ready, want)
+			return false, fmt.Sprintf("%d/%d control plane nodes Ready", ready, want), nil
 		}
-		return true, progress
+		return true, progress, nil
 	})
 }
 
@@ -653,6 +729,8 @@ func managedByProvider(c *clusterv1.Cluster) bool {
 // readInto refreshes m from the API server after a write, keeping the
 // planned labels and annotations as the set of keys to report.
 func (r *clusterResource) readInto(ctx context.Context, m *clusterResourceModel, cl client.Reader, diags *diag.Diagnostics) {
+	ctx, cancel := readAfterWrite(ctx)
+	defer cancel()
 	namespace, name, _ := capiobj.ParseNamespacedID(m.ID.ValueString())
 	objs, err := readClusterObjects(ctx, cl, client.ObjectKey{Namespace: namespace, Name: name})
 	if err != nil {

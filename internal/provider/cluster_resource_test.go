@@ -347,6 +347,11 @@ func TestAccCluster_invalidInput(t *testing.T) {
 		{`name = "` + name + `"` + "\n cluster_network = { api_server_port = 70000 }", wrapped(`Attribute cluster_network.api_server_port value must be between 1 and 65535`)},
 		{`name = "` + name + `"` + "\n cluster_network = {}", wrapped(`Attribute cluster_network must set at least one of: api_server_port, pod_cidrs, service_cidrs, service_domain`)},
 		{`name = "` + name + `"` + "\n control_plane_endpoint = { host = \"https://api:6443\", port = 6443 }", wrapped(`Attribute control_plane_endpoint.host must be a DNS name or IP address without scheme or port`)},
+		{`name = "` + name + `"` + "\n cluster_network = { pod_cidrs = [\"10.1.0.0/16\", \"10.2.0.0/16\"] }",
+			wrapped(`the pod networks 10.1.0.0/16 and 10.2.0.0/16 are both IPv4: two networks are dual-stack, one IPv4 and one IPv6`)},
+		{`name = "` + name + `"` + "\n cluster_network = { pod_cidrs = [\"10.1.0.0/16\"], service_cidrs = [\"fd00::/108\"] }",
+			wrapped(`the pod networks are IPv4 but the service networks are IPv6`)},
+		{`name = "` + name + `"` + "\n cluster_network = { pod_cidrs = [\"192.168.1.1/16\"] }", wrapped(`192.168.1.1/16 has host bits set: the network is 192.168.0.0/16`)},
 	}
 	var steps []resource.TestStep
 	for _, c := range cases {

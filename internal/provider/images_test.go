@@ -42,7 +42,7 @@ func TestAccCluster_unknownImage(t *testing.T) {
 			{
 				PreConfig:   endApply,
 				Config:      imageClusterConfig(name, `{ ami = "`+missing+`", instance_type = "t3.large" }`, "45s"),
-				ExpectError: regexp.MustCompile(`(?s)not api_server in time.*` + missing),
+				ExpectError: regexp.MustCompile(`(?s)Cluster default/` + name + ` failed.*` + missing),
 			},
 			{
 				PreConfig: func() {

@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -33,10 +35,16 @@ import (
 )
 
 var (
-	_ resource.ResourceWithConfigure   = (*machineDeploymentResource)(nil)
-	_ resource.ResourceWithImportState = (*machineDeploymentResource)(nil)
-	_ resource.ResourceWithModifyPlan  = (*machineDeploymentResource)(nil)
+	_ resource.ResourceWithConfigure        = (*machineDeploymentResource)(nil)
+	_ resource.ResourceWithImportState      = (*machineDeploymentResource)(nil)
+	_ resource.ResourceWithModifyPlan       = (*machineDeploymentResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*machineDeploymentResource)(nil)
 )
+
+// ConfigValidators: rolling update settings only with that strategy.
+func (r *machineDeploymentResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{onDeleteRollout{}}
+}
 
 const (
 	defaultDeploymentCreateTimeout = 30 * time.Minute
@@ -83,7 +91,7 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 				Validators: []validator.Int32{int32validator.Between(0, 1000)}},
 			"version": schema.StringAttribute{Required: true, MarkdownDescription: "Kubernetes version of the machines, such as `v1.36.0`. " +
 				"Changes roll the machines in place; Cluster API refuses a version newer than the control plane's.",
-				Validators: []validator.String{stringvalidator.RegexMatches(versionPattern, "must be a Kubernetes version such as v1.36.0")}},
+				Validators: []validator.String{validators.KubernetesVersion()}},
 			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Labels of the machines. Those under `node-role.kubernetes.io/`, `node-restriction.kubernetes.io/` and " +
 					"`node.cluster.x-k8s.io/` are also kept on the nodes by Cluster API, in place.",
@@ -97,8 +105,8 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 					"effect": schema.StringAttribute{Required: true, MarkdownDescription: "`NoSchedule`, `PreferNoSchedule` or `NoExecute`.",
 						Validators: []validator.String{stringvalidator.OneOf("NoSchedule", "PreferNoSchedule", "NoExecute")}},
 				}}},
-			"availability_zone": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Failure domain (availability zone) of every machine. Default: Cluster API picks among the cluster's."},
+			"availability_zone": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.AWSZone()},
+				MarkdownDescription: "Failure domain (availability zone) of every machine: one of the cluster's `aws.availability_zones`. Default: Cluster API picks among the cluster's."},
 			"aws": schema.SingleNestedAttribute{Required: true, Attributes: awsMachineAttributes(),
 				MarkdownDescription: "The machines' EC2 instances. Changes roll the machines onto a new template."},
 			"kubeadm": kubeadmAttribute("Changing it makes a new bootstrap template and rolls the machines onto it as `rollout` says; the deployment is not replaced.", false),
@@ -151,13 +159,37 @@ func (r *machineDeploymentResource) Configure(_ context.Context, req resource.Co
 // ModifyPlan tells in the plan what applying will do to the machines, and
 // turns machines without a Ready node into a planned update.
 func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+	replacing := planDeclares(ctx, r.data, req.State, req.Plan, "MachineDeployment", &resp.Diagnostics)
+	if req.Plan.Raw.IsNull() {
 		return
 	}
 	var state, plan machineDeploymentResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || plan.Replicas.IsUnknown() {
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	checkClusterReference(ctx, r.data, machinesPlan{kind: "MachineDeployment", namespace: plan.Namespace, cluster: plan.Cluster,
+		version: plan.Version, zone: plan.AvailabilityZone, zonePath: path.Root("availability_zone"),
+		makesMachines: req.State.Raw.IsNull() || plan.Replicas.IsUnknown() || plan.Replicas.ValueInt32() > state.Replicas.ValueInt32() ||
+			!plan.Version.Equal(state.Version) || rolls(ctx, state.MachineDeploymentModel, plan.MachineDeploymentModel),
+	}, &resp.Diagnostics)
+	if req.State.Raw.IsNull() && isKnown(plan.Namespace) && isKnown(plan.Name) {
+		found := &clusterv1.MachineDeployment{}
+		found.Namespace, found.Name = plan.Namespace.ValueString(), plan.Name.ValueString()
+		if !replacing {
+			checkCreateAtPlan(ctx, r.data, found, "MachineDeployment", &resp.Diagnostics)
+		}
+	}
+	if req.Config.Raw.IsFullyKnown() {
+		if objs, d := capiobj.ExpandMachineDeployment(ctx, plan.MachineDeploymentModel); !d.HasError() {
+			md := objs.MachineDeployment
+			admitAtPlan(ctx, r.data, req.State.Raw.IsNull(), "MachineDeployment", capiobj.NamespacedID(md.Namespace, md.Name), deploymentObjectsInOrder(objs), &resp.Diagnostics)
+		}
+	}
+	if req.State.Raw.IsNull() || plan.Replicas.IsUnknown() {
 		return
 	}
 	id := state.ID.ValueString()
@@ -166,6 +198,8 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 		resp.Diagnostics.AddWarning(fmt.Sprintf("MachineDeployment %s: %d of %d machines are not up to date with a Ready node", id, plan.Replicas.ValueInt32()-ready.ValueInt32(), plan.Replicas.ValueInt32()),
 			"Applying runs Cluster API's reconcilers: the health check replaces machines whose node is gone or not Ready, a rollout in progress goes on, "+
 				"and apply waits until every machine is up to date with a Ready node.")
+	} else {
+		planWaitAgain(ctx, req, resp, "MachineDeployment", id, "rolled out")
 	}
 	if state.Replicas.ValueInt32() != plan.Replicas.ValueInt32() {
 		tflog.Info(ctx, "machine deployment scales", map[string]any{"id": id, "from": state.Replicas.ValueInt32(), "to": plan.Replicas.ValueInt32()})
@@ -213,14 +247,13 @@ func (r *machineDeploymentResource) Create(ctx context.Context, req resource.Cre
 		resp.Diagnostics.AddError("Cannot create MachineDeployment "+id, err.Error())
 		return
 	}
-	// One this provider made is resumed (an interrupted apply); anyone
-	// else's is imported, not taken over.
-	found := &clusterv1.MachineDeployment{}
-	if err := cl.Get(ctx, client.ObjectKeyFromObject(md), found); err == nil && found.Labels[clusterv1.WatchLabel] != capiobj.WatchFilterValue {
-		resp.Diagnostics.AddError("MachineDeployment "+id+" already exists", "Import it to manage it with Terraform: terraform import <address> "+id)
-		return
-	} else if err != nil && !kube.IsNotFound(err) {
+	// The cluster's lease first: a create that another live apply runs is
+	// judged once it is done.
+	if err := r.data.engine.lock(ctx, md.Namespace, md.Spec.ClusterName); err != nil {
 		resp.Diagnostics.AddError("Cannot create MachineDeployment "+id, err.Error())
+		return
+	}
+	if !startCreate(ctx, r.data, cl, md, "MachineDeployment", &resp.Diagnostics) {
 		return
 	}
 	if err := r.apply(ctx, cl, objs); err != nil {
@@ -228,9 +261,10 @@ func (r *machineDeploymentResource) Create(ctx context.Context, req resource.Cre
 		return
 	}
 	plan.ID = types.StringValue(id)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), plan.ID)...)
-	r.waitAndRead(ctx, &plan, cl, timeout, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	pending := r.waitAndRead(ctx, &plan, cl, timeout, true, &resp.Diagnostics)
+	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
+	finishCreate(ctx, cl, md, "MachineDeployment", &resp.Diagnostics)
+	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
 }
 
 func (r *machineDeploymentResource) apply(ctx context.Context, cl client.Client, objs capiobj.MachineDeploymentObjects) error {
@@ -267,6 +301,9 @@ func (r *machineDeploymentResource) Read(ctx context.Context, req resource.ReadR
 	objs, err := readDeploymentObjects(ctx, cl, state.ID.ValueString())
 	if err != nil {
 		readFailed(ctx, "MachineDeployment", state.ID.ValueString(), err, resp)
+		return
+	}
+	if replacedFromState(ctx, "MachineDeployment", state.ID.ValueString(), state.UID, objs.MachineDeployment, resp) {
 		return
 	}
 	prior := &state.MachineDeploymentModel
@@ -321,8 +358,9 @@ func (r *machineDeploymentResource) Update(ctx context.Context, req resource.Upd
 		resp.Diagnostics.AddError("Cannot update MachineDeployment "+plan.ID.ValueString(), err.Error())
 		return
 	}
-	r.waitAndRead(ctx, &plan, cl, timeout, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	pending := r.waitAndRead(ctx, &plan, cl, timeout, false, &resp.Diagnostics)
+	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
+	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
 }
 
 func (r *machineDeploymentResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -360,27 +398,35 @@ func (r *machineDeploymentResource) ImportState(ctx context.Context, req resourc
 }
 
 // waitAndRead waits until the rollout is complete, removes the templates
-// no machine set uses any more, and refreshes m.
-func (r *machineDeploymentResource) waitAndRead(ctx context.Context, m *machineDeploymentResourceModel, cl client.WithWatch, timeout time.Duration, diags *diag.Diagnostics) {
+// no machine set uses any more, and refreshes m. It says whether the wait
+// is still pending (see reportWait).
+func (r *machineDeploymentResource) waitAndRead(ctx context.Context, m *machineDeploymentResourceModel, cl client.WithWatch, timeout time.Duration, creating bool, diags *diag.Diagnostics) bool {
 	namespace, name, _ := capiobj.ParseNamespacedID(m.ID.ValueString())
-	if err := waitDeploymentRolledOut(ctx, cl, namespace, name); err != nil {
-		diags.AddError(fmt.Sprintf("MachineDeployment %s not rolled out in time", m.ID.ValueString()),
-			fmt.Sprintf("Waited %s: %s.%s The MachineDeployment exists and its reconcilers resume at the next apply; see "+
-				"`kubectl describe machinedeployment -n %s %s` and `clusterctl describe cluster -n %s %s`, or raise the timeout.",
-				timeout, err, machineProblems(ctx, cl, namespace, client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: name}),
-				namespace, name, namespace, m.Cluster.ValueString()))
-	} else if err := deleteDeploymentTemplates(ctx, cl, namespace, name, cl); err != nil {
-		diags.AddWarning("Old MachineDeployment templates left", err.Error())
+	err := waitDeploymentRolledOut(ctx, cl, namespace, name)
+	hint := fmt.Sprintf("See `kubectl describe machinedeployment -n %s %s` and `clusterctl describe cluster -n %s %s`.",
+		namespace, name, namespace, m.Cluster.ValueString())
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		hint = strings.TrimSpace(machineProblems(ctx, cl, namespace, client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: name})+" "+hint) +
+			" To wait longer, raise timeouts."
 	}
+	pending := reportWait(err, creating, waitReport{kind: "MachineDeployment", id: m.ID.ValueString(), target: "rolled out", timeout: timeout, hint: hint}, diags)
+	if !pending {
+		if err := deleteDeploymentTemplates(ctx, cl, namespace, name, cl); err != nil {
+			diags.AddWarning("Old MachineDeployment templates left", err.Error())
+		}
+	}
+	ctx, cancel := readAfterWrite(ctx)
+	defer cancel()
 	objs, err := readDeploymentObjects(ctx, cl, m.ID.ValueString())
 	if err != nil {
 		diags.AddError("Cannot read MachineDeployment "+m.ID.ValueString()+" after writing it", err.Error())
-		return
+		return pending
 	}
 	flat, d := capiobj.FlattenMachineDeployment(ctx, objs, &m.MachineDeploymentModel)
 	diags.Append(d...)
 	flat.ReadyReplicas = observeReadyReplicas(ctx, cl, objs.MachineDeployment)
 	m.MachineDeploymentModel = flat
+	return pending
 }
 
 // waitDeploymentRolledOut returns once every machine of the deployment is
@@ -388,8 +434,12 @@ func (r *machineDeploymentResource) waitAndRead(ctx context.Context, m *machineD
 func waitDeploymentRolledOut(ctx context.Context, cl client.WithWatch, namespace, name string) error {
 	md := &clusterv1.MachineDeployment{}
 	md.Namespace, md.Name = namespace, name
-	return waitRechecking(ctx, cl, md, &clusterv1.MachineDeploymentList{}, "MachineDeployment", func() (bool, string) {
-		return deploymentRolledOut(ctx, cl, md)
+	return waitRechecking(ctx, cl, md, &clusterv1.MachineDeploymentList{}, "MachineDeployment", func() (bool, string, error) {
+		done, progress := deploymentRolledOut(ctx, cl, md)
+		if done {
+			return true, progress, nil
+		}
+		return false, progress, infrastructureFailure(ctx, cl, namespace, "", client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: name})
 	})
 }
 

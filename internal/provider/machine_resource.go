@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -75,12 +77,16 @@ func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 	machine := awsMachineAttributes()
 	machine["availability_zone"] = schema.StringAttribute{
 		Optional:            true,
+		Validators:          []validator.String{validators.AWSZone()},
 		MarkdownDescription: "Failure domain (availability zone) of the machine. Default: Cluster API picks one of the cluster's.",
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One Cluster API `Machine` of a `capi_cluster`, with its `AWSMachine` and either a `KubeadmConfig` " +
 			"(kubeadm join, the default) or a bootstrap script of your own (Cluster API's `dataSecretName`). A Machine's spec " +
-			"is immutable in Cluster API: changing it replaces the machine; labels and annotations change in place.",
+			"is immutable in Cluster API: changing it replaces the machine; labels and annotations change in place. " +
+			"The cluster must exist (or be a `capi_cluster` of the configuration) with an `aws` block, and the machine's zone and " +
+			"version must suit it (checked at plan). A create that outlasts its timeout is kept in the state, not tainted, and the " +
+			"next apply waits for it again instead of replacing it; a permanent cloud error fails the apply at once.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`namespace/name` of the Machine.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -91,7 +97,7 @@ func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"cluster": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the `capi_cluster` the machine belongs to.",
 				Validators: []validator.String{validators.ClusterName()}, PlanModifiers: replace},
 			"version": schema.StringAttribute{Optional: true, MarkdownDescription: "Kubernetes version of the node, such as `v1.36.0`: required with kubeadm; without it (a `bootstrap_script` machine) `aws.ami` is required.",
-				Validators: []validator.String{stringvalidator.RegexMatches(versionPattern, "must be a Kubernetes version such as v1.36.0")}, PlanModifiers: replace},
+				Validators: []validator.String{validators.KubernetesVersion()}, PlanModifiers: replace},
 			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Labels of the Machine.",
 				Validators: []validator.Map{mapvalidator.KeysAre(validators.LabelKey()), mapvalidator.ValueStringsAre(validators.LabelValue())}},
 			"annotations": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Annotations of the Machine.",
@@ -167,12 +173,13 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
 		return
 	}
-	found := &clusterv1.Machine{}
-	if err := cl.Get(ctx, client.ObjectKeyFromObject(objs.Machine), found); err == nil && found.Labels[clusterv1.WatchLabel] != capiobj.WatchFilterValue {
-		resp.Diagnostics.AddError("Machine "+id+" already exists", "Import it to manage it with Terraform: terraform import <address> "+id)
-		return
-	} else if err != nil && !kube.IsNotFound(err) {
+	// The cluster's lease first: a create that another live apply runs is
+	// judged once it is done.
+	if err := r.data.engine.lock(ctx, objs.Machine.Namespace, objs.Machine.Spec.ClusterName); err != nil {
 		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
+		return
+	}
+	if !startCreate(ctx, r.data, cl, objs.Machine, "Machine", &resp.Diagnostics) {
 		return
 	}
 	if err := r.data.engine.start(ctx, objs.Machine.Namespace, objs.Machine.Spec.ClusterName); err != nil {
@@ -185,10 +192,11 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	plan.ID = types.StringValue(id)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), plan.ID)...)
-	r.wait(ctx, &plan, cl, timeout, &resp.Diagnostics)
+	pending := r.wait(ctx, &plan, cl, timeout, true, &resp.Diagnostics)
+	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	finishCreate(ctx, cl, objs.Machine, "Machine", &resp.Diagnostics)
+	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
 }
 
 func (r *machineResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -205,6 +213,9 @@ func (r *machineResource) Read(ctx context.Context, req resource.ReadRequest, re
 	objs, err := readMachineObjects(ctx, cl, state.ID.ValueString())
 	if err != nil {
 		readFailed(ctx, "Machine", state.ID.ValueString(), err, resp)
+		return
+	}
+	if replacedFromState(ctx, "Machine", state.ID.ValueString(), state.UID, objs.Machine, resp) {
 		return
 	}
 	prior := &state.MachineModel
@@ -225,12 +236,47 @@ func (r *machineResource) Read(ctx context.Context, req resource.ReadRequest, re
 // Machine's spec is immutable, and nothing else replaces a standalone
 // machine (a capi_machine_deployment's health check does that for its own).
 func (r *machineResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+	replacing := planDeclares(ctx, r.data, req.State, req.Plan, "Machine", &resp.Diagnostics)
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	if req.State.Raw.IsNull() {
+		var plan machineResourceModel
+		resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		p := machinesPlan{kind: "Machine", namespace: plan.Namespace, cluster: plan.Cluster, version: plan.Version,
+			zonePath: path.Root("aws").AtName("availability_zone"), makesMachines: true}
+		if plan.AWS != nil {
+			p.zone = plan.AWS.AvailabilityZone
+		}
+		checkClusterReference(ctx, r.data, p, &resp.Diagnostics)
+		if isKnown(plan.Namespace) && isKnown(plan.Name) {
+			found := &clusterv1.Machine{}
+			found.Namespace, found.Name = plan.Namespace.ValueString(), plan.Name.ValueString()
+			if !replacing {
+				checkCreateAtPlan(ctx, r.data, found, "Machine", &resp.Diagnostics)
+			}
+		}
+		if req.Config.Raw.IsFullyKnown() {
+			if objs, d := capiobj.ExpandMachine(ctx, plan.MachineModel); !d.HasError() {
+				admitAtPlan(ctx, r.data, true, "Machine", capiobj.NamespacedID(objs.Machine.Namespace, objs.Machine.Name), machineObjectsInOrder(objs), &resp.Diagnostics)
+			}
+		}
 		return
 	}
 	var state machineResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || state.NodeReady.IsNull() || state.NodeReady.ValueBool() {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// A machine whose create ran out of time is waited for again, not
+	// replaced: its node may only be late.
+	if planWaitAgain(ctx, req, resp, "Machine", state.ID.ValueString(), state.WaitFor.ValueString()) {
+		return
+	}
+	if state.NodeReady.IsNull() || state.NodeReady.ValueBool() {
 		return
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("node_ready"), types.BoolUnknown())...)
@@ -265,8 +311,14 @@ func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest
 		resp.Diagnostics.AddError("Cannot update Machine "+plan.ID.ValueString(), err.Error())
 		return
 	}
+	// Only a machine whose last wait did not finish is waited for: its
+	// spec cannot change in place, so nothing else is in progress.
+	if waitPending(ctx, req.Private, &resp.Diagnostics) {
+		pending := r.wait(ctx, &plan, cl, timeout, false, &resp.Diagnostics)
+		resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
+	}
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
 }
 
 func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -287,9 +339,33 @@ func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	m := &clusterv1.Machine{}
 	m.Namespace, m.Name = namespace, name
+	// What the Machine references, read first: Cluster API deletes them
+	// with it only once it has owned them, which needs the cluster.
+	reader, err := r.data.kube.Reader()
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot delete Machine "+id, err.Error())
+		return
+	}
+	refs, err := readMachineObjects(ctx, reader, id)
+	if err != nil && !kube.IsNotFound(err) {
+		resp.Diagnostics.AddError("Cannot delete Machine "+id, err.Error())
+		return
+	}
 	cl := deleteWithEngine(ctx, r.data, state.Cluster.ValueString(), "Machine", timeout, &clusterv1.MachineList{}, &resp.Diagnostics, m)
 	if cl == nil {
 		return
+	}
+	left := map[string]client.Object{}
+	if refs.AWSMachine != nil {
+		left["AWSMachine"] = refs.AWSMachine
+	}
+	if refs.KubeadmConfig != nil {
+		left["KubeadmConfig"] = refs.KubeadmConfig
+	}
+	for kind, obj := range left {
+		if err := cl.Delete(ctx, obj); err != nil && !kube.IsNotFound(err) {
+			resp.Diagnostics.AddWarning("Left over of Machine "+id, fmt.Sprintf("Deleting %s %s: %s", kind, obj.GetName(), err))
+		}
 	}
 	secret := &corev1.Secret{}
 	secret.Namespace, secret.Name = namespace, capiobj.BootstrapSecretName(name)
@@ -302,29 +378,39 @@ func (r *machineResource) ImportState(ctx context.Context, req resource.ImportSt
 	importByNamespacedName(ctx, req, resp)
 }
 
-func (r *machineResource) wait(ctx context.Context, m *machineResourceModel, cl client.WithWatch, timeout time.Duration, diags *diag.Diagnostics) {
+// wait blocks until the machine reaches its wait target, and says whether
+// the wait is still pending (see reportWait).
+func (r *machineResource) wait(ctx context.Context, m *machineResourceModel, cl client.WithWatch, timeout time.Duration, creating bool, diags *diag.Diagnostics) bool {
 	if diags.HasError() {
-		return
+		return false
 	}
 	namespace, name, _ := capiobj.ParseNamespacedID(m.ID.ValueString())
 	obj := &clusterv1.Machine{}
 	obj.Namespace, obj.Name = namespace, name
 	target := m.WaitFor.ValueString()
-	err := kube.WaitFor(ctx, cl, obj, &clusterv1.MachineList{}, func() (bool, error) {
-		if target == waitMachineProvisioned {
-			return ptr.Deref(obj.Status.Initialization.InfrastructureProvisioned, false), nil
+	err := waitRechecking(ctx, cl, obj, &clusterv1.MachineList{}, "Machine", func() (bool, string, error) {
+		done := ptr.Deref(obj.Status.Initialization.InfrastructureProvisioned, false)
+		if target != waitMachineProvisioned {
+			// Cluster API reports NodeReady a moment before it records the
+			// node reference and the Running phase: wait for all of it.
+			done = obj.Status.NodeRef.IsDefined() && conditions.IsTrue(obj, clusterv1.MachineNodeReadyCondition)
 		}
-		// Cluster API reports NodeReady a moment before it records the
-		// node reference and the Running phase: wait for all of it.
-		return obj.Status.NodeRef.IsDefined() && conditions.IsTrue(obj, clusterv1.MachineNodeReadyCondition), nil
+		if done {
+			return true, "phase " + obj.Status.Phase, nil
+		}
+		return false, "phase " + obj.Status.Phase, machineInfrastructureFailure(ctx, cl, obj)
 	})
-	if err != nil {
-		diags.AddError(fmt.Sprintf("Machine %s not %s in time", m.ID.ValueString(), target),
-			fmt.Sprintf("Waited %s: %s. See `kubectl describe machine -n %s %s`, or raise the timeout.", timeout, err, namespace, name))
+	hint := fmt.Sprintf("See `kubectl describe machine -n %s %s`.", namespace, name)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		hint = strings.TrimSpace(machineProblems(ctx, cl, namespace, client.MatchingLabels{clusterv1.ClusterNameLabel: obj.Spec.ClusterName})+" "+hint) +
+			" To wait longer, raise timeouts."
 	}
+	return reportWait(err, creating, waitReport{kind: "Machine", id: m.ID.ValueString(), target: target, timeout: timeout, hint: hint}, diags)
 }
 
 func (r *machineResource) readInto(ctx context.Context, m *machineResourceModel, cl client.Reader, diags *diag.Diagnostics) {
+	ctx, cancel := readAfterWrite(ctx)
+	defer cancel()
 	objs, err := readMachineObjects(ctx, cl, m.ID.ValueString())
 	if err != nil {
 		diags.AddError("Cannot read Machine "+m.ID.ValueString()+" after writing it", err.Error())

@@ -201,6 +201,9 @@ func TestAccMachine_invalidInput(t *testing.T) {
 		{machine(`bootstrap_script = "#!/bin/sh"`), `Attribute aws.ami is required for a machine without a version`},
 		{machine(`version = "v1.36.0"` + "\n" + `bootstrap_script = "#!/bin/sh"` + "\n" + `kubeadm = { pre_kubeadm_commands = ["true"] }`),
 			`Attribute "bootstrap_script" cannot be specified when "kubeadm" is specified`},
+		{machine(`version = "v1.36.0"`), `Attribute cluster names Cluster default/c, which does not exist in the management cluster`},
+		{machine(`version = "v1.36.0"`) + "\n" + `resource "capi_cluster" "c" { name = "c" }`,
+			`Attribute cluster names Cluster default/c, which has no aws block`},
 	} {
 		steps = append(steps, resource.TestStep{Config: c.config, PlanOnly: true, ExpectError: wrapped(c.want)})
 	}

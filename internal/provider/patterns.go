@@ -9,7 +9,6 @@ var (
 	amiPattern          = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
 	awsAccountPattern   = regexp.MustCompile(`^(\d{12}|self|amazon|aws-marketplace)$`)
 	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-	versionPattern      = regexp.MustCompile(`^v\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$`)
 )
 
 var (

@@ -181,6 +181,8 @@ func (p *capiProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		engine: runnerFor(client, cloud.Settings{
 			Profile: a.Profile.ValueString(), EC2Endpoint: a.EC2Endpoint.ValueString(), ELBEndpoint: a.ELBEndpoint.ValueString(),
 		}),
+		creating: &inFlight{},
+		planned:  &declarations{},
 	}
 	resp.ResourceData = data
 	resp.DataSourceData = data

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -101,29 +103,40 @@ func deleteWithEngine(ctx context.Context, data *providerData, cluster, kind str
 	return cl
 }
 
+// readAfterWrite is the context of the read that follows a write: its own
+// time, since the write's may be spent (a wait that timed out), and the
+// state must still say what exists.
+func readAfterWrite(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
 // recheckEvery bounds how long a wait trusts watch events alone: the
 // workload cluster's nodes are read, not watched.
 const recheckEvery = 5 * time.Second
 
 // waitRechecking waits for cond on obj as kube.WaitFor does, and also
 // re-checks it every few seconds: cond may read what no watch reports (a
-// workload cluster's nodes). Progress goes to the log when it changes.
-func waitRechecking(ctx context.Context, cl client.WithWatch, obj client.Object, list client.ObjectList, kind string, cond func() (bool, string)) error {
+// workload cluster's nodes, the infrastructure's conditions). Progress
+// goes to the log when it changes; cond's error ends the wait.
+func waitRechecking(ctx context.Context, cl client.WithWatch, obj client.Object, list client.ObjectList, kind string, cond func() (bool, string, error)) error {
 	last := ""
 	for {
 		watchCtx, cancel := context.WithTimeout(ctx, recheckEvery)
 		err := kube.WaitFor(watchCtx, cl, obj, list, func() (bool, error) {
-			done, progress := cond()
+			done, progress, err := cond()
 			if progress != last {
 				tflog.Info(ctx, "waiting for "+kind, map[string]any{"id": obj.GetNamespace() + "/" + obj.GetName(), "progress": progress})
 				last = progress
 			}
-			return done, nil
+			return done, err
 		})
 		cancel()
+		var failure *permanentFailure
 		switch {
 		case err == nil:
 			return nil
+		case errors.As(err, &failure):
+			return err
 		case ctx.Err() != nil:
 			return fmt.Errorf("%w (last seen: %s)", ctx.Err(), last)
 		case watchCtx.Err() == nil:
@@ -160,4 +173,21 @@ func machineProblems(ctx context.Context, cl client.Reader, namespace string, la
 	}
 	sort.Strings(problems)
 	return " What the machines report: " + strings.Join(problems, "; ") + "."
+}
+
+// replacedFromState removes a resource from the state when the object of
+// its name is not the one it recorded (another UID): that one is gone, and
+// the object now there belongs to someone else, so the next plan creates
+// the resource again and its create is refused rather than taking the
+// other object over. It says whether it did.
+func replacedFromState(ctx context.Context, kind, id string, stateUID types.String, obj metav1.Object, resp *resource.ReadResponse) bool {
+	if !replacedOutOfBand(stateUID, obj) {
+		return false
+	}
+	resp.Diagnostics.AddWarning(kind+" "+id+" was replaced outside this configuration",
+		fmt.Sprintf("The %s recorded in the state (UID %s) is gone, and another object of the same name (UID %s) took its place. "+
+			"It is removed from the state; the next apply would create it again and is refused while the other one exists.",
+			kind, stateUID.ValueString(), obj.GetUID()))
+	resp.State.RemoveResource(ctx)
+	return true
 }

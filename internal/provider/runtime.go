@@ -19,6 +19,10 @@ import (
 type providerData struct {
 	kube   *kube.Client
 	engine *engineRunner
+	// creating holds what this command's resources create, planned what
+	// its plans declare.
+	creating *inFlight
+	planned  *declarations
 }
 
 // engineRunner starts the embedded reconcilers at most once per provider
