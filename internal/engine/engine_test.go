@@ -319,6 +319,41 @@ func TestAccEngineIgnoresOtherClusters(t *testing.T) {
 	if len(notOwned.Finalizers) != 0 || len(notOwned.Status.Conditions) != 0 {
 		t.Errorf("a Cluster the engine does not own was written: finalizers %v, %d conditions", notOwned.Finalizers, len(notOwned.Status.Conditions))
 	}
+	// A Cluster without the label that a labelled MachineDeployment names
+	// (a cluster applied without infrastructure): the reconcilers reach it
+	// through the deployment, and still add no finalizer that nobody would
+	// remove at its delete.
+	reached := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "filter-reached"}}
+	reached.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: "api.example.com", Port: 6443}
+	if err := c.Create(ctx, reached); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), reached) })
+	md := &clusterv1.MachineDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "filter-reached-md",
+		Labels: map[string]string{clusterv1.WatchLabel: "other-engine", clusterv1.ClusterNameLabel: reached.Name}}}
+	md.Spec.ClusterName = reached.Name
+	md.Spec.Replicas = ptr.To[int32](0)
+	md.Spec.Selector.MatchLabels = map[string]string{"md": md.Name}
+	md.Spec.Template.Labels = map[string]string{"md": md.Name}
+	md.Spec.Template.Spec.ClusterName = reached.Name
+	md.Spec.Template.Spec.Bootstrap.DataSecretName = ptr.To("none")
+	md.Spec.Template.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: testInfraGroup, Kind: "TestMachineTemplate", Name: "none"}
+	if err := c.Create(ctx, md); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), md) })
+	// The deployment's reconciler has seen it once it carries its finalizer.
+	eventually(t, "the MachineDeployment reconciled", 30*time.Second, func() (bool, error) {
+		err := c.Get(ctx, client.ObjectKeyFromObject(md), md)
+		return len(md.Finalizers) > 0 || md.Status.ObservedGeneration > 0, err
+	})
+	time.Sleep(3 * time.Second)
+	if err := c.Get(ctx, client.ObjectKeyFromObject(reached), reached); err != nil {
+		t.Fatal(err)
+	}
+	if len(reached.Finalizers) != 0 {
+		t.Errorf("a Cluster without the label got finalizers %v through its MachineDeployment", reached.Finalizers)
+	}
 	// Let the engine remove its finalizer before the cleanup deletes.
 	if err := c.Delete(ctx, mine); err != nil {
 		t.Fatal(err)

@@ -324,6 +324,7 @@ func (r *clusterResource) ConfigValidators(context.Context) []resource.ConfigVal
 		clusterNetworkOverlapValidator{},
 		clusterNetworkRules{},
 		waitForReachable{},
+		positiveTimeouts{},
 		cloudProviderArgsValidator{},
 		resourcevalidator.Conflicting(path.MatchRoot("aws"), path.MatchRoot("control_plane_endpoint")),
 	}

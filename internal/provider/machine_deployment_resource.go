@@ -43,7 +43,7 @@ var (
 
 // ConfigValidators: rolling update settings only with that strategy.
 func (r *machineDeploymentResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{onDeleteRollout{}}
+	return []resource.ConfigValidator{onDeleteRollout{}, positiveTimeouts{}}
 }
 
 const (
@@ -253,7 +253,11 @@ func (r *machineDeploymentResource) Create(ctx context.Context, req resource.Cre
 		resp.Diagnostics.AddError("Cannot create MachineDeployment "+id, err.Error())
 		return
 	}
-	if !startCreate(ctx, r.data, cl, md, "MachineDeployment", &resp.Diagnostics) {
+	// What the plan checked against the management cluster, again now
+	// that the objects it depends on have been applied.
+	checkClusterReference(ctx, r.data, machinesPlan{kind: "MachineDeployment", namespace: plan.Namespace, cluster: plan.Cluster,
+		version: plan.Version, zone: plan.AvailabilityZone, zonePath: path.Root("availability_zone"), makesMachines: true}, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() || !startCreate(ctx, r.data, cl, md, "MachineDeployment", &resp.Diagnostics) {
 		return
 	}
 	if err := r.apply(ctx, cl, objs); err != nil {

@@ -179,7 +179,15 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
 		return
 	}
-	if !startCreate(ctx, r.data, cl, objs.Machine, "Machine", &resp.Diagnostics) {
+	// What the plan checked against the management cluster, again now
+	// that the objects it depends on have been applied.
+	check := machinesPlan{kind: "Machine", namespace: plan.Namespace, cluster: plan.Cluster, version: plan.Version,
+		zonePath: path.Root("aws").AtName("availability_zone"), makesMachines: true}
+	if plan.AWS != nil {
+		check.zone = plan.AWS.AvailabilityZone
+	}
+	checkClusterReference(ctx, r.data, check, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() || !startCreate(ctx, r.data, cl, objs.Machine, "Machine", &resp.Diagnostics) {
 		return
 	}
 	if err := r.data.engine.start(ctx, objs.Machine.Namespace, objs.Machine.Spec.ClusterName); err != nil {
@@ -464,7 +472,7 @@ func readMachineObjects(ctx context.Context, cl client.Reader, id string) (capio
 // renders the join for it), and a machine without a version needs an ami,
 // since images are looked up by version.
 func (r *machineResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{machineVersionValidator{}}
+	return []resource.ConfigValidator{machineVersionValidator{}, positiveTimeouts{}}
 }
 
 type machineVersionValidator struct{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -190,6 +191,31 @@ func (onDeleteRollout) ValidateResource(ctx context.Context, req resource.Valida
 			resp.Diagnostics.AddAttributeError(rollout.AtName(attr), "Setting of rolling updates with OnDelete",
 				fmt.Sprintf("Attribute rollout.%s is for strategy RollingUpdate; with OnDelete a machine is replaced only when you delete it. "+
 					"Remove it, or use RollingUpdate.", attr))
+		}
+	}
+}
+
+// positiveTimeouts refuses a timeout of zero or less, which would end the
+// operation before it starts (the timeouts block itself checks only that
+// each is a duration).
+type positiveTimeouts struct{}
+
+func (positiveTimeouts) Description(context.Context) string {
+	return "timeouts.create, update and delete must be positive durations"
+}
+
+func (v positiveTimeouts) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (positiveTimeouts) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	for _, op := range []string{"create", "update", "delete"} {
+		p := path.Root("timeouts").AtName(op)
+		var v types.String
+		if d := req.Config.GetAttribute(ctx, p, &v); d.HasError() || !isKnown(v) {
+			continue
+		}
+		if d, err := time.ParseDuration(v.ValueString()); err == nil && d <= 0 {
+			resp.Diagnostics.AddAttributeError(p, "Invalid timeout",
+				fmt.Sprintf("Attribute timeouts.%s must be a positive duration such as \"30m\", got %q.", op, v.ValueString()))
 		}
 	}
 }
