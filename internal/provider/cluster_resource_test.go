@@ -353,7 +353,7 @@ func TestAccCluster_invalidInput(t *testing.T) {
 			wrapped(`the pod networks are IPv4 but the service networks are IPv6`)},
 		{`name = "` + name + `"` + "\n cluster_network = { pod_cidrs = [\"192.168.1.1/16\"] }", wrapped(`192.168.1.1/16 has host bits set: the network is 192.168.0.0/16`)},
 		{`name = "` + name + `"` + "\n timeouts {\n create = \"0s\"\n }", wrapped(`Attribute timeouts.create must be a positive duration such as "30m", got "0s"`)},
-		{`name = "` + name + `"` + "\n timeouts {\n delete = \"soon\"\n }", wrapped(`"soon" must be a string representing a duration`)},
+		{`name = "` + name + `"` + "\n timeouts {\n delete = \"soon\"\n }", wrapped(`"soon" must be a string containing a sequence of decimal numbers`)},
 	}
 	var steps []resource.TestStep
 	for _, c := range cases {
