@@ -2,12 +2,15 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	addonsv1 "sigs.k8s.io/cluster-api/api/addons/v1beta2"
@@ -191,13 +194,14 @@ func admitAll(ctx context.Context, k *kube.Client, cl client.Client, ordered []c
 	return nil
 }
 
-// admitAtPlan runs admitAll on a plan's objects, so that what Cluster
-// API's webhooks refuse is a plan-time error. A management cluster that
-// cannot be read leaves the check to the apply.
-//
-// The objects of a create are admitted as new ones, whatever exists under
-// their names: that is the create's to judge (see startCreate).
-func admitAtPlan(ctx context.Context, data *providerData, creating bool, kind, id string, ordered []client.Object, diags *diag.Diagnostics) {
+// admitAtPlan defaults and validates the objects of a planned create as
+// Cluster API's admission webhooks would, so that what they refuse is a
+// plan-time error. Nothing is written and nothing but reads reach the
+// management cluster (a plan may run with read-only credentials); updates
+// are admitted at apply, on the result of a dry-run apply. Only the
+// webhooks' own refusals fail the plan: anything else (the management
+// cluster unreachable, permissions) is logged and left to the apply.
+func admitAtPlan(ctx context.Context, data *providerData, kind, id string, ordered []client.Object, diags *diag.Diagnostics) {
 	if data == nil || diags.HasError() {
 		return
 	}
@@ -206,24 +210,36 @@ func admitAtPlan(ctx context.Context, data *providerData, creating bool, kind, i
 		tflog.Warn(ctx, "cannot read the management cluster at plan time; Cluster API's admission runs at apply", map[string]any{"error": err.Error()})
 		return
 	}
-	admit := func() error { return admitAll(ctx, data.kube, cl, ordered) }
-	if creating {
-		admit = func() error {
-			for _, obj := range ordered {
-				if _, err := engine.Admit(ctx, cl, obj, nil); err != nil {
-					return err
-				}
-			}
-			return nil
+	for _, obj := range ordered {
+		_, err := engine.Admit(ctx, cl, obj, nil)
+		if err == nil {
+			continue
 		}
-	}
-	if err := admit(); err != nil {
-		if kube.IsNotFound(err) || meta.IsNoMatchError(err) {
-			// Cluster API's CRDs are installed by the first apply.
-			return
+		if isAdmissionRefusal(err) {
+			diags.AddError("Cluster API refuses "+kind+" "+id, "As Cluster API's admission webhooks would: "+err.Error())
+		} else {
+			tflog.Warn(ctx, "Cluster API's admission could not run at plan time; it runs at apply", map[string]any{"error": err.Error()})
 		}
-		diags.AddError("Cluster API refuses "+kind+" "+id, "As Cluster API's admission webhooks would: "+err.Error())
+		return
 	}
+}
+
+// isAdmissionRefusal tells a webhook's refusal (invalid, a bad request, a
+// rule it forbids) from a failure to ask (the network, permissions: the
+// API server's Forbidden names the resource it refuses).
+func isAdmissionRefusal(err error) bool {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		switch s := status.Status(); s.Reason {
+		case metav1.StatusReasonInvalid, metav1.StatusReasonBadRequest:
+			return true
+		case metav1.StatusReasonForbidden:
+			return s.Details == nil || s.Details.Kind == ""
+		}
+		return false
+	}
+	var netErr net.Error
+	return !errors.As(err, &netErr)
 }
 
 // existing returns the stored version of obj, or nil.

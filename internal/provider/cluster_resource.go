@@ -334,33 +334,47 @@ func (r *clusterResource) ConfigValidators(context.Context) []resource.ConfigVal
 // machines, which KCP replaces one at a time.
 func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	replacing := planDeclares(ctx, r.data, req.State, req.Plan, "Cluster", &resp.Diagnostics)
+	checkRenameAtPlan(ctx, r.data, req.State, req.Plan, &clusterv1.Cluster{}, "Cluster", &resp.Diagnostics)
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	var planned clusterResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &planned)...)
+	var namespace, name types.String
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if r.data != nil && isKnown(planned.Namespace) && isKnown(planned.Name) {
-		r.data.planned.declareCluster(planned.Namespace.ValueString()+"/"+planned.Name.ValueString(), declaredCluster(planned.ClusterModel))
-	}
-	if req.State.Raw.IsNull() && isKnown(planned.Namespace) && isKnown(planned.Name) {
+	named := r.data != nil && isKnown(namespace) && isKnown(name)
+	if named && req.State.Raw.IsNull() && !replacing {
 		found := &clusterv1.Cluster{}
-		found.Namespace, found.Name = planned.Namespace.ValueString(), planned.Name.ValueString()
-		if !replacing {
-			checkCreateAtPlan(ctx, r.data, found, "Cluster", &resp.Diagnostics)
-		}
+		found.Namespace, found.Name = namespace.ValueString(), name.ValueString()
+		checkCreateAtPlan(ctx, r.data, found, "Cluster", &resp.Diagnostics)
 	}
-	if req.Config.Raw.IsFullyKnown() && planned.AWS != nil {
-		if objs, d := capiobj.ExpandCluster(ctx, planned.ClusterModel); !d.HasError() {
-			admitAtPlan(ctx, r.data, req.State.Raw.IsNull(), "Cluster", capiobj.NamespacedID(objs.Cluster.Namespace, objs.Cluster.Name), clusterObjectsInOrder(objs), &resp.Diagnostics)
+	// The whole model decodes only without unknown values (a module's
+	// computed addons, say); otherwise the machines learn only what is known.
+	if req.Config.Raw.IsFullyKnown() {
+		var planned clusterResourceModel
+		resp.Diagnostics.Append(req.Plan.Get(ctx, &planned)...)
+		if resp.Diagnostics.HasError() {
+			return
 		}
+		if named {
+			r.data.planned.declareCluster(namespace.ValueString()+"/"+name.ValueString(), declaredCluster(planned.ClusterModel))
+		}
+		if req.State.Raw.IsNull() && planned.AWS != nil {
+			if objs, d := capiobj.ExpandCluster(ctx, planned.ClusterModel); !d.HasError() {
+				admitAtPlan(ctx, r.data, "Cluster", capiobj.NamespacedID(objs.Cluster.Namespace, objs.Cluster.Name), clusterObjectsInOrder(objs), &resp.Diagnostics)
+			}
+		}
+	} else if named {
+		var aws types.Object
+		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("aws"), &aws)...)
+		r.data.planned.declareCluster(namespace.ValueString()+"/"+name.ValueString(), plannedCluster{infrastructure: !aws.IsNull()})
 	}
 	if req.State.Raw.IsNull() {
 		return
 	}
-	checkControlPlaneUpgrade(ctx, req, &planned, &resp.Diagnostics)
+	checkControlPlaneUpgrade(ctx, req, &resp.Diagnostics)
 	var id, waitFor types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("wait_for"), &waitFor)...)
@@ -390,18 +404,18 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 // checkControlPlaneUpgrade refuses a control plane version change that
 // Cluster API or kubeadm would refuse or undo: a downgrade, or more than
 // one minor at once (validators.ControlPlaneUpgrade).
-func checkControlPlaneUpgrade(ctx context.Context, req resource.ModifyPlanRequest, plan *clusterResourceModel, diags *diag.Diagnostics) {
-	var state clusterResourceModel
-	diags.Append(req.State.Get(ctx, &state)...)
-	if diags.HasError() || state.ControlPlane == nil || plan.ControlPlane == nil || !isKnown(plan.ControlPlane.Version) || !isKnown(state.ControlPlane.Version) {
+func checkControlPlaneUpgrade(ctx context.Context, req resource.ModifyPlanRequest, diags *diag.Diagnostics) {
+	version := path.Root("control_plane").AtName("version")
+	var before, after types.String
+	if req.State.GetAttribute(ctx, version, &before).HasError() || req.Plan.GetAttribute(ctx, version, &after).HasError() {
 		return
 	}
-	from, to := state.ControlPlane.Version.ValueString(), plan.ControlPlane.Version.ValueString()
-	if from == to {
+	if !isKnown(before) || !isKnown(after) || before.Equal(after) {
 		return
 	}
+	from, to := before.ValueString(), after.ValueString()
 	if err := validators.ControlPlaneUpgrade(from, to); err != nil {
-		diags.AddAttributeError(path.Root("control_plane").AtName("version"), "Invalid control plane upgrade",
+		diags.AddAttributeError(version, "Invalid control plane upgrade",
 			fmt.Sprintf("Attribute control_plane.version cannot change from %s to %s: %s.", from, to, err))
 	}
 }
@@ -427,6 +441,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	started := time.Now()
 	timeout, d := plan.Timeouts.Create(ctx, defaultClusterCreateTimeout)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -443,12 +458,14 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 		resp.Diagnostics.AddError("Cannot create Cluster "+id, err.Error())
 		return
 	}
-	// The cluster's lease first (for clusters without reconcilers too): a
-	// create that another live apply is running waits for it, and only then
-	// is it judged.
-	if err := r.data.engine.lock(ctx, objs.Cluster.Namespace, objs.Cluster.Name); err != nil {
-		resp.Diagnostics.AddError("Cannot create Cluster "+id, err.Error())
-		return
+	// A cluster with reconcilers takes its lease first: a create that
+	// another live apply is running waits for it, and only then is it
+	// judged.
+	if objs.Managed() {
+		if err := r.data.engine.lock(ctx, objs.Cluster.Namespace, objs.Cluster.Name); err != nil {
+			resp.Diagnostics.AddError("Cannot create Cluster "+id, err.Error())
+			return
+		}
 	}
 	if !startCreate(ctx, r.data, cl, objs.Cluster, "Cluster", &resp.Diagnostics) {
 		return
@@ -470,7 +487,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 	plan.ID = types.StringValue(id)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), plan.ID)...)
 
-	pending := r.wait(ctx, &plan, cl, objs.Cluster, timeout, true, &resp.Diagnostics)
+	pending := r.wait(ctx, &plan, cl, objs.Cluster, timeout, started, true, &resp.Diagnostics)
 	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
 	finishCreate(ctx, cl, objs.Cluster, "Cluster", &resp.Diagnostics)
@@ -520,6 +537,7 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	started := time.Now()
 	timeout, d := plan.Timeouts.Update(ctx, defaultClusterUpdateTimeout)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -556,7 +574,7 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 		resp.Diagnostics.AddError("Cannot remove add-ons of Cluster "+id, err.Error())
 		return
 	}
-	pending := r.wait(ctx, &plan, cl, objs.Cluster, timeout, false, &resp.Diagnostics)
+	pending := r.wait(ctx, &plan, cl, objs.Cluster, timeout, started, false, &resp.Diagnostics)
 	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
 	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
@@ -629,7 +647,7 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 // it and its infrastructure, and says whether the wait is still pending
 // (see reportWait). Clusters without an aws block have no reconcilers
 // here: nothing to wait for.
-func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl client.WithWatch, cluster *clusterv1.Cluster, timeout time.Duration, creating bool, diags *diag.Diagnostics) bool {
+func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl client.WithWatch, cluster *clusterv1.Cluster, timeout time.Duration, since time.Time, creating bool, diags *diag.Diagnostics) bool {
 	if m.AWS == nil || diags.HasError() {
 		return false
 	}
@@ -642,10 +660,10 @@ func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl 
 		if clusterReached(obj, target) {
 			return true, "reached " + target, nil
 		}
-		return false, clusterProgress(obj), infrastructureFailure(ctx, cl, obj.Namespace, obj.Spec.InfrastructureRef.Name, controlPlaneMachines)
+		return false, clusterProgress(obj), infrastructureFailure(ctx, cl, since, obj.Namespace, obj.Spec.InfrastructureRef.Name, controlPlaneMachines)
 	})
 	if err == nil && target == waitAvailable && m.ControlPlane != nil {
-		err = waitControlPlaneRolledOut(ctx, cl, obj)
+		err = waitControlPlaneRolledOut(ctx, cl, obj, since)
 	}
 	hint := fmt.Sprintf("See its conditions with `kubectl describe cluster -n %s %s` or `clusterctl describe cluster -n %s %s`.",
 		obj.Namespace, obj.Name, obj.Namespace, obj.Name)
@@ -686,7 +704,7 @@ func clusterReached(c *clusterv1.Cluster, target string) bool {
 // to date and available, and its node Ready in the workload cluster: KCP
 // scales and upgrades one machine at a time, long after the Cluster first
 // became Available.
-func waitControlPlaneRolledOut(ctx context.Context, cl client.WithWatch, cluster *clusterv1.Cluster) error {
+func waitControlPlaneRolledOut(ctx context.Context, cl client.WithWatch, cluster *clusterv1.Cluster, since time.Time) error {
 	kcp := &controlplanev1.KubeadmControlPlane{}
 	kcp.Namespace, kcp.Name = cluster.Namespace, cluster.Spec.ControlPlaneRef.Name
 	return waitRechecking(ctx, cl, kcp, &controlplanev1.KubeadmControlPlaneList{}, "KubeadmControlPlane", func() (bool, string, error) {
@@ -696,7 +714,7 @@ func waitControlPlaneRolledOut(ctx context.Context, cl client.WithWatch, cluster
 			return false, "waiting for Cluster API to see the change", nil
 		}
 		if ptr.Deref(st.Replicas, 0) != want || ptr.Deref(st.UpToDateReplicas, 0) != want || ptr.Deref(st.AvailableReplicas, 0) != want {
-			return false, progress, infrastructureFailure(ctx, cl, cluster.Namespace, "",
+			return false, progress, infrastructureFailure(ctx, cl, since, cluster.Namespace, "",
 				client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name, clusterv1.MachineControlPlaneLabel: ""})
 		}
 		// Counted from the machines themselves, of the wanted version.

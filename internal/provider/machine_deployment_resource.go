@@ -160,33 +160,48 @@ func (r *machineDeploymentResource) Configure(_ context.Context, req resource.Co
 // turns machines without a Ready node into a planned update.
 func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	replacing := planDeclares(ctx, r.data, req.State, req.Plan, "MachineDeployment", &resp.Diagnostics)
+	checkRenameAtPlan(ctx, r.data, req.State, req.Plan, &clusterv1.MachineDeployment{}, "MachineDeployment", &resp.Diagnostics)
 	if req.Plan.Raw.IsNull() {
+		return
+	}
+	creating := req.State.Raw.IsNull()
+	if creating && !replacing {
+		var namespace, name types.String
+		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
+		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
+		if isKnown(namespace) && isKnown(name) {
+			found := &clusterv1.MachineDeployment{}
+			found.Namespace, found.Name = namespace.ValueString(), name.ValueString()
+			checkCreateAtPlan(ctx, r.data, found, "MachineDeployment", &resp.Diagnostics)
+		}
+	}
+	if creating && !req.Config.Raw.IsFullyKnown() {
+		// Values known only at apply (a module's computed taints, say): the
+		// model does not decode, and Create checks the rest.
 		return
 	}
 	var state, plan machineDeploymentResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if !req.State.Raw.IsNull() {
+	if !creating {
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	checkClusterReference(ctx, r.data, machinesPlan{kind: "MachineDeployment", namespace: plan.Namespace, cluster: plan.Cluster,
-		version: plan.Version, zone: plan.AvailabilityZone, zonePath: path.Root("availability_zone"),
-		makesMachines: req.State.Raw.IsNull() || plan.Replicas.IsUnknown() || plan.Replicas.ValueInt32() > state.Replicas.ValueInt32() ||
-			!plan.Version.Equal(state.Version) || rolls(ctx, state.MachineDeploymentModel, plan.MachineDeploymentModel),
-	}, &resp.Diagnostics)
-	if req.State.Raw.IsNull() && isKnown(plan.Namespace) && isKnown(plan.Name) {
-		found := &clusterv1.MachineDeployment{}
-		found.Namespace, found.Name = plan.Namespace.ValueString(), plan.Name.ValueString()
-		if !replacing {
-			checkCreateAtPlan(ctx, r.data, found, "MachineDeployment", &resp.Diagnostics)
-		}
+	// An update is checked against its cluster only where it changes what
+	// the cluster judges: an unchanged deployment plans (and destroys)
+	// whatever the cluster has become.
+	makesMachines := creating || plan.Replicas.IsUnknown() || plan.Replicas.ValueInt32() > state.Replicas.ValueInt32() ||
+		!plan.Version.Equal(state.Version) || rolls(ctx, state.MachineDeploymentModel, plan.MachineDeploymentModel)
+	if makesMachines || !plan.Cluster.Equal(state.Cluster) || !plan.AvailabilityZone.Equal(state.AvailabilityZone) {
+		checkClusterReference(ctx, r.data, machinesPlan{kind: "MachineDeployment", namespace: plan.Namespace, cluster: plan.Cluster,
+			version: plan.Version, zone: plan.AvailabilityZone, zonePath: path.Root("availability_zone"), makesMachines: makesMachines,
+		}, &resp.Diagnostics)
 	}
-	if req.Config.Raw.IsFullyKnown() {
+	if creating {
 		if objs, d := capiobj.ExpandMachineDeployment(ctx, plan.MachineDeploymentModel); !d.HasError() {
 			md := objs.MachineDeployment
-			admitAtPlan(ctx, r.data, req.State.Raw.IsNull(), "MachineDeployment", capiobj.NamespacedID(md.Namespace, md.Name), deploymentObjectsInOrder(objs), &resp.Diagnostics)
+			admitAtPlan(ctx, r.data, "MachineDeployment", capiobj.NamespacedID(md.Namespace, md.Name), deploymentObjectsInOrder(objs), &resp.Diagnostics)
 		}
 	}
 	if req.State.Raw.IsNull() || plan.Replicas.IsUnknown() {
@@ -231,6 +246,7 @@ func (r *machineDeploymentResource) Create(ctx context.Context, req resource.Cre
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	started := time.Now()
 	timeout, d := plan.Timeouts.Create(ctx, defaultDeploymentCreateTimeout)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -247,17 +263,20 @@ func (r *machineDeploymentResource) Create(ctx context.Context, req resource.Cre
 		resp.Diagnostics.AddError("Cannot create MachineDeployment "+id, err.Error())
 		return
 	}
+	// What the plan checked against the management cluster, again now
+	// that the objects it depends on have been applied.
+	checkClusterReference(ctx, r.data, machinesPlan{kind: "MachineDeployment", namespace: plan.Namespace, cluster: plan.Cluster,
+		version: plan.Version, zone: plan.AvailabilityZone, zonePath: path.Root("availability_zone"), makesMachines: true}, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	// The cluster's lease first: a create that another live apply runs is
 	// judged once it is done.
 	if err := r.data.engine.lock(ctx, md.Namespace, md.Spec.ClusterName); err != nil {
 		resp.Diagnostics.AddError("Cannot create MachineDeployment "+id, err.Error())
 		return
 	}
-	// What the plan checked against the management cluster, again now
-	// that the objects it depends on have been applied.
-	checkClusterReference(ctx, r.data, machinesPlan{kind: "MachineDeployment", namespace: plan.Namespace, cluster: plan.Cluster,
-		version: plan.Version, zone: plan.AvailabilityZone, zonePath: path.Root("availability_zone"), makesMachines: true}, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() || !startCreate(ctx, r.data, cl, md, "MachineDeployment", &resp.Diagnostics) {
+	if !startCreate(ctx, r.data, cl, md, "MachineDeployment", &resp.Diagnostics) {
 		return
 	}
 	if err := r.apply(ctx, cl, objs); err != nil {
@@ -265,7 +284,7 @@ func (r *machineDeploymentResource) Create(ctx context.Context, req resource.Cre
 		return
 	}
 	plan.ID = types.StringValue(id)
-	pending := r.waitAndRead(ctx, &plan, cl, timeout, true, &resp.Diagnostics)
+	pending := r.waitAndRead(ctx, &plan, cl, timeout, started, true, &resp.Diagnostics)
 	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	finishCreate(ctx, cl, md, "MachineDeployment", &resp.Diagnostics)
 	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
@@ -345,6 +364,7 @@ func (r *machineDeploymentResource) Update(ctx context.Context, req resource.Upd
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	started := time.Now()
 	timeout, d := plan.Timeouts.Update(ctx, defaultDeploymentUpdateTimeout)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -362,7 +382,7 @@ func (r *machineDeploymentResource) Update(ctx context.Context, req resource.Upd
 		resp.Diagnostics.AddError("Cannot update MachineDeployment "+plan.ID.ValueString(), err.Error())
 		return
 	}
-	pending := r.waitAndRead(ctx, &plan, cl, timeout, false, &resp.Diagnostics)
+	pending := r.waitAndRead(ctx, &plan, cl, timeout, started, false, &resp.Diagnostics)
 	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
 }
@@ -404,9 +424,9 @@ func (r *machineDeploymentResource) ImportState(ctx context.Context, req resourc
 // waitAndRead waits until the rollout is complete, removes the templates
 // no machine set uses any more, and refreshes m. It says whether the wait
 // is still pending (see reportWait).
-func (r *machineDeploymentResource) waitAndRead(ctx context.Context, m *machineDeploymentResourceModel, cl client.WithWatch, timeout time.Duration, creating bool, diags *diag.Diagnostics) bool {
+func (r *machineDeploymentResource) waitAndRead(ctx context.Context, m *machineDeploymentResourceModel, cl client.WithWatch, timeout time.Duration, since time.Time, creating bool, diags *diag.Diagnostics) bool {
 	namespace, name, _ := capiobj.ParseNamespacedID(m.ID.ValueString())
-	err := waitDeploymentRolledOut(ctx, cl, namespace, name)
+	err := waitDeploymentRolledOut(ctx, cl, namespace, name, since)
 	hint := fmt.Sprintf("See `kubectl describe machinedeployment -n %s %s` and `clusterctl describe cluster -n %s %s`.",
 		namespace, name, namespace, m.Cluster.ValueString())
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
@@ -435,7 +455,7 @@ func (r *machineDeploymentResource) waitAndRead(ctx context.Context, m *machineD
 
 // waitDeploymentRolledOut returns once every machine of the deployment is
 // up to date and available, and its node Ready in the workload cluster.
-func waitDeploymentRolledOut(ctx context.Context, cl client.WithWatch, namespace, name string) error {
+func waitDeploymentRolledOut(ctx context.Context, cl client.WithWatch, namespace, name string, since time.Time) error {
 	md := &clusterv1.MachineDeployment{}
 	md.Namespace, md.Name = namespace, name
 	return waitRechecking(ctx, cl, md, &clusterv1.MachineDeploymentList{}, "MachineDeployment", func() (bool, string, error) {
@@ -443,7 +463,7 @@ func waitDeploymentRolledOut(ctx context.Context, cl client.WithWatch, namespace
 		if done {
 			return true, progress, nil
 		}
-		return false, progress, infrastructureFailure(ctx, cl, namespace, "", client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: name})
+		return false, progress, infrastructureFailure(ctx, cl, since, namespace, "", client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: name})
 	})
 }
 

@@ -158,6 +158,7 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	started := time.Now()
 	timeout, d := plan.Timeouts.Create(ctx, defaultMachineCreateTimeout)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -173,12 +174,6 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
 		return
 	}
-	// The cluster's lease first: a create that another live apply runs is
-	// judged once it is done.
-	if err := r.data.engine.lock(ctx, objs.Machine.Namespace, objs.Machine.Spec.ClusterName); err != nil {
-		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
-		return
-	}
 	// What the plan checked against the management cluster, again now
 	// that the objects it depends on have been applied.
 	check := machinesPlan{kind: "Machine", namespace: plan.Namespace, cluster: plan.Cluster, version: plan.Version,
@@ -187,7 +182,16 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 		check.zone = plan.AWS.AvailabilityZone
 	}
 	checkClusterReference(ctx, r.data, check, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() || !startCreate(ctx, r.data, cl, objs.Machine, "Machine", &resp.Diagnostics) {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// The cluster's lease first: a create that another live apply runs is
+	// judged once it is done.
+	if err := r.data.engine.lock(ctx, objs.Machine.Namespace, objs.Machine.Spec.ClusterName); err != nil {
+		resp.Diagnostics.AddError("Cannot create Machine "+id, err.Error())
+		return
+	}
+	if !startCreate(ctx, r.data, cl, objs.Machine, "Machine", &resp.Diagnostics) {
 		return
 	}
 	if err := r.data.engine.start(ctx, objs.Machine.Namespace, objs.Machine.Spec.ClusterName); err != nil {
@@ -200,7 +204,7 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	plan.ID = types.StringValue(id)
-	pending := r.wait(ctx, &plan, cl, timeout, true, &resp.Diagnostics)
+	pending := r.wait(ctx, &plan, cl, timeout, started, true, &resp.Diagnostics)
 	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
 	finishCreate(ctx, cl, objs.Machine, "Machine", &resp.Diagnostics)
@@ -245,10 +249,24 @@ func (r *machineResource) Read(ctx context.Context, req resource.ReadRequest, re
 // machine (a capi_machine_deployment's health check does that for its own).
 func (r *machineResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	replacing := planDeclares(ctx, r.data, req.State, req.Plan, "Machine", &resp.Diagnostics)
+	checkRenameAtPlan(ctx, r.data, req.State, req.Plan, &clusterv1.Machine{}, "Machine", &resp.Diagnostics)
 	if req.Plan.Raw.IsNull() {
 		return
 	}
 	if req.State.Raw.IsNull() {
+		if !req.Config.Raw.IsFullyKnown() {
+			// Values known only at apply: the model does not decode, and
+			// Create checks the rest.
+			var namespace, name types.String
+			resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
+			resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
+			if isKnown(namespace) && isKnown(name) && !replacing {
+				found := &clusterv1.Machine{}
+				found.Namespace, found.Name = namespace.ValueString(), name.ValueString()
+				checkCreateAtPlan(ctx, r.data, found, "Machine", &resp.Diagnostics)
+			}
+			return
+		}
 		var plan machineResourceModel
 		resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 		if resp.Diagnostics.HasError() {
@@ -267,10 +285,8 @@ func (r *machineResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 				checkCreateAtPlan(ctx, r.data, found, "Machine", &resp.Diagnostics)
 			}
 		}
-		if req.Config.Raw.IsFullyKnown() {
-			if objs, d := capiobj.ExpandMachine(ctx, plan.MachineModel); !d.HasError() {
-				admitAtPlan(ctx, r.data, true, "Machine", capiobj.NamespacedID(objs.Machine.Namespace, objs.Machine.Name), machineObjectsInOrder(objs), &resp.Diagnostics)
-			}
+		if objs, d := capiobj.ExpandMachine(ctx, plan.MachineModel); !d.HasError() {
+			admitAtPlan(ctx, r.data, "Machine", capiobj.NamespacedID(objs.Machine.Namespace, objs.Machine.Name), machineObjectsInOrder(objs), &resp.Diagnostics)
 		}
 		return
 	}
@@ -299,6 +315,7 @@ func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	started := time.Now()
 	timeout, d := plan.Timeouts.Update(ctx, defaultMachineUpdateTimeout)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -322,7 +339,7 @@ func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest
 	// Only a machine whose last wait did not finish is waited for: its
 	// spec cannot change in place, so nothing else is in progress.
 	if waitPending(ctx, req.Private, &resp.Diagnostics) {
-		pending := r.wait(ctx, &plan, cl, timeout, false, &resp.Diagnostics)
+		pending := r.wait(ctx, &plan, cl, timeout, started, false, &resp.Diagnostics)
 		resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	}
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
@@ -388,7 +405,7 @@ func (r *machineResource) ImportState(ctx context.Context, req resource.ImportSt
 
 // wait blocks until the machine reaches its wait target, and says whether
 // the wait is still pending (see reportWait).
-func (r *machineResource) wait(ctx context.Context, m *machineResourceModel, cl client.WithWatch, timeout time.Duration, creating bool, diags *diag.Diagnostics) bool {
+func (r *machineResource) wait(ctx context.Context, m *machineResourceModel, cl client.WithWatch, timeout time.Duration, since time.Time, creating bool, diags *diag.Diagnostics) bool {
 	if diags.HasError() {
 		return false
 	}
@@ -406,7 +423,7 @@ func (r *machineResource) wait(ctx context.Context, m *machineResourceModel, cl 
 		if done {
 			return true, "phase " + obj.Status.Phase, nil
 		}
-		return false, "phase " + obj.Status.Phase, machineInfrastructureFailure(ctx, cl, obj)
+		return false, "phase " + obj.Status.Phase, machineInfrastructureFailure(ctx, cl, since, obj)
 	})
 	hint := fmt.Sprintf("See `kubectl describe machine -n %s %s`.", namespace, name)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -202,7 +203,7 @@ func TestAccMachine_invalidInput(t *testing.T) {
 		{machine(`version = "v1.36.0"` + "\n" + `bootstrap_script = "#!/bin/sh"` + "\n" + `kubeadm = { pre_kubeadm_commands = ["true"] }`),
 			`Attribute "bootstrap_script" cannot be specified when "kubeadm" is specified`},
 		{machine(`version = "v1.36.0"`), `Attribute cluster names Cluster default/c, which does not exist in the management cluster`},
-		{machine(`version = "v1.36.0"`) + "\n" + `resource "capi_cluster" "c" { name = "c" }`,
+		{strings.Replace(machine(`version = "v1.36.0"`), `cluster = "c"`, `cluster = capi_cluster.c.name`, 1) + "\n" + `resource "capi_cluster" "c" { name = "c" }`,
 			`Attribute cluster names Cluster default/c, which has no aws block`},
 	} {
 		steps = append(steps, resource.TestStep{Config: c.config, PlanOnly: true, ExpectError: wrapped(c.want)})

@@ -104,6 +104,9 @@ func startCreate(ctx context.Context, data *providerData, cl client.Client, want
 func takenBy(found client.Object, kind string) (summary, detail string) {
 	id := found.GetNamespace() + "/" + found.GetName()
 	switch {
+	case !found.GetDeletionTimestamp().IsZero():
+		return kind + " " + id + " is being deleted",
+			fmt.Sprintf("An earlier %s %s is still being deleted (its finalizers run in Cluster API's reconcilers). Apply again once it is gone.", kind, id)
 	case !appliedByProvider(found):
 		return kind + " " + id + " already exists",
 			fmt.Sprintf("A %s named %s already exists in the management cluster, made outside Terraform. Import it to manage it with "+
@@ -114,9 +117,6 @@ func takenBy(found client.Object, kind string) (summary, detail string) {
 				"Nothing was changed. To manage it from this configuration instead, remove it from the other state "+
 				"(terraform state rm <address>) and import it here: terraform import <address> %s. Otherwise give this one another name or namespace.",
 				kind, id, found.GetUID(), id)
-	case !found.GetDeletionTimestamp().IsZero():
-		return kind + " " + id + " is being deleted",
-			fmt.Sprintf("An earlier %s %s is still being deleted (its finalizers run in Cluster API's reconcilers). Apply again once it is gone.", kind, id)
 	}
 	return "", ""
 }
@@ -170,9 +170,8 @@ func finishCreate(ctx context.Context, cl client.Client, obj client.Object, kind
 	}
 }
 
-// appliedByProvider says whether this provider has applied obj: its field
-// manager owns some of its fields, or it carries the watch label of the
-// provider's reconcilers.
+// appliedByProvider says whether this provider has server-side applied
+// obj: its field manager owns some of its fields.
 func appliedByProvider(obj client.Object) bool {
 	for _, f := range obj.GetManagedFields() {
 		if f.Manager == kube.FieldManager && f.Operation == metav1.ManagedFieldsOperationApply {
@@ -254,3 +253,24 @@ func planDeclares(ctx context.Context, data *providerData, state tfsdk.State, pl
 }
 
 func isKnown(v types.String) bool { return !v.IsNull() && !v.IsUnknown() }
+
+// checkRenameAtPlan is checkCreateAtPlan for a resource whose name or
+// namespace changes: Terraform deletes the old object before it creates
+// the new one, so a new name that another state holds must fail the plan,
+// not the apply after the delete. empty is an empty object of the kind.
+func checkRenameAtPlan(ctx context.Context, data *providerData, state tfsdk.State, plan tfsdk.Plan, empty client.Object, kind string, diags *diag.Diagnostics) {
+	if state.Raw.IsNull() || plan.Raw.IsNull() {
+		return
+	}
+	var oldNamespace, oldName, namespace, name types.String
+	diags.Append(state.GetAttribute(ctx, path.Root("namespace"), &oldNamespace)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("name"), &oldName)...)
+	diags.Append(plan.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
+	diags.Append(plan.GetAttribute(ctx, path.Root("name"), &name)...)
+	if diags.HasError() || !isKnown(namespace) || !isKnown(name) || (namespace.Equal(oldNamespace) && name.Equal(oldName)) {
+		return
+	}
+	empty.SetNamespace(namespace.ValueString())
+	empty.SetName(name.ValueString())
+	checkCreateAtPlan(ctx, data, empty, kind, diags)
+}

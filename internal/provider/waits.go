@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -37,20 +38,22 @@ func (f *permanentFailure) Error() string { return strings.Join(f.problems, "; "
 
 // infrastructureFailure returns a permanentFailure for the conditions that
 // the AWSCluster named awsCluster (none when empty) and the AWSMachines of
-// the Machines selected by machines report, or nil.
-func infrastructureFailure(ctx context.Context, cl client.Reader, namespace, awsCluster string, machines client.MatchingLabels) error {
+// the Machines selected by machines report, or nil. Only conditions that
+// turned so since the wait began count: an earlier failure (the machines
+// of the image this apply replaces, say) is what the apply may be fixing.
+func infrastructureFailure(ctx context.Context, cl client.Reader, since time.Time, namespace, awsCluster string, machines client.MatchingLabels) error {
 	var problems []string
 	if awsCluster != "" {
 		c := &infrav1.AWSCluster{}
 		if err := get(ctx, cl, client.ObjectKey{Namespace: namespace, Name: awsCluster}, c); err == nil && c.Name != "" {
-			problems = append(problems, permanentConditions("AWSCluster "+c.Name, c.Status.Conditions)...)
+			problems = append(problems, permanentConditions("AWSCluster "+c.Name, c.Status.Conditions, since)...)
 		}
 	}
 	if machines != nil {
 		var list clusterv1.MachineList
 		if err := cl.List(ctx, &list, client.InNamespace(namespace), machines); err == nil {
 			for i := range list.Items {
-				problems = append(problems, machineInfrastructureProblems(ctx, cl, &list.Items[i])...)
+				problems = append(problems, machineInfrastructureProblems(ctx, cl, since, &list.Items[i])...)
 			}
 		}
 	}
@@ -58,8 +61,8 @@ func infrastructureFailure(ctx context.Context, cl client.Reader, namespace, aws
 }
 
 // machineInfrastructureFailure is infrastructureFailure for one Machine.
-func machineInfrastructureFailure(ctx context.Context, cl client.Reader, m *clusterv1.Machine) error {
-	return asFailure(machineInfrastructureProblems(ctx, cl, m))
+func machineInfrastructureFailure(ctx context.Context, cl client.Reader, since time.Time, m *clusterv1.Machine) error {
+	return asFailure(machineInfrastructureProblems(ctx, cl, since, m))
 }
 
 func asFailure(problems []string) error {
@@ -72,7 +75,7 @@ func asFailure(problems []string) error {
 
 // machineInfrastructureProblems lists the permanent failures that a
 // Machine's AWSMachine reports.
-func machineInfrastructureProblems(ctx context.Context, cl client.Reader, m *clusterv1.Machine) []string {
+func machineInfrastructureProblems(ctx context.Context, cl client.Reader, since time.Time, m *clusterv1.Machine) []string {
 	ref := m.Spec.InfrastructureRef
 	if ref.Kind != "AWSMachine" || !m.DeletionTimestamp.IsZero() {
 		return nil
@@ -81,16 +84,18 @@ func machineInfrastructureProblems(ctx context.Context, cl client.Reader, m *clu
 	if err := get(ctx, cl, client.ObjectKey{Namespace: m.Namespace, Name: ref.Name}, am); err != nil || am.Name == "" {
 		return nil
 	}
-	return permanentConditions("AWSMachine "+am.Name+" (Machine "+m.Name+")", am.Status.Conditions)
+	return permanentConditions("AWSMachine "+am.Name+" (Machine "+m.Name+")", am.Status.Conditions, since)
 }
 
 // permanentConditions lists the conditions that report a permanent
 // failure, once per message (Ready repeats the specific condition).
-func permanentConditions(object string, conds []metav1.Condition) []string {
+func permanentConditions(object string, conds []metav1.Condition, since time.Time) []string {
 	seen := map[string]bool{}
 	var out []string
+	// Condition times have whole seconds.
+	since = since.Truncate(time.Second)
 	for _, c := range conds {
-		if c.Status == metav1.ConditionTrue || !infrav1.IsPermanentFailure(c.Reason) || seen[c.Message] {
+		if c.Status == metav1.ConditionTrue || !infrav1.IsPermanentFailure(c.Reason) || seen[c.Message] || c.LastTransitionTime.Time.Before(since) {
 			continue
 		}
 		seen[c.Message] = true
@@ -128,14 +133,18 @@ func reportWait(err error, creating bool, w waitReport, diags *diag.Diagnostics)
 		detail := fmt.Sprintf("Cluster API's reconcilers report an error that retrying cannot fix: %s. Change the configuration (or the "+
 			"cloud account) and apply again.", failure)
 		if creating {
-			detail += fmt.Sprintf(" Terraform marks the new %s tainted, so the next apply replaces it; to change it in place instead, "+
-				"run `terraform untaint <address>` first.", w.kind)
+			detail += fmt.Sprintf(" Terraform marks the new %s tainted, so the next apply replaces it.", w.kind)
+			if w.kind != "Machine" {
+				detail += " To change it in place instead, run `terraform untaint <address>` first."
+			}
 		}
 		diags.AddError(fmt.Sprintf("%s %s failed", w.kind, w.id), detail+" "+w.hint)
 		return true
 	}
 	summary := fmt.Sprintf("%s %s not %s in time", w.kind, w.id, w.target)
-	if creating && errors.Is(err, context.DeadlineExceeded) {
+	// A create cut short (its timeout, or Terraform stopping the provider on
+	// an interrupt) keeps its objects: an error would taint them.
+	if creating && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 		diags.AddWarning(summary, fmt.Sprintf("Waited %s: %s. The %s exists and is saved in the state (not tainted, so it is not replaced): "+
 			"its reconcilers run again at the next apply, which shows it as an update and waits for %s again. %s",
 			w.timeout, err, w.kind, w.target, w.hint))
@@ -178,10 +187,19 @@ func planWaitAgain(ctx context.Context, req resource.ModifyPlanRequest, resp *re
 
 // unknownObserved makes the plan's observed attributes (computed, not
 // configurable, other than id and uid) unknown: the apply reads them anew.
+// Those that do not change once known (an API server endpoint, a provider
+// ID) keep their values, so that providers configured from them can plan.
 func unknownObserved(ctx context.Context, resp *resource.ModifyPlanResponse) {
+	stable := map[string]bool{"api_server_endpoint": true, "provider_id": true}
 	for name, a := range resp.Plan.Schema.GetAttributes() {
 		if !a.IsComputed() || a.IsOptional() || a.IsRequired() || name == "id" || name == "uid" {
 			continue
+		}
+		if stable[name] {
+			var v attr.Value
+			if d := resp.Plan.GetAttribute(ctx, path.Root(name), &v); !d.HasError() && v != nil && !v.IsNull() && !v.IsUnknown() {
+				continue
+			}
 		}
 		unknown, err := a.GetType().ValueFromTerraform(ctx, tftypes.NewValue(a.GetType().TerraformType(ctx), tftypes.UnknownValue))
 		if err != nil {
