@@ -9,9 +9,13 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 )
 
 // A second configuration (another working directory and state) that
@@ -265,4 +269,53 @@ resource "capi_cluster" "c" {
 		steps = append(steps, resource.TestStep{Config: c.config, PlanOnly: true, ExpectError: wrapped(c.want)})
 	}
 	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
+}
+
+// A machine whose cluster is gone (deleted under it, so Cluster API never
+// owned its objects) leaves nothing behind when it is destroyed: its
+// AWSMachine and KubeadmConfig go with it.
+func TestAccSafety_machineWithoutClusterLeavesNothing(t *testing.T) {
+	useLabAWS(t)
+	name := testClusterName()
+	ctx := context.Background()
+	key := func(n string) client.ObjectKey { return client.ObjectKey{Namespace: "default", Name: n} }
+	config := &bootstrapv1.KubeadmConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}
+	awsMachine := &infrav1.AWSMachine{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}
+	awsMachine.Spec.InstanceType = "t3.medium"
+	machine := &clusterv1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}
+	machine.Spec.ClusterName = name + "-gone"
+	machine.Spec.Version = "v1.36.0"
+	machine.Spec.Bootstrap.ConfigRef = clusterv1.ContractVersionedObjectReference{APIGroup: bootstrapv1.GroupVersion.Group, Kind: "KubeadmConfig", Name: name}
+	machine.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "AWSMachine", Name: name}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		PreCheck: func() {
+			ensureCRDs(t)
+			for _, obj := range []client.Object{config, awsMachine, machine} {
+				if err := labClient(t).Create(ctx, obj); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+		CheckDestroy: func(*terraform.State) error {
+			for _, obj := range []client.Object{&clusterv1.Machine{}, &infrav1.AWSMachine{}, &bootstrapv1.KubeadmConfig{}} {
+				if err := labClient(t).Get(ctx, key(name), obj); err == nil {
+					return fmt.Errorf("%T %s left behind by the destroy", obj, name)
+				}
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`resource "capi_machine" "orphan" {
+  name    = %q
+  cluster = "%s-gone"
+  version = "v1.36.0"
+  aws     = { instance_type = "t3.medium" }
+}`, name, name),
+			ResourceName:       "capi_machine.orphan",
+			ImportState:        true,
+			ImportStateId:      "default/" + name,
+			ImportStatePersist: true,
+		}},
+	})
 }
