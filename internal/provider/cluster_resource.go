@@ -748,7 +748,7 @@ func managedByProvider(c *clusterv1.Cluster) bool {
 // readInto refreshes m from the API server after a write, keeping the
 // planned labels and annotations as the set of keys to report.
 func (r *clusterResource) readInto(ctx context.Context, m *clusterResourceModel, cl client.Reader, diags *diag.Diagnostics) {
-	ctx, cancel := readAfterWrite(ctx)
+	ctx, cancel := afterWait(ctx)
 	defer cancel()
 	namespace, name, _ := capiobj.ParseNamespacedID(m.ID.ValueString())
 	objs, err := readClusterObjects(ctx, cl, client.ObjectKey{Namespace: namespace, Name: name})

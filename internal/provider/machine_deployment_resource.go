@@ -194,9 +194,7 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 	makesMachines := creating || plan.Replicas.IsUnknown() || plan.Replicas.ValueInt32() > state.Replicas.ValueInt32() ||
 		!plan.Version.Equal(state.Version) || rolls(ctx, state.MachineDeploymentModel, plan.MachineDeploymentModel)
 	if makesMachines || !plan.Cluster.Equal(state.Cluster) || !plan.AvailabilityZone.Equal(state.AvailabilityZone) {
-		checkClusterReference(ctx, r.data, machinesPlan{kind: "MachineDeployment", namespace: plan.Namespace, cluster: plan.Cluster,
-			version: plan.Version, zone: plan.AvailabilityZone, zonePath: path.Root("availability_zone"), makesMachines: makesMachines,
-		}, &resp.Diagnostics)
+		checkClusterReference(ctx, r.data, plan.clusterCheck(makesMachines), &resp.Diagnostics)
 	}
 	if creating {
 		if objs, d := capiobj.ExpandMachineDeployment(ctx, plan.MachineDeploymentModel); !d.HasError() {
@@ -222,6 +220,13 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 	if rolls(ctx, state.MachineDeploymentModel, plan.MachineDeploymentModel) {
 		resp.Diagnostics.AddWarning("MachineDeployment "+id+": machines roll out in place", capiobj.RolloutSummary(plan.MachineDeploymentModel))
 	}
+}
+
+// clusterCheck is what a deployment asks of its cluster; makesMachines
+// says whether the change makes new machines.
+func (m machineDeploymentResourceModel) clusterCheck(makesMachines bool) machinesPlan {
+	return machinesPlan{kind: "MachineDeployment", namespace: m.Namespace, cluster: m.Cluster, version: m.Version,
+		zone: m.AvailabilityZone, zonePath: path.Root("availability_zone"), makesMachines: makesMachines}
 }
 
 // rolls says whether the change from state to plan gives the machines a
@@ -265,8 +270,7 @@ func (r *machineDeploymentResource) Create(ctx context.Context, req resource.Cre
 	}
 	// What the plan checked against the management cluster, again now
 	// that the objects it depends on have been applied.
-	checkClusterReference(ctx, r.data, machinesPlan{kind: "MachineDeployment", namespace: plan.Namespace, cluster: plan.Cluster,
-		version: plan.Version, zone: plan.AvailabilityZone, zonePath: path.Root("availability_zone"), makesMachines: true}, &resp.Diagnostics)
+	checkClusterReference(ctx, r.data, plan.clusterCheck(true), &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -439,7 +443,7 @@ func (r *machineDeploymentResource) waitAndRead(ctx context.Context, m *machineD
 			diags.AddWarning("Old MachineDeployment templates left", err.Error())
 		}
 	}
-	ctx, cancel := readAfterWrite(ctx)
+	ctx, cancel := afterWait(ctx)
 	defer cancel()
 	objs, err := readDeploymentObjects(ctx, cl, m.ID.ValueString())
 	if err != nil {

@@ -176,12 +176,7 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	// What the plan checked against the management cluster, again now
 	// that the objects it depends on have been applied.
-	check := machinesPlan{kind: "Machine", namespace: plan.Namespace, cluster: plan.Cluster, version: plan.Version,
-		zonePath: path.Root("aws").AtName("availability_zone"), makesMachines: true}
-	if plan.AWS != nil {
-		check.zone = plan.AWS.AvailabilityZone
-	}
-	checkClusterReference(ctx, r.data, check, &resp.Diagnostics)
+	checkClusterReference(ctx, r.data, plan.clusterCheck(), &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -272,12 +267,7 @@ func (r *machineResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		p := machinesPlan{kind: "Machine", namespace: plan.Namespace, cluster: plan.Cluster, version: plan.Version,
-			zonePath: path.Root("aws").AtName("availability_zone"), makesMachines: true}
-		if plan.AWS != nil {
-			p.zone = plan.AWS.AvailabilityZone
-		}
-		checkClusterReference(ctx, r.data, p, &resp.Diagnostics)
+		checkClusterReference(ctx, r.data, plan.clusterCheck(), &resp.Diagnostics)
 		if isKnown(plan.Namespace) && isKnown(plan.Name) {
 			found := &clusterv1.Machine{}
 			found.Namespace, found.Name = plan.Namespace.ValueString(), plan.Name.ValueString()
@@ -434,7 +424,7 @@ func (r *machineResource) wait(ctx context.Context, m *machineResourceModel, cl 
 }
 
 func (r *machineResource) readInto(ctx context.Context, m *machineResourceModel, cl client.Reader, diags *diag.Diagnostics) {
-	ctx, cancel := readAfterWrite(ctx)
+	ctx, cancel := afterWait(ctx)
 	defer cancel()
 	objs, err := readMachineObjects(ctx, cl, m.ID.ValueString())
 	if err != nil {
@@ -444,6 +434,17 @@ func (r *machineResource) readInto(ctx context.Context, m *machineResourceModel,
 	flat, d := capiobj.FlattenMachine(ctx, objs, &m.MachineModel)
 	diags.Append(d...)
 	m.MachineModel = flat
+}
+
+// clusterCheck is what a machine asks of its cluster: a machine is always
+// new (its spec is immutable).
+func (m machineResourceModel) clusterCheck() machinesPlan {
+	p := machinesPlan{kind: "Machine", namespace: m.Namespace, cluster: m.Cluster, version: m.Version,
+		zonePath: path.Root("aws").AtName("availability_zone"), makesMachines: true}
+	if m.AWS != nil {
+		p.zone = m.AWS.AvailabilityZone
+	}
+	return p
 }
 
 // readMachineObjects reads a Machine with its AWSMachine and, for a

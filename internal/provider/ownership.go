@@ -158,7 +158,7 @@ func finishCreate(ctx context.Context, cl client.Client, obj client.Object, kind
 	if diags.HasError() {
 		failed = `"` + time.Now().UTC().Format(time.RFC3339) + `"`
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	ctx, cancel := afterWait(ctx)
 	defer cancel()
 	patch := client.RawPatch(apitypes.MergePatchType,
 		[]byte(`{"metadata":{"annotations":{"`+creatingAnnotation+`":null,"`+createFailedAnnotation+`":`+failed+`}}}`))

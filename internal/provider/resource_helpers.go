@@ -103,10 +103,11 @@ func deleteWithEngine(ctx context.Context, data *providerData, cluster, kind str
 	return cl
 }
 
-// readAfterWrite is the context of the read that follows a write: its own
-// time, since the write's may be spent (a wait that timed out), and the
-// state must still say what exists.
-func readAfterWrite(ctx context.Context) (context.Context, context.CancelFunc) {
+// afterWait is the context of what follows a write and its wait (the
+// read that records the state, the removal of the creating mark): its own
+// time, since the wait's may be spent, and the state must still say what
+// exists.
+func afterWait(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
