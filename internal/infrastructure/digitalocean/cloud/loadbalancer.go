@@ -1,0 +1,120 @@
+package cloud
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/digitalocean/godo"
+)
+
+// Load balancer statuses.
+const (
+	LoadBalancerActive  = "active"
+	LoadBalancerErrored = "errored"
+)
+
+// The API server health check is Cluster API Provider DigitalOcean's: TCP
+// on the API server port every 10 s with a 5 s timeout, healthy after 5
+// checks and unhealthy after 3.
+const (
+	apiHealthCheckIntervalSeconds = 10
+	apiHealthCheckTimeoutSeconds  = 5
+	apiHealthyThreshold           = 5
+	apiUnhealthyThreshold         = 3
+)
+
+// loadBalancerRequest is the API server load balancer: TCP on port to the
+// same port of the droplets with the control plane tag, in the VPC.
+func loadBalancerRequest(cl Cluster, port int32, vpcUUID string) *godo.LoadBalancerRequest {
+	p := int(port)
+	return &godo.LoadBalancerRequest{
+		Name:            cl.LoadBalancerName(),
+		Region:          cl.Region,
+		SizeUnit:        1,
+		ForwardingRules: []godo.ForwardingRule{{EntryProtocol: protocolTCP, EntryPort: p, TargetProtocol: protocolTCP, TargetPort: p}},
+		HealthCheck: &godo.HealthCheck{Protocol: protocolTCP, Port: p,
+			CheckIntervalSeconds: apiHealthCheckIntervalSeconds, ResponseTimeoutSeconds: apiHealthCheckTimeoutSeconds,
+			HealthyThreshold: apiHealthyThreshold, UnhealthyThreshold: apiUnhealthyThreshold},
+		Tag:     cl.ControlPlaneTag(),
+		VPCUUID: vpcUUID,
+	}
+}
+
+// EnsureLoadBalancer makes the API server load balancer exist, forwarding
+// port, and returns it, and what it did: "created", "updated" (another
+// port, after a change of the spec) or "". Its IP comes some time after it
+// is made.
+func (c *Client) EnsureLoadBalancer(ctx context.Context, cl Cluster, port int32, vpcUUID string) (*godo.LoadBalancer, string, error) {
+	want := loadBalancerRequest(cl, port, vpcUUID)
+	lb, err := c.findLoadBalancerByName(ctx, cl)
+	if err != nil {
+		return nil, "", err
+	}
+	if lb == nil {
+		if err := c.ensureTag(ctx, cl.ControlPlaneTag()); err != nil {
+			return nil, "", err
+		}
+		lb, _, err = c.godo.LoadBalancers.Create(withoutResend(ctx), want)
+		if err != nil {
+			return nil, "", fmt.Errorf("creating load balancer %s: %w", want.Name, err)
+		}
+		return lb, "created", nil
+	}
+	if lb.VPCUUID != "" && lb.VPCUUID != vpcUUID {
+		return nil, "", permanent("", "load balancer %s is in VPC %s, not in the cluster's VPC %s", lb.ID, lb.VPCUUID, vpcUUID)
+	}
+	if forwards(lb, want) {
+		return lb, "", nil
+	}
+	if lb.Status != LoadBalancerActive {
+		// DigitalOcean refuses changes to a load balancer on its way.
+		return lb, "", nil
+	}
+	lb, _, err = c.godo.LoadBalancers.Update(ctx, lb.ID, want)
+	if err != nil {
+		return nil, "", fmt.Errorf("updating load balancer %s: %w", want.Name, err)
+	}
+	return lb, "updated", nil
+}
+
+// forwards says whether lb has want's single forwarding rule and health
+// check port.
+func forwards(lb *godo.LoadBalancer, want *godo.LoadBalancerRequest) bool {
+	if len(lb.ForwardingRules) != 1 || lb.HealthCheck == nil {
+		return false
+	}
+	r, w := lb.ForwardingRules[0], want.ForwardingRules[0]
+	return r.EntryProtocol == w.EntryProtocol && r.EntryPort == w.EntryPort && r.TargetProtocol == w.TargetProtocol && r.TargetPort == w.TargetPort &&
+		lb.HealthCheck.Protocol == want.HealthCheck.Protocol && lb.HealthCheck.Port == want.HealthCheck.Port
+}
+
+// findLoadBalancerByName returns the cluster's API server load balancer:
+// the one of its name that sends to its control plane tag, or nil.
+func (c *Client) findLoadBalancerByName(ctx context.Context, cl Cluster) (*godo.LoadBalancer, error) {
+	name := cl.LoadBalancerName()
+	lbs, err := listAll(ctx, func(ctx context.Context, opt *godo.ListOptions) ([]godo.LoadBalancer, *godo.Response, error) {
+		return c.godo.LoadBalancers.ListByNames(ctx, []string{name}, opt)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing load balancers: %w", err)
+	}
+	for _, lb := range lbs {
+		if lb.Name == name && lb.Tag == cl.ControlPlaneTag() {
+			return &lb, nil
+		}
+	}
+	return nil, nil
+}
+
+// DeleteLoadBalancer deletes the API server load balancer, if any, and
+// says whether there was one. It leaves the VPC some time after.
+func (c *Client) DeleteLoadBalancer(ctx context.Context, cl Cluster) (bool, error) {
+	lb, err := c.findLoadBalancerByName(ctx, cl)
+	if err != nil || lb == nil {
+		return false, err
+	}
+	if _, err := c.godo.LoadBalancers.Delete(ctx, lb.ID); err != nil && !IsNotFound(err) {
+		return false, fmt.Errorf("deleting load balancer %s: %w", lb.ID, err)
+	}
+	return true, nil
+}
