@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -86,6 +87,22 @@ func (l *Lab) AWSEndpoint() (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("http://127.0.0.1:%d", ports.AWS), nil
+}
+
+// DigitalOceanEndpoint is the URL of the lab's DigitalOcean API
+// simulator, as `capi-lab env` prints it (DIGITALOCEAN_API_URL).
+func (l *Lab) DigitalOceanEndpoint() (string, error) {
+	out, err := l.run("env")
+	if err != nil {
+		return "", fmt.Errorf("capi-lab env: %w\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimPrefix(strings.TrimSpace(line), "export ")
+		if v, ok := strings.CutPrefix(line, "DIGITALOCEAN_API_URL="); ok {
+			return strings.Trim(v, `'"`), nil
+		}
+	}
+	return "", errors.New("capi-lab env prints no DIGITALOCEAN_API_URL: the lab has no DigitalOcean simulator")
 }
 
 // LiveResource is an entry of the simulator's leak check.
