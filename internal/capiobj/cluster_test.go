@@ -49,8 +49,8 @@ func TestExpandCluster(t *testing.T) {
 	if diags.HasError() {
 		t.Fatal(diags)
 	}
-	if objs.Managed() || objs.AWSCluster != nil || objs.ControlPlane != nil {
-		t.Errorf("a cluster without aws made %+v", objs)
+	if objs.Managed() || objs.Cloud != nil || objs.Infrastructure != nil || objs.ControlPlane != nil || objs.ControlPlaneTemplate != nil {
+		t.Errorf("a cluster without a cloud made %+v", objs)
 	}
 	c := objs.Cluster
 	if c.APIVersion != "cluster.x-k8s.io/v1beta2" || c.Kind != "Cluster" {

@@ -11,6 +11,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws"
 )
 
 func strList(values ...string) types.List {
@@ -94,7 +96,11 @@ func TestKubeadmRoundTrip(t *testing.T) {
 	// Without a kubeadm block only the provider's identity is set, which
 	// reads back as no block.
 	plain, _ := ExpandMachineDeployment(ctx, deploymentModel())
-	if k := flattenKubeadm(ctx, plain.BootstrapTemplate.Spec.Template.Spec, plain.BootstrapTemplate.Spec.Template.Spec.JoinConfiguration.NodeRegistration, awsNodeRegistration(nil), &diags); k != nil {
+	nodes, err := awsCloud.Nodes(ctx, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := flattenKubeadm(ctx, plain.BootstrapTemplate.Spec.Template.Spec, plain.BootstrapTemplate.Spec.Template.Spec.JoinConfiguration.NodeRegistration, nodes.Worker(nil), &diags); k != nil {
 		t.Errorf("no kubeadm block read back as %+v", k)
 	}
 }
@@ -171,7 +177,9 @@ func TestExpandAddons(t *testing.T) {
 func TestCloudControllerManager(t *testing.T) {
 	ctx := context.Background()
 	m := awsModel()
-	m.AWS.CloudControllerManager = types.BoolValue(true)
+	settings := awsClusterSettings()
+	settings.CloudControllerManager = types.BoolValue(true)
+	m.Infrastructure.Block = awsClusterBlockValue(settings)
 	objs, diags := ExpandCluster(ctx, m)
 	if diags.HasError() {
 		t.Fatal(diags)
@@ -185,18 +193,20 @@ func TestCloudControllerManager(t *testing.T) {
 	if args := spec.ClusterConfiguration.ControllerManager.ExtraArgs; len(args) != 1 || *args[0].Value != "external" {
 		t.Errorf("controller manager args = %+v", args)
 	}
-	if len(objs.Addons) != 1 || objs.Addons[0].ResourceSet.Labels[AddonLabel] != CCMAddon ||
+	if len(objs.Addons) != 1 || objs.Addons[0].ResourceSet.Labels[AddonLabel] != aws.CCMAddon ||
 		!strings.Contains(objs.Addons[0].ConfigMap.Data[addonManifestsKey], "registry.k8s.io/provider-aws/cloud-controller-manager:v1.36.0") {
 		t.Fatalf("addons = %+v", objs.Addons)
 	}
-	if objs.AWSCluster.Labels[CCMLabel] != "external" || objs.Cluster.Labels[CCMLabel] != "" {
-		t.Errorf("labels: AWSCluster %v, Cluster %v", objs.AWSCluster.Labels, objs.Cluster.Labels)
+	if objs.Infrastructure.GetLabels()[aws.CCMLabel] != "external" || objs.Cluster.Labels[aws.CCMLabel] != "" {
+		t.Errorf("labels: AWSCluster %v, Cluster %v", objs.Infrastructure.GetLabels(), objs.Cluster.Labels)
 	}
 	flat, diags := FlattenCluster(ctx, objs, &m)
 	if diags.HasError() {
 		t.Fatal(diags)
 	}
-	if !flat.AWS.CloudControllerManager.ValueBool() || flat.ControlPlane.Kubeadm != nil || flat.Addons != nil {
-		t.Errorf("read back: ccm %v, kubeadm %+v, addons %+v", flat.AWS.CloudControllerManager, flat.ControlPlane.Kubeadm, flat.Addons)
+	var got awsClusterBlock
+	decodeBlock(t, flat.Infrastructure.Block, &got)
+	if !got.CloudControllerManager.ValueBool() || flat.ControlPlane.Kubeadm != nil || flat.Addons != nil {
+		t.Errorf("read back: ccm %v, kubeadm %+v, addons %+v", got.CloudControllerManager, flat.ControlPlane.Kubeadm, flat.Addons)
 	}
 }

@@ -11,16 +11,23 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 )
+
+// deploymentMachine is the aws block of deploymentModel.
+func deploymentMachine() awsMachineBlock {
+	return awsMachineBlock{AMI: types.StringValue("ami-0123456789abcdef0"), InstanceType: types.StringValue("t3.large"),
+		RootVolumeSize: types.Int32Null(), SSHKeyName: types.StringNull(), IAMInstanceProfile: types.StringNull()}
+}
 
 func deploymentModel() MachineDeploymentModel {
 	return MachineDeploymentModel{
 		Name: types.StringValue("workers"), Namespace: types.StringValue("default"), Cluster: types.StringValue("c1"),
 		Replicas: types.Int32Value(3), Version: types.StringValue("v1.36.0"),
-		Labels: types.MapValueMust(types.StringType, map[string]attr.Value{"node-role.kubernetes.io/worker": types.StringValue("")}),
-		Taints: []TaintModel{{Key: types.StringValue("dedicated"), Value: types.StringValue("batch"), Effect: types.StringValue("NoSchedule")}},
-		AWS: &AWSMachineModel{AMI: types.StringValue("ami-0123456789abcdef0"), InstanceType: types.StringValue("t3.large"),
-			RootVolumeSize: types.Int32Null(), SSHKeyName: types.StringNull(), IAMInstanceProfile: types.StringNull()},
+		Labels:           types.MapValueMust(types.StringType, map[string]attr.Value{"node-role.kubernetes.io/worker": types.StringValue("")}),
+		Taints:           []TaintModel{{Key: types.StringValue("dedicated"), Value: types.StringValue("batch"), Effect: types.StringValue("NoSchedule")}},
+		Infrastructure:   InfraBlock{Cloud: awsCloud, Block: awsMachineTemplateValue(deploymentMachine())},
 		AvailabilityZone: types.StringNull(), DeletionOrder: types.StringNull(),
 		Rollout: &RolloutModel{Strategy: types.StringNull(), MaxSurge: types.StringValue("25%"), MaxUnavailable: types.StringValue("1")},
 	}
@@ -33,8 +40,16 @@ func TestExpandMachineDeployment(t *testing.T) {
 	}
 	md := objs.MachineDeployment
 	spec := md.Spec.Template.Spec
-	if spec.InfrastructureRef.Name != objs.InfrastructureTemplate.Name || spec.Bootstrap.ConfigRef.Name != objs.BootstrapTemplate.Name {
+	tmpl, _ := objs.InfrastructureTemplate.(*infrav1.AWSMachineTemplate)
+	if objs.Cloud != awsCloud || tmpl == nil {
+		t.Fatalf("cloud %v, infrastructure template %+v", objs.Cloud, objs.InfrastructureTemplate)
+	}
+	if spec.InfrastructureRef.Name != tmpl.Name || spec.InfrastructureRef.Kind != "AWSMachineTemplate" ||
+		spec.InfrastructureRef.APIGroup != infrav1.GroupVersion.Group || spec.Bootstrap.ConfigRef.Name != objs.BootstrapTemplate.Name {
 		t.Errorf("refs = %+v / %+v", spec.InfrastructureRef, spec.Bootstrap.ConfigRef)
+	}
+	if s := tmpl.Spec.Template.Spec; s.AMI != "ami-0123456789abcdef0" || s.InstanceType != "t3.large" || tmpl.Labels[DeploymentLabel] != "workers" {
+		t.Errorf("AWSMachineTemplate = %+v", tmpl)
 	}
 	if md.Spec.Template.Labels[clusterv1.WatchLabel] != WatchFilterValue || md.Spec.Template.Labels["node-role.kubernetes.io/worker"] != "" {
 		t.Errorf("machine labels = %v", md.Spec.Template.Labels)
@@ -57,13 +72,15 @@ func TestExpandMachineDeployment(t *testing.T) {
 	m := deploymentModel()
 	m.Version = types.StringValue("v1.36.3")
 	upgraded, _ := ExpandMachineDeployment(context.Background(), m)
-	if upgraded.InfrastructureTemplate.Name != objs.InfrastructureTemplate.Name || upgraded.BootstrapTemplate.Name != objs.BootstrapTemplate.Name {
+	if upgraded.InfrastructureTemplate.GetName() != tmpl.Name || upgraded.BootstrapTemplate.Name != objs.BootstrapTemplate.Name {
 		t.Error("a version change renamed the templates")
 	}
-	m.AWS.InstanceType = types.StringValue("t3.xlarge")
+	machine := deploymentMachine()
+	machine.InstanceType = types.StringValue("t3.xlarge")
+	m.Infrastructure.Block = awsMachineTemplateValue(machine)
 	resized, _ := ExpandMachineDeployment(context.Background(), m)
-	if resized.InfrastructureTemplate.Name == objs.InfrastructureTemplate.Name || !strings.HasPrefix(resized.InfrastructureTemplate.Name, "workers-") {
-		t.Errorf("instance type change kept template %s", resized.InfrastructureTemplate.Name)
+	if name := resized.InfrastructureTemplate.GetName(); name == tmpl.Name || !strings.HasPrefix(name, "workers-") {
+		t.Errorf("instance type change kept template %s", name)
 	}
 
 	m.HealthCheck = &HealthCheckModel{Enabled: types.BoolValue(false)}
@@ -85,6 +102,9 @@ func TestFlattenMachineDeploymentRoundTrip(t *testing.T) {
 	if !flat.Version.Equal(m.Version) || !flat.Labels.Equal(m.Labels) || !reflect.DeepEqual(flat.Rollout, m.Rollout) ||
 		flat.HealthCheck != nil || !reflect.DeepEqual(flat.Taints, m.Taints) || !flat.DeletionOrder.IsNull() {
 		t.Errorf("flattened = %+v, rollout %+v, health check %+v", flat, flat.Rollout, flat.HealthCheck)
+	}
+	if flat.Infrastructure.Cloud != awsCloud || !flat.Infrastructure.Block.Equal(m.Infrastructure.Block) {
+		t.Errorf("aws = %v, want %v", flat.Infrastructure.Block, m.Infrastructure.Block)
 	}
 
 	// Defaults as CAPI's webhook sets them, for a configuration without a
