@@ -50,20 +50,31 @@ func writeError(w http.ResponseWriter, requestID string, e *apiError) {
 	}{e.ID, e.Message, requestID})
 }
 
-// writeJSON writes a body, or none for a nil one (204).
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+// encodeBody encodes an answer's body; nil stays nil (204).
+func encodeBody(body any) ([]byte, error) {
 	if body == nil {
-		w.WriteHeader(status)
-		return
+		return nil, nil
 	}
 	data, err := json.Marshal(body)
+	return append(data, '\n'), err
+}
+
+// writeBody writes an encoded body, or none for nil.
+func writeBody(w http.ResponseWriter, status int, data []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if data != nil {
+		_, _ = w.Write(data)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	data, err := encodeBody(body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.WriteHeader(status)
-	_, _ = w.Write(append(data, '\n'))
+	writeBody(w, status, data)
 }
 
 func errorAs(err error, target any) bool { return errors.As(err, target) }

@@ -69,11 +69,21 @@ func (s *Simulator) healthyTargets(lb *loadBalancer) int {
 	}
 	n := 0
 	for _, since := range lb.targets {
-		if !s.now().Before(since.Add(s.healthyAfter(lb))) {
+		if !s.now().Before(s.healthyAt(lb, since)) {
 			n++
 		}
 	}
 	return n
+}
+
+// healthyAt is when a droplet that became a target at since passes its
+// checks: they run once the load balancer is active.
+func (s *Simulator) healthyAt(lb *loadBalancer, since time.Time) time.Time {
+	start := since
+	if active := lb.created.Add(s.cfg.LoadBalancerDelay); active.After(start) {
+		start = active
+	}
+	return start.Add(s.healthyAfter(lb))
 }
 
 // routable lists the forwarding rules that forward connections: their

@@ -3,6 +3,8 @@ package dosim
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -40,4 +42,13 @@ func (l *lab) controlOK(t *testing.T, method, path, body string, out any) {
 		return
 	}
 	resp.Body.Close()
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// newServer serves sim on a loopback port for the test's life.
+func newServer(t *testing.T, sim *Simulator) string {
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

@@ -162,6 +162,7 @@ func (s *Simulator) SetConfig(cfg Config) {
 	s.mu.Lock()
 	cfg.Now, cfg.AfterFunc = s.cfg.Now, s.cfg.AfterFunc
 	s.cfg = cfg
+	s.advance()
 	s.settle()
 	s.mu.Unlock()
 	s.runPending()
@@ -238,6 +239,8 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.advance()
 	status, body, apiErr := rt.handle(s, req)
+	// The body holds live resources: it is encoded before the lock goes.
+	data, encErr := encodeBody(body)
 	s.settle()
 	s.mu.Unlock()
 	s.runPending()
@@ -249,8 +252,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, reqID, fault.apiError())
 	case apiErr != nil:
 		writeError(w, reqID, apiErr)
+	case encErr != nil:
+		writeError(w, reqID, serverError())
 	default:
-		writeJSON(w, status, body)
+		writeBody(w, status, data)
 	}
 }
 
@@ -341,7 +346,7 @@ func (s *Simulator) nextChange() (time.Time, bool) {
 			consider(lb.created.Add(s.cfg.LoadBalancerDelay))
 		}
 		for _, since := range lb.targets {
-			consider(since.Add(s.healthyAfter(lb)))
+			consider(s.healthyAt(lb, since))
 		}
 	}
 	return next, !next.IsZero()

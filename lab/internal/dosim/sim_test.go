@@ -57,7 +57,12 @@ func newLab(t *testing.T, cfg Config) *lab {
 // static token, and the base URL at the server's root.
 func newClient(t *testing.T, baseURL string, opts ...godo.ClientOpt) *godo.Client {
 	t.Helper()
-	hc := oauth2.NewClient(context.Background(), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "capi-lab"}))
+	return newClientWithToken(t, baseURL, "capi-lab", opts...)
+}
+
+func newClientWithToken(t *testing.T, baseURL, token string, opts ...godo.ClientOpt) *godo.Client {
+	t.Helper()
+	hc := oauth2.NewClient(context.Background(), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token}))
 	client, err := godo.New(hc, append([]godo.ClientOpt{godo.SetBaseURL(baseURL)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
