@@ -217,12 +217,13 @@ func ParseBootstrap(i Instance) (*Bootstrap, error) {
 
 // nodeName is the name kubeadm registers the node under, checked as
 // kubeadm checks nodeRegistration.name: the configured name, else the
-// machine's hostname.
+// machine's hostname, trimmed and lower-cased as kubeadm does.
 func nodeName(b *Bootstrap, i Instance) (string, error) {
 	name := b.NodeName
 	if name == "" {
 		name = i.hostname()
 	}
+	name = strings.ToLower(strings.TrimSpace(name))
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
 		return "", fmt.Errorf("nodeRegistration.name: Invalid value: %q: %s", name, strings.Join(errs, "; "))
 	}
