@@ -60,13 +60,13 @@ func TestAccDOClusterWithControlPlane(t *testing.T) {
 	if fd := doCluster.Status.FailureDomains; len(fd) != 1 || fd[0].Name != testRegion || !ptr.Deref(fd[0].ControlPlane, false) {
 		t.Errorf("failure domains = %+v, want the region", fd)
 	}
+	machines := e.machinesProvisioned(t, name, 1, 60*time.Second)
+	// The reconcilers' calls alone, before the test's own.
+	provisioned := callsSince(t, before)
 	id := cloud.Cluster{Namespace: "default", Name: name, Region: testRegion}
 	checkVPC(t, e, st)
 	checkFirewall(t, e, id, st)
 	checkLoadBalancer(t, e, id, st)
-
-	machines := e.machinesProvisioned(t, name, 1, 60*time.Second)
-	provisioned := callsSince(t, before)
 	checkControlPlaneDroplet(t, e, id, st, machines[0])
 	kinds := countKinds(t)
 	// Tags: the cluster's, its control plane's and the machine's.

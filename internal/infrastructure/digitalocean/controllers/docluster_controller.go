@@ -40,6 +40,10 @@ const (
 	// has not changed is checked against the cloud again. Events in
 	// between (status updates of the Cluster, say) cost no cloud calls.
 	driftCheckInterval = 10 * time.Minute
+	// networkRecheckInterval is how long the VPC and the firewall are
+	// taken to stay as they were reconciled, while the passes wait for the
+	// load balancer: each would cost two list calls.
+	networkRecheckInterval = time.Minute
 	// notOwnedRequeue is how soon a cluster another process holds is
 	// looked at again.
 	notOwnedRequeue = 10 * time.Second
@@ -57,7 +61,11 @@ type DOClusterReconciler struct {
 	// checked records when each DOCluster (by UID and generation) was
 	// last reconciled against the cloud.
 	checked sync.Map
-	backoff *failureBackoff
+	// networked records when each DOCluster (by UID and generation) last
+	// had its VPC and firewall reconciled: while its load balancer comes
+	// up, the passes that wait for it skip them.
+	networked sync.Map
+	backoff   *failureBackoff
 }
 
 // clusterConditions are the conditions the reconciler owns on a DOCluster.
@@ -139,8 +147,12 @@ func (r *DOClusterReconciler) reconcileNormal(ctx context.Context, s *clusterSco
 		}
 	}
 	provisioned := ptr.Deref(s.doCluster.Status.Initialization.Provisioned, false)
-	result := runPhases(ctx, r.backoff, s.doCluster, "Reconciling the DOCluster", s,
-		r.connect(infrav1.VPCReadyCondition, "VPCFailed"), r.reconcileVPC, r.reconcileFirewall, r.reconcileLoadBalancer, r.reconcileProvisioned)
+	phases := []clusterPhase{r.connect(infrav1.VPCReadyCondition, "VPCFailed"), r.reconcileVPC, r.reconcileFirewall, r.networkDone(key),
+		r.reconcileLoadBalancer, r.reconcileProvisioned}
+	if last, ok := r.networked.Load(key); ok && time.Since(last.(time.Time)) < networkRecheckInterval {
+		phases = append(phases[:1], phases[4:]...)
+	}
+	result := runPhases(ctx, r.backoff, s.doCluster, "Reconciling the DOCluster", s, phases...)
 	if result.IsZero() {
 		r.checked.Store(key, time.Now())
 		result.RequeueAfter = driftCheckInterval
@@ -151,6 +163,15 @@ func (r *DOClusterReconciler) reconcileNormal(ctx context.Context, s *clusterSco
 		}
 	}
 	return result, nil
+}
+
+// networkDone is the phase that records that the VPC and the firewall
+// of key (a DOCluster's UID and generation) are as the spec says.
+func (r *DOClusterReconciler) networkDone(key string) clusterPhase {
+	return func(context.Context, *clusterScope) (ctrl.Result, error) {
+		r.networked.Store(key, time.Now())
+		return ctrl.Result{}, nil
+	}
 }
 
 // connect is the phase that gets the DigitalOcean client; a failure is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
@@ -162,12 +163,14 @@ func (r *DOClusterReconciler) deleteTags(ctx context.Context, s *clusterScope) (
 	if err := s.cloud.DeleteClusterTags(ctx, s.id()); err != nil {
 		return ctrl.Result{}, r.deleteFailed(s.doCluster, "Deleting the cluster's tags", err)
 	}
-	r.checked.Range(func(k, _ any) bool {
-		if strings.HasPrefix(k.(string), string(s.doCluster.UID)+"/") {
-			r.checked.Delete(k)
-		}
-		return true
-	})
+	for _, m := range []*sync.Map{&r.checked, &r.networked} {
+		m.Range(func(k, _ any) bool {
+			if strings.HasPrefix(k.(string), string(s.doCluster.UID)+"/") {
+				m.Delete(k)
+			}
+			return true
+		})
+	}
 	r.recorder.Eventf(s.doCluster, corev1.EventTypeNormal, "Deleted", "Deleted the load balancer, firewall and VPC")
 	controllerutil.RemoveFinalizer(s.doCluster, infrav1.ClusterFinalizer)
 	return ctrl.Result{}, nil
