@@ -22,6 +22,7 @@ import (
 
 	"github.com/go-logr/logr/funcr"
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/awssim"
+	"github.com/terraform-capi/terraform-provider-capi/lab/internal/dosim"
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/mgmt"
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/workload"
 )
@@ -32,6 +33,7 @@ workload clusters on loopback.
 Usage:
   capi-lab up   [--dir D] [--detach] [--port P] [--boot-delay 2s]
                 [--health-check-time-scale 0.1] [--consistency-delay 1s]
+                [--do-load-balancer-delay 5s] [--do-load-balancer-ip-delay 2s]
                                                                     start it
   capi-lab down [--dir D]                                           stop it
   capi-lab env  [--dir D]                                           print shell exports for eval
@@ -41,24 +43,44 @@ across restarts; the simulated cloud resources and workload clusters live as
 long as the process. An instance that boots with the kubeadm cloud-init that
 Cluster API generated joins a simulated workload cluster served at its load
 balancer's address (a loopback address, which is also its DNS name).
+A droplet does the same behind its DigitalOcean load balancer, whose IP is
+a loopback address.
+--boot-delay is how long an instance stays pending and a droplet new.
 --health-check-time-scale is the share of real time that load balancer
 health checks take: 0.1 turns the 5 checks 10 s apart that a control plane
-target needs into 5 s, 1 is real AWS. --consistency-delay is how long a new
-resource is not found by its ID, as with EC2's eventual consistency.
+target needs into 5 s, 1 is real AWS and DigitalOcean. --consistency-delay
+is how long a new resource is not found by its ID, as with EC2's eventual
+consistency. --do-load-balancer-delay is how long a DigitalOcean load
+balancer stays new, --do-load-balancer-ip-delay how long it has no IP.
+
+The DigitalOcean API (v2, served at the URL root, any bearer token) refuses
+what DigitalOcean refuses: unknown regions, sizes, images and SSH keys,
+invalid names and tags, VPC ranges outside RFC 1918 or /16 to /28 or
+overlapping another VPC, deleting a default VPC or one with members,
+malformed firewall rules, droplet_ids with a tag on a load balancer. A load
+balancer's droplets pass its health checks only if it probes a forwarding
+rule's target port over TCP or HTTPS: the API's default check, HTTP on port
+80, never passes in front of an API server.
+Droplet images carry Kubernetes as private snapshots named
+cluster-api-ubuntu-2404-<version> (and -2204-); distribution images go by
+slug (ubuntu-24-04-x64). Its control API is under /_lab/ on the same port.
 
 The workload simulation is as strict as a real cluster:
   - The API server answers at its load balancer's address only while a
     control plane target behind it is healthy: connections are refused until
     its health checks have passed, and kubeadm joins retry meanwhile.
   - cloud-init renders {{ ds.meta_data.* }} and {{ v1.* }} only under a first
-    line "## template: jinja"; a node name that is no DNS name fails kubeadm.
+    line "## template: jinja" (on a droplet: instance_id is the droplet ID,
+    local_hostname its name, availability_zone its region); a node name that
+    is no DNS name fails kubeadm.
   - A node gets spec.providerID only from the kubelet's provider-id flag
     (nodeRegistration.kubeletExtraArgs), or, with cloud-provider=external,
     from the AWS cloud controller manager once it runs in kube-system (on a
     control plane instance with an IAM instance profile and a
     kubernetes.io/cluster/<id> tag), for instances tagged like its own and
-    nodes named after their private DNS name. Without one, Cluster API never
-    finds the machine's node.
+    nodes named after their private DNS name. A droplet's node gets one only
+    from the flag (digitalocean://<droplet ID>). Without one, Cluster API
+    never finds the machine's node.
   - Nodes are NotReady ("cni plugin not initialized") and CoreDNS Pending
     until a network plugin's DaemonSet (calico-node, cilium, kube-flannel-ds,
     aws-node, ...) is applied to the workload cluster.
@@ -113,6 +135,8 @@ func up(args []string) error {
 	bootDelay := fs.Duration("boot-delay", 2*time.Second, "how long a simulated instance stays pending")
 	healthScale := fs.Float64("health-check-time-scale", 0.1, "share of real time that load balancer health checks take (1: as on AWS)")
 	consistency := fs.Duration("consistency-delay", time.Second, "how long a new resource is not found by its ID (EC2's eventual consistency)")
+	doLBDelay := fs.Duration("do-load-balancer-delay", 5*time.Second, "how long a DigitalOcean load balancer stays new")
+	doLBIPDelay := fs.Duration("do-load-balancer-ip-delay", 2*time.Second, "how long a DigitalOcean load balancer has no IP")
 	dir, err := parse(fs, args, d)
 	if err != nil {
 		return err
@@ -132,19 +156,24 @@ func up(args []string) error {
 		return err
 	}
 	sim := awssim.New(awssim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale, ConsistencyDelay: *consistency})
-	if err := simulateWorkloads(sim); err != nil {
+	do := dosim.New(dosim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale,
+		LoadBalancerDelay: *doLBDelay, LoadBalancerIPDelay: *doLBIPDelay})
+	if err := simulateWorkloads(sim, do); err != nil {
 		return err
 	}
-	if err := serveAWS(ports.AWS, sim); err != nil {
+	if err := serve("AWS", ports.AWS, sim); err != nil {
+		return err
+	}
+	if err := serve("DigitalOcean", ports.DigitalOcean, do); err != nil {
 		return err
 	}
 	return mgmt.Run(dir, ports)
 }
 
-// simulateWorkloads plays kubeadm on the simulated instances: each load
-// balancer gets its own loopback address, where the workload cluster
-// whose control plane endpoint it is will answer.
-func simulateWorkloads(sim *awssim.Simulator) error {
+// simulateWorkloads plays kubeadm on the simulated instances and
+// droplets: each load balancer gets its own loopback address, where the
+// workload cluster whose control plane endpoint it is will answer.
+func simulateWorkloads(sim *awssim.Simulator, do *dosim.Simulator) error {
 	logger := log.New(os.Stderr, "workload: ", log.LstdFlags)
 	wl, err := workload.New(context.Background(), funcr.New(func(prefix, args string) { logger.Println(prefix, args) }, funcr.Options{}))
 	if err != nil {
@@ -160,6 +189,17 @@ func simulateWorkloads(sim *awssim.Simulator) error {
 	}
 	sim.OnInstanceTerminated = wl.InstanceTerminated
 	sim.OnLoadBalancerHealth = wl.LoadBalancerHealth
+
+	do.LoadBalancerAddress = freeLoopbackAddress
+	do.OnLoadBalancerDeleted = wl.HostDeleted
+	do.OnDropletActive = func(d dosim.Droplet) {
+		wl.InstanceRunning(workload.Instance{
+			Cloud: workload.DigitalOcean, ID: strconv.Itoa(d.ID), Name: d.Name, Region: d.Region,
+			PrivateIP: d.PrivateIP, PublicIP: d.PublicIP, KubernetesVersion: d.KubernetesVersion, UserData: d.UserData,
+		})
+	}
+	do.OnDropletDeleted = func(id int) { wl.InstanceTerminated(strconv.Itoa(id)) }
+	do.OnLoadBalancerHealth = wl.LoadBalancerHealth
 	return nil
 }
 
@@ -176,11 +216,11 @@ func freeLoopbackAddress() string {
 	}
 }
 
-// serveAWS serves the EC2 and ELBv2 simulator on a loopback port.
-func serveAWS(port int, sim *awssim.Simulator) error {
+// serve serves a cloud simulator on a loopback port.
+func serve(cloud string, port int, sim http.Handler) error {
 	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
-		return fmt.Errorf("AWS simulator: %w", err)
+		return fmt.Errorf("%s simulator: %w", cloud, err)
 	}
 	go func() { _ = http.Serve(l, sim) }()
 	return nil
@@ -290,6 +330,12 @@ func env(args []string) error {
 	fmt.Println("export AWS_ACCESS_KEY_ID=capi-lab")
 	fmt.Println("export AWS_SECRET_ACCESS_KEY=capi-lab")
 	fmt.Println("export AWS_REGION=us-east-1")
+	// godo and Cluster API's DigitalOcean provider take the API's URL from
+	// DIGITALOCEAN_API_URL; it must end at the root, as godo sends some
+	// paths absolute. The simulator takes any token.
+	fmt.Printf("export DIGITALOCEAN_API_URL=http://127.0.0.1:%d/\n", ports.DigitalOcean)
+	fmt.Println("export DIGITALOCEAN_TOKEN=capi-lab")
+	fmt.Println("export DIGITALOCEAN_ACCESS_TOKEN=capi-lab")
 	return nil
 }
 

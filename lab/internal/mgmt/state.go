@@ -21,6 +21,8 @@ type Ports struct {
 	EtcdPeer   int `json:"etcdPeer"`
 	// AWS serves the EC2 and ELBv2 simulator.
 	AWS int `json:"aws"`
+	// DigitalOcean serves the DigitalOcean API simulator.
+	DigitalOcean int `json:"digitalOcean"`
 }
 
 // Dir lays out a lab directory.
@@ -55,7 +57,7 @@ func (d Dir) LoadOrChoosePorts(preferredAPIServer int) (Ports, error) {
 		return p, err
 	}
 	chose := false
-	ports := []*int{&p.APIServer, &p.EtcdClient, &p.EtcdPeer, &p.AWS}
+	ports := []*int{&p.APIServer, &p.EtcdClient, &p.EtcdPeer, &p.AWS, &p.DigitalOcean}
 	taken := map[int]bool{}
 	for _, port := range ports {
 		taken[*port] = true

@@ -8,7 +8,7 @@ func TestPortsAreChosenOnceAndKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.APIServer == 0 || first.EtcdClient == 0 || first.EtcdPeer == 0 || first.AWS == 0 {
+	if first.APIServer == 0 || first.EtcdClient == 0 || first.EtcdPeer == 0 || first.AWS == 0 || first.DigitalOcean == 0 {
 		t.Fatalf("ports not chosen: %+v", first)
 	}
 	again, err := dir.LoadOrChoosePorts(12345)
