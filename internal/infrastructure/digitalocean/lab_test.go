@@ -23,6 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
@@ -142,6 +143,9 @@ func withControlPlane(cluster *clusterv1.Cluster, image string) (*infrav1.DOMach
 	kcp.Spec.Replicas = ptr.To[int32](1)
 	kcp.Spec.Version = "v1.36.0"
 	kcp.Spec.MachineTemplate.ObjectMeta.Labels = testLabels
+	registration := bootstrapv1.NodeRegistrationOptions{KubeletExtraArgs: []bootstrapv1.Arg{{Name: "provider-id", Value: ptr.To(KubeletProviderID)}}}
+	kcp.Spec.KubeadmConfigSpec.InitConfiguration.NodeRegistration = registration
+	kcp.Spec.KubeadmConfigSpec.JoinConfiguration.NodeRegistration = registration
 	kcp.Spec.MachineTemplate.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "DOMachineTemplate", Name: template.Name}
 	cluster.Spec.ControlPlaneRef = clusterv1.ContractVersionedObjectReference{APIGroup: controlplanev1.GroupVersion.Group, Kind: "KubeadmControlPlane", Name: kcp.Name}
 	return template, kcp
