@@ -2,14 +2,11 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -17,14 +14,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
 	"sigs.k8s.io/cluster-api/util/finalizers"
-	"sigs.k8s.io/cluster-api/util/patch"
-	"sigs.k8s.io/cluster-api/util/paused"
 	"sigs.k8s.io/cluster-api/util/predicates"
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
@@ -67,6 +61,10 @@ type instanceCheck struct {
 // its node leaving the workload cluster.
 const instanceCheckInterval = time.Minute
 
+// machineConditions are the conditions the reconciler owns on an
+// AWSMachine.
+var machineConditions = []string{infrav1.ReadyCondition, infrav1.InstanceReadyCondition, clusterv1.PausedCondition}
+
 // SetupWithManager registers the reconciler.
 func (r *AWSMachineReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	log := ctrl.LoggerFrom(ctx)
@@ -105,146 +103,48 @@ func (r *AWSMachineReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if r.Owns != nil && !r.Owns(cluster.Namespace, cluster.Name) {
-		// Another apply holds the cluster; look again later.
-		return ctrl.Result{RequeueAfter: notOwnedRequeue}, nil
-	}
-	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, awsMachine); err != nil || isPaused || requeue {
-		return ctrl.Result{}, err
+	if result, skip, err := skipPass(ctx, r.Client, r.Owns, cluster, awsMachine); skip {
+		return result, err
 	}
 	awsCluster := &infrav1.AWSCluster{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: cluster.Namespace, Name: cluster.Spec.InfrastructureRef.Name}, awsCluster); err != nil {
 		return ctrl.Result{}, err
 	}
+	s := &scope{cluster: cluster, awsCluster: awsCluster, machine: machine, awsMachine: awsMachine, log: ctrl.LoggerFrom(ctx)}
 	if !awsMachine.DeletionTimestamp.IsZero() {
-		return r.patching(ctx, awsMachine, func() (ctrl.Result, error) { return r.reconcileDelete(ctx, machine, awsCluster, awsMachine) })
+		return patching(ctx, r.Client, s, machineConditions, r.reconcileDelete)
 	}
 	if added, err := finalizers.EnsureFinalizer(ctx, r.Client, awsMachine, infrav1.MachineFinalizer); err != nil || added {
 		return ctrl.Result{}, err
 	}
-	return r.patching(ctx, awsMachine, func() (ctrl.Result, error) {
-		return r.reconcileNormal(ctx, cluster, machine, awsCluster, awsMachine)
-	})
+	return patching(ctx, r.Client, s, machineConditions, r.reconcileNormal)
 }
 
-func (r *AWSMachineReconciler) patching(ctx context.Context, awsMachine *infrav1.AWSMachine, phase func() (ctrl.Result, error)) (ctrl.Result, error) {
-	helper, err := patch.NewHelper(awsMachine, r.Client)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	result, err := phase()
-	if perr := helper.Patch(ctx, awsMachine, patch.WithOwnedConditions{Conditions: []string{
-		infrav1.ReadyCondition, infrav1.InstanceReadyCondition, clusterv1.PausedCondition,
-	}}); perr != nil && !apierrors.IsNotFound(perr) {
-		return ctrl.Result{}, perr
-	}
-	return result, err
-}
-
-func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, cluster *clusterv1.Cluster, machine *clusterv1.Machine, awsCluster *infrav1.AWSCluster, awsMachine *infrav1.AWSMachine) (ctrl.Result, error) {
-	if !ptr.Deref(cluster.Status.Initialization.InfrastructureProvisioned, false) {
-		r.waiting(awsMachine, "WaitingForClusterInfrastructure", "Waiting for the cluster's network and load balancer")
+func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if !ptr.Deref(s.cluster.Status.Initialization.InfrastructureProvisioned, false) {
+		r.waiting(s.awsMachine, "WaitingForClusterInfrastructure", "Waiting for the cluster's network and load balancer")
 		return ctrl.Result{}, nil
 	}
-	if machine.Spec.Bootstrap.DataSecretName == nil {
-		r.waiting(awsMachine, "WaitingForBootstrapData", "Waiting for the bootstrap provider's data secret")
+	if s.machine.Spec.Bootstrap.DataSecretName == nil {
+		r.waiting(s.awsMachine, "WaitingForBootstrapData", "Waiting for the bootstrap provider's data secret")
 		return ctrl.Result{}, nil
 	}
-	if wait := r.backoff.wait(awsMachine); wait > 0 {
+	if wait := r.backoff.wait(s.awsMachine); wait > 0 {
 		// A pass failed moments ago: whatever brought this one (the
 		// Machine mirroring the failure, say), the cloud is not asked
 		// again before its backoff is over.
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	result, err := r.reconcileInstance(ctx, cluster, machine, awsCluster, awsMachine)
-	if err != nil {
-		return r.retryLater(ctx, awsMachine, err), nil
-	}
-	r.backoff.succeeded(awsMachine)
-	return result, nil
-}
-
-// retryLater holds the AWSMachine's next cloud calls back after a failed
-// pass, whose error its conditions and events already report, and asks
-// for the pass after the backoff.
-func (r *AWSMachineReconciler) retryLater(ctx context.Context, awsMachine *infrav1.AWSMachine, err error) ctrl.Result {
-	delay := r.backoff.failed(awsMachine, cloud.AsPermanent(err) != nil)
-	ctrl.LoggerFrom(ctx).Error(err, "Reconciling the AWSMachine failed", "retryAfter", delay.Round(time.Second), "permanent", cloud.AsPermanent(err) != nil)
-	return ctrl.Result{RequeueAfter: delay}
-}
-
-// reconcileInstance makes the AWSMachine's instance exist and records it.
-// Its errors are reported in the conditions already.
-func (r *AWSMachineReconciler) reconcileInstance(ctx context.Context, cluster *clusterv1.Cluster, machine *clusterv1.Machine, awsCluster *infrav1.AWSCluster, awsMachine *infrav1.AWSMachine) (ctrl.Result, error) {
-	if last, ok := r.checked.Load(awsMachine.UID); ok {
-		c, interval := last.(instanceCheck), pendingRequeue
-		if c.running && ptr.Deref(awsMachine.Status.Initialization.Provisioned, false) {
-			interval = instanceCheckInterval
-		}
-		if wait := interval - time.Since(c.at); wait > 0 {
-			return ctrl.Result{RequeueAfter: wait}, nil
-		}
-	}
-	clients, err := r.Clients(ctx, awsCluster.Spec.Region)
-	if err != nil {
-		return ctrl.Result{}, r.failed(awsMachine, "InstanceLookupFailed", infrav1.InstancePermanentFailureReason, "configuring AWS", err)
-	}
-	instance, err := r.findInstance(ctx, clients, awsMachine)
-	if err != nil {
-		return ctrl.Result{}, r.failed(awsMachine, "InstanceLookupFailed", infrav1.InstancePermanentFailureReason, "looking up the instance", err)
-	}
-	if instance == nil && r.notVisibleYet(awsMachine) {
-		// As CAPA does, look again rather than take it for gone.
-		r.waiting(awsMachine, "InstanceNotVisible", fmt.Sprintf("Instance %s is not visible in EC2 yet", awsMachine.Spec.InstanceID))
-		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
-	}
-	if instance == nil && awsMachine.Spec.InstanceID != "" {
-		// The instance was there and is gone: report it, do not replace it
-		// behind Cluster API's back (a MachineHealthCheck remediates).
-		r.waiting(awsMachine, "InstanceNotFound", fmt.Sprintf("Instance %s no longer exists", awsMachine.Spec.InstanceID))
-		r.recorder.Eventf(awsMachine, corev1.EventTypeWarning, "InstanceNotFound", "Instance %s no longer exists", awsMachine.Spec.InstanceID)
-		return ctrl.Result{}, nil
-	}
-	if instance == nil {
-		spec, err := r.instanceSpec(ctx, cluster, machine, awsCluster, awsMachine)
-		if err != nil {
-			return ctrl.Result{}, r.failed(awsMachine, "RunInstanceFailed", infrav1.InstancePermanentFailureReason, "", err)
-		}
-		if spec.Image, err = clients.ResolveImage(ctx, imageRequest(machine, awsMachine)); err != nil {
-			return ctrl.Result{}, r.failed(awsMachine, "ImageNotResolved", infrav1.InstancePermanentFailureReason, "resolving the image", err)
-		}
-		awsMachine.Status.ImageID = spec.Image.ID
-		if instance, err = clients.RunInstance(ctx, spec); err != nil {
-			return ctrl.Result{}, r.failed(awsMachine, "RunInstanceFailed", infrav1.InstancePermanentFailureReason, "", err)
-		}
-		r.recorder.Eventf(awsMachine, corev1.EventTypeNormal, "InstanceCreated", "Instance %s (%s, image %s %s) in %s",
-			aws.ToString(instance.InstanceId), spec.InstanceType, spec.Image.ID, spec.Image.Name, aws.ToString(instance.Placement.AvailabilityZone))
-	}
-	r.recordInstance(awsMachine, instance)
-	r.checked.Store(awsMachine.UID, instanceCheck{at: time.Now(), running: instance.State.Name == ec2types.InstanceStateNameRunning})
-
-	switch instance.State.Name {
-	case ec2types.InstanceStateNameRunning:
-	case ec2types.InstanceStateNamePending:
-		r.waiting(awsMachine, "InstancePending", "Instance "+awsMachine.Spec.InstanceID+" is pending")
-		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
-	default:
-		r.waiting(awsMachine, "InstanceNotRunning", fmt.Sprintf("Instance %s is %s", awsMachine.Spec.InstanceID, instance.State.Name))
-		return ctrl.Result{}, nil
-	}
-	if !ptr.Deref(awsMachine.Status.Initialization.Provisioned, false) {
-		if util.IsControlPlaneMachine(machine) {
-			if err := clients.RegisterTarget(ctx, awsCluster.Status.Network.LoadBalancer.TargetGroupARN, awsMachine.Spec.InstanceID); err != nil {
-				return ctrl.Result{}, r.failed(awsMachine, "RegisterTargetFailed", infrav1.InstancePermanentFailureReason,
-					"registering "+awsMachine.Spec.InstanceID+" with the API server load balancer", err)
-			}
-		}
-		r.recorder.Eventf(awsMachine, corev1.EventTypeNormal, "InstanceRunning", "Instance %s is running", awsMachine.Spec.InstanceID)
-	}
-	awsMachine.Status.Initialization.Provisioned = ptr.To(true)
-	setCondition(awsMachine, infrav1.InstanceReadyCondition, true, "InstanceRunning", awsMachine.Spec.InstanceID)
-	setCondition(awsMachine, infrav1.ReadyCondition, true, "Ready", "")
-	return ctrl.Result{RequeueAfter: instanceCheckInterval}, nil
+	return runPhases(ctx, r.backoff, s,
+		r.waitForNextCheck,
+		connect(r.Clients, func(s *scope, err error) error {
+			return r.failed(s.awsMachine, "InstanceLookupFailed", infrav1.InstancePermanentFailureReason, "configuring AWS", err)
+		}),
+		r.reconcileInstanceLookup,
+		r.reconcileInstanceRun,
+		r.reconcileInstanceState,
+		r.reconcileProvisioned,
+	), nil
 }
 
 // failed reports a failed step, what (may be empty when err says it), in
@@ -269,24 +169,24 @@ func (r *AWSMachineReconciler) failed(m *infrav1.AWSMachine, reason, permanentRe
 	return err
 }
 
-// imageRequest is the image an AWSMachine asks for: its AMI, or the lookup
-// (CAPA's defaults where unset) for its Machine's Kubernetes version.
-func imageRequest(machine *clusterv1.Machine, m *infrav1.AWSMachine) cloud.ImageRequest {
-	return cloud.ImageRequest{AMI: m.Spec.AMI, Lookup: m.Spec.ImageLookup, KubernetesVersion: machine.Spec.Version, InstanceType: m.Spec.InstanceType}
+func (r *AWSMachineReconciler) waiting(m *infrav1.AWSMachine, reason, message string) {
+	setCondition(m, infrav1.InstanceReadyCondition, false, reason, message)
+	setCondition(m, infrav1.ReadyCondition, false, reason, message)
 }
 
 // findInstance returns the AWSMachine's instance by its recorded ID, or
 // else by its client token (which also finds an instance whose ID was
 // never recorded), or nil.
-func (r *AWSMachineReconciler) findInstance(ctx context.Context, clients cloud.Clients, m *infrav1.AWSMachine) (*ec2types.Instance, error) {
+func (r *AWSMachineReconciler) findInstance(ctx context.Context, s *scope) (*ec2types.Instance, error) {
+	m := s.awsMachine
 	if m.Spec.InstanceID != "" {
-		i, err := clients.FindInstance(ctx, m.Spec.InstanceID)
+		i, err := s.clients.FindInstance(ctx, m.Spec.InstanceID)
 		if err != nil || i != nil {
 			r.unseen.Delete(m.UID)
 			return i, err
 		}
 	}
-	return clients.FindInstanceByToken(ctx, clientTokenOf(m))
+	return s.clients.FindInstanceByToken(ctx, clientTokenOf(m))
 }
 
 // notVisibleYet says whether the recorded instance of an AWSMachine that
@@ -300,112 +200,7 @@ func (r *AWSMachineReconciler) notVisibleYet(m *infrav1.AWSMachine) bool {
 	return time.Since(first.(time.Time)) < instanceVisibilityGrace
 }
 
-func (r *AWSMachineReconciler) waiting(m *infrav1.AWSMachine, reason, message string) {
-	setCondition(m, infrav1.InstanceReadyCondition, false, reason, message)
-	setCondition(m, infrav1.ReadyCondition, false, reason, message)
-}
-
 // clientTokenOf is the idempotency token of an AWSMachine's instance: its
 // UID never repeats, so a retry or a restarted process finds the instance
 // an earlier call started.
 func clientTokenOf(m *infrav1.AWSMachine) string { return string(m.UID) }
-
-func (r *AWSMachineReconciler) instanceSpec(ctx context.Context, cluster *clusterv1.Cluster, machine *clusterv1.Machine, awsCluster *infrav1.AWSCluster, awsMachine *infrav1.AWSMachine) (cloud.InstanceSpec, error) {
-	data := &corev1.Secret{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: machine.Namespace, Name: *machine.Spec.Bootstrap.DataSecretName}, data); err != nil {
-		return cloud.InstanceSpec{}, fmt.Errorf("reading bootstrap data: %w", err)
-	}
-	zone := machine.Spec.FailureDomain
-	st := awsCluster.Status.Network
-	subnet := ""
-	for _, s := range st.Subnets {
-		if s.Public == awsMachine.Spec.PublicIP && (zone == "" || s.AvailabilityZone == zone) {
-			subnet = s.ID
-			break
-		}
-	}
-	if subnet == "" {
-		return cloud.InstanceSpec{}, fmt.Errorf("no subnet in failure domain %q", zone)
-	}
-	role, group := "node", st.SecurityGroups.Node
-	if util.IsControlPlaneMachine(machine) {
-		role, group = "control-plane", st.SecurityGroups.ControlPlane
-	}
-	return cloud.InstanceSpec{
-		Cluster: ownerCluster(cluster, awsCluster), Machine: machine.Name, Token: clientTokenOf(awsMachine), Role: role,
-		InstanceType: awsMachine.Spec.InstanceType, RootVolumeSizeGiB: awsMachine.Spec.RootVolumeSizeGiB,
-		SSHKeyName: awsMachine.Spec.SSHKeyName, IAMInstanceProfile: awsMachine.Spec.IAMInstanceProfile,
-		SubnetID: subnet, SecurityGroupIDs: []string{group}, UserData: data.Data["value"],
-	}, nil
-}
-
-func (r *AWSMachineReconciler) recordInstance(m *infrav1.AWSMachine, i *ec2types.Instance) {
-	zone := aws.ToString(i.Placement.AvailabilityZone)
-	m.Spec.InstanceID = aws.ToString(i.InstanceId)
-	m.Spec.ProviderID = fmt.Sprintf("aws:///%s/%s", zone, m.Spec.InstanceID)
-	m.Status.InstanceState = string(i.State.Name)
-	m.Status.ImageID = aws.ToString(i.ImageId)
-	m.Status.FailureDomain = zone
-	m.Status.Addresses = nil
-	add := func(t clusterv1.MachineAddressType, v *string) {
-		if aws.ToString(v) != "" {
-			m.Status.Addresses = append(m.Status.Addresses, clusterv1.MachineAddress{Type: t, Address: aws.ToString(v)})
-		}
-	}
-	add(clusterv1.MachineInternalIP, i.PrivateIpAddress)
-	add(clusterv1.MachineInternalDNS, i.PrivateDnsName)
-	add(clusterv1.MachineExternalIP, i.PublicIpAddress)
-}
-
-func (r *AWSMachineReconciler) reconcileDelete(ctx context.Context, machine *clusterv1.Machine, awsCluster *infrav1.AWSCluster, awsMachine *infrav1.AWSMachine) (ctrl.Result, error) {
-	if wait := r.backoff.wait(awsMachine); wait > 0 {
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
-	result, err := r.deleteInstance(ctx, machine, awsCluster, awsMachine)
-	if err != nil {
-		return r.retryLater(ctx, awsMachine, err), nil
-	}
-	r.backoff.succeeded(awsMachine)
-	return result, nil
-}
-
-func (r *AWSMachineReconciler) deleteInstance(ctx context.Context, machine *clusterv1.Machine, awsCluster *infrav1.AWSCluster, awsMachine *infrav1.AWSMachine) (ctrl.Result, error) {
-	failed := func(what string, err error) error {
-		return r.failed(awsMachine, "DeleteFailed", infrav1.DeletePermanentFailureReason, what, err)
-	}
-	clients, err := r.Clients(ctx, awsCluster.Spec.Region)
-	if err != nil {
-		return ctrl.Result{}, failed("configuring AWS", err)
-	}
-	// Without a recorded ID (a crash between RunInstances and the status
-	// patch), the client token finds the instance.
-	instance, err := r.findInstance(ctx, clients, awsMachine)
-	if err != nil {
-		return ctrl.Result{}, failed("looking up the instance", err)
-	}
-	if instance == nil && r.notVisibleYet(awsMachine) {
-		r.waiting(awsMachine, "Deleting", "Waiting for instance "+awsMachine.Spec.InstanceID+" to be visible in EC2, to terminate it")
-		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
-	}
-	if instance != nil {
-		id := aws.ToString(instance.InstanceId)
-		if util.IsControlPlaneMachine(machine) && awsCluster.Status.Network.LoadBalancer.TargetGroupARN != "" {
-			if err := clients.DeregisterTarget(ctx, awsCluster.Status.Network.LoadBalancer.TargetGroupARN, id); err != nil {
-				return ctrl.Result{}, failed("deregistering "+id+" from the API server load balancer", err)
-			}
-		}
-		gone, err := clients.TerminateInstance(ctx, instance)
-		if err != nil {
-			return ctrl.Result{}, failed("terminating "+id, err)
-		}
-		if !gone {
-			r.waiting(awsMachine, "Deleting", "Waiting for instance "+id+" to terminate")
-			return ctrl.Result{RequeueAfter: pendingRequeue}, nil
-		}
-		r.recorder.Eventf(awsMachine, corev1.EventTypeNormal, "InstanceTerminated", "Instance %s terminated", id)
-	}
-	r.checked.Delete(awsMachine.UID)
-	r.unseen.Delete(awsMachine.UID)
-	controllerutil.RemoveFinalizer(awsMachine, infrav1.MachineFinalizer)
-	return ctrl.Result{}, nil
-}

@@ -8,8 +8,6 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
 )
 
 // The backoff of failed passes. A failure that a retry may clear (a
@@ -120,20 +118,6 @@ func (b *failureBackoff) gcLocked(now time.Time) {
 	}
 	b.transient.GC()
 	b.permanent.GC()
-}
-
-// failureReason is the condition reason of a failed step: its own for an
-// error a retry may clear, else permanentReason or the cloud package's
-// more precise one (such as ImageNotFound).
-func failureReason(err error, reason, permanentReason string) string {
-	p := cloud.AsPermanent(err)
-	switch {
-	case p == nil:
-		return reason
-	case p.Reason != "":
-		return p.Reason
-	}
-	return permanentReason
 }
 
 func deleting(obj client.Object) bool { return !obj.GetDeletionTimestamp().IsZero() }

@@ -1,0 +1,89 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+)
+
+// The phases of an AWSCluster's pass, after connect, in order: each needs
+// what the ones before made (the subnets need the VPC, the load balancer
+// the subnets and security groups).
+
+func (r *AWSClusterReconciler) reconcileNetwork(ctx context.Context, s *scope) (ctrl.Result, error) {
+	st := &s.awsCluster.Status.Network
+	ready, err := s.clients.ReconcileNetwork(ctx, s.id(), s.awsCluster.Spec.Network, st)
+	if err != nil {
+		return ctrl.Result{}, r.stepFailed(s, infrav1.NetworkReadyCondition, "NetworkFailed", infrav1.NetworkPermanentFailureReason,
+			"Reconciling the network", err)
+	}
+	if !ready {
+		setCondition(s.awsCluster, infrav1.NetworkReadyCondition, false, "NATGatewaysPending", "Waiting for the NAT gateways to become available")
+		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
+	}
+	setCondition(s.awsCluster, infrav1.NetworkReadyCondition, true, "NetworkReady",
+		fmt.Sprintf("VPC %s with %d subnets", st.VPCID, len(st.Subnets)))
+	return ctrl.Result{}, nil
+}
+
+func (r *AWSClusterReconciler) reconcileSecurityGroups(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if err := s.clients.ReconcileSecurityGroups(ctx, s.id(), apiServerPort(s.awsCluster), &s.awsCluster.Status.Network); err != nil {
+		return ctrl.Result{}, r.stepFailed(s, infrav1.SecurityGroupsReadyCondition, "SecurityGroupsFailed", infrav1.SecurityGroupsPermanentFailureReason,
+			"Reconciling the security groups", err)
+	}
+	setCondition(s.awsCluster, infrav1.SecurityGroupsReadyCondition, true, "SecurityGroupsReady", "")
+	return ctrl.Result{}, nil
+}
+
+func (r *AWSClusterReconciler) reconcileLoadBalancer(ctx context.Context, s *scope) (ctrl.Result, error) {
+	st := &s.awsCluster.Status.Network
+	ready, err := s.clients.ReconcileLoadBalancer(ctx, s.id(), apiServerPort(s.awsCluster), st)
+	if err != nil {
+		return ctrl.Result{}, r.stepFailed(s, infrav1.LoadBalancerReadyCondition, "LoadBalancerFailed", infrav1.LoadBalancerPermanentFailureReason,
+			"Reconciling the API server load balancer", err)
+	}
+	// The endpoint is known as soon as the load balancer exists.
+	s.awsCluster.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: st.LoadBalancer.DNSName, Port: apiServerPort(s.awsCluster)}
+	if !ready {
+		setCondition(s.awsCluster, infrav1.LoadBalancerReadyCondition, false, "LoadBalancerProvisioning", "Waiting for the load balancer to become active")
+		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
+	}
+	setCondition(s.awsCluster, infrav1.LoadBalancerReadyCondition, true, "LoadBalancerActive", st.LoadBalancer.DNSName)
+	return ctrl.Result{}, nil
+}
+
+// reconcileProvisioned reports the infrastructure provisioned, with a
+// failure domain for each zone of the subnets, and the first time an
+// event.
+func (r *AWSClusterReconciler) reconcileProvisioned(_ context.Context, s *scope) (ctrl.Result, error) {
+	c, st := s.awsCluster, &s.awsCluster.Status.Network
+	first := !ptr.Deref(c.Status.Initialization.Provisioned, false)
+	c.Status.FailureDomains = nil
+	seen := map[string]bool{}
+	for _, sn := range st.Subnets {
+		if !seen[sn.AvailabilityZone] {
+			seen[sn.AvailabilityZone] = true
+			c.Status.FailureDomains = append(c.Status.FailureDomains, clusterv1.FailureDomain{Name: sn.AvailabilityZone, ControlPlane: ptr.To(true)})
+		}
+	}
+	c.Status.Initialization.Provisioned = ptr.To(true)
+	if first {
+		r.recorder.Eventf(c, corev1.EventTypeNormal, "Provisioned", "VPC %s, %d zones, API server load balancer %s",
+			st.VPCID, len(c.Status.FailureDomains), st.LoadBalancer.DNSName)
+	}
+	return ctrl.Result{}, nil
+}
+
+func apiServerPort(awsCluster *infrav1.AWSCluster) int32 {
+	if p := awsCluster.Spec.Network.APIServerPort; p != 0 {
+		return p
+	}
+	return 6443
+}

@@ -1,0 +1,181 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util"
+
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+)
+
+// The phases of an AWSMachine's pass, in order. Their errors are
+// reported in the conditions already.
+
+// waitForNextCheck holds off describing an instance described moments
+// ago (see instanceCheckInterval).
+func (r *AWSMachineReconciler) waitForNextCheck(_ context.Context, s *scope) (ctrl.Result, error) {
+	if last, ok := r.checked.Load(s.awsMachine.UID); ok {
+		c, interval := last.(instanceCheck), pendingRequeue
+		if c.running && ptr.Deref(s.awsMachine.Status.Initialization.Provisioned, false) {
+			interval = instanceCheckInterval
+		}
+		if wait := interval - time.Since(c.at); wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileInstanceLookup finds the AWSMachine's instance. One recorded
+// and gone is reported, not replaced behind Cluster API's back (a
+// MachineHealthCheck remediates).
+func (r *AWSMachineReconciler) reconcileInstanceLookup(ctx context.Context, s *scope) (ctrl.Result, error) {
+	m := s.awsMachine
+	instance, err := r.findInstance(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, r.failed(m, "InstanceLookupFailed", infrav1.InstancePermanentFailureReason, "looking up the instance", err)
+	}
+	if instance == nil && r.notVisibleYet(m) {
+		// As CAPA does, look again rather than take it for gone.
+		r.waiting(m, "InstanceNotVisible", fmt.Sprintf("Instance %s is not visible in EC2 yet", m.Spec.InstanceID))
+		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
+	}
+	if instance == nil && m.Spec.InstanceID != "" {
+		r.waiting(m, "InstanceNotFound", fmt.Sprintf("Instance %s no longer exists", m.Spec.InstanceID))
+		r.recorder.Eventf(m, corev1.EventTypeWarning, "InstanceNotFound", "Instance %s no longer exists", m.Spec.InstanceID)
+		return ctrl.Result{}, errPassDone
+	}
+	s.instance = instance
+	return ctrl.Result{}, nil
+}
+
+// reconcileInstanceRun runs the instance of an AWSMachine that has none.
+func (r *AWSMachineReconciler) reconcileInstanceRun(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if s.instance != nil {
+		return ctrl.Result{}, nil
+	}
+	m := s.awsMachine
+	spec, err := r.instanceSpec(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, r.failed(m, "RunInstanceFailed", infrav1.InstancePermanentFailureReason, "", err)
+	}
+	if spec.Image, err = s.clients.ResolveImage(ctx, imageRequest(s.machine, m)); err != nil {
+		return ctrl.Result{}, r.failed(m, "ImageNotResolved", infrav1.InstancePermanentFailureReason, "resolving the image", err)
+	}
+	m.Status.ImageID = spec.Image.ID
+	instance, err := s.clients.RunInstance(ctx, spec)
+	if err != nil {
+		return ctrl.Result{}, r.failed(m, "RunInstanceFailed", infrav1.InstancePermanentFailureReason, "", err)
+	}
+	r.recorder.Eventf(m, corev1.EventTypeNormal, "InstanceCreated", "Instance %s (%s, image %s %s) in %s",
+		aws.ToString(instance.InstanceId), spec.InstanceType, spec.Image.ID, spec.Image.Name, aws.ToString(instance.Placement.AvailabilityZone))
+	s.instance = instance
+	return ctrl.Result{}, nil
+}
+
+// reconcileInstanceState records the instance in the AWSMachine and goes
+// on once it runs.
+func (r *AWSMachineReconciler) reconcileInstanceState(_ context.Context, s *scope) (ctrl.Result, error) {
+	m, instance := s.awsMachine, s.instance
+	recordInstance(m, instance)
+	r.checked.Store(m.UID, instanceCheck{at: time.Now(), running: instance.State.Name == ec2types.InstanceStateNameRunning})
+	switch instance.State.Name {
+	case ec2types.InstanceStateNameRunning:
+		return ctrl.Result{}, nil
+	case ec2types.InstanceStateNamePending:
+		r.waiting(m, "InstancePending", "Instance "+m.Spec.InstanceID+" is pending")
+		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
+	default:
+		r.waiting(m, "InstanceNotRunning", fmt.Sprintf("Instance %s is %s", m.Spec.InstanceID, instance.State.Name))
+		return ctrl.Result{}, errPassDone
+	}
+}
+
+// reconcileProvisioned reports the running instance provisioned; the
+// first time, a control plane instance joins the API server load
+// balancer.
+func (r *AWSMachineReconciler) reconcileProvisioned(ctx context.Context, s *scope) (ctrl.Result, error) {
+	m := s.awsMachine
+	if !ptr.Deref(m.Status.Initialization.Provisioned, false) {
+		if util.IsControlPlaneMachine(s.machine) {
+			if err := s.clients.RegisterTarget(ctx, s.awsCluster.Status.Network.LoadBalancer.TargetGroupARN, m.Spec.InstanceID); err != nil {
+				return ctrl.Result{}, r.failed(m, "RegisterTargetFailed", infrav1.InstancePermanentFailureReason,
+					"registering "+m.Spec.InstanceID+" with the API server load balancer", err)
+			}
+		}
+		r.recorder.Eventf(m, corev1.EventTypeNormal, "InstanceRunning", "Instance %s is running", m.Spec.InstanceID)
+	}
+	m.Status.Initialization.Provisioned = ptr.To(true)
+	setCondition(m, infrav1.InstanceReadyCondition, true, "InstanceRunning", m.Spec.InstanceID)
+	setCondition(m, infrav1.ReadyCondition, true, "Ready", "")
+	return ctrl.Result{RequeueAfter: instanceCheckInterval}, nil
+}
+
+// imageRequest is the image an AWSMachine asks for: its AMI, or the lookup
+// (CAPA's defaults where unset) for its Machine's Kubernetes version.
+func imageRequest(machine *clusterv1.Machine, m *infrav1.AWSMachine) cloud.ImageRequest {
+	return cloud.ImageRequest{AMI: m.Spec.AMI, Lookup: m.Spec.ImageLookup, KubernetesVersion: machine.Spec.Version, InstanceType: m.Spec.InstanceType}
+}
+
+// instanceSpec is the instance of the AWSMachine, in a subnet of its
+// failure domain, with its Machine's bootstrap data as its user data.
+func (r *AWSMachineReconciler) instanceSpec(ctx context.Context, s *scope) (cloud.InstanceSpec, error) {
+	machine, awsMachine := s.machine, s.awsMachine
+	data := &corev1.Secret{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: machine.Namespace, Name: *machine.Spec.Bootstrap.DataSecretName}, data); err != nil {
+		return cloud.InstanceSpec{}, fmt.Errorf("reading bootstrap data: %w", err)
+	}
+	zone := machine.Spec.FailureDomain
+	st := s.awsCluster.Status.Network
+	subnet := ""
+	for _, sn := range st.Subnets {
+		if sn.Public == awsMachine.Spec.PublicIP && (zone == "" || sn.AvailabilityZone == zone) {
+			subnet = sn.ID
+			break
+		}
+	}
+	if subnet == "" {
+		return cloud.InstanceSpec{}, fmt.Errorf("no subnet in failure domain %q", zone)
+	}
+	role, group := "node", st.SecurityGroups.Node
+	if util.IsControlPlaneMachine(machine) {
+		role, group = "control-plane", st.SecurityGroups.ControlPlane
+	}
+	return cloud.InstanceSpec{
+		Cluster: s.id(), Machine: machine.Name, Token: clientTokenOf(awsMachine), Role: role,
+		InstanceType: awsMachine.Spec.InstanceType, RootVolumeSizeGiB: awsMachine.Spec.RootVolumeSizeGiB,
+		SSHKeyName: awsMachine.Spec.SSHKeyName, IAMInstanceProfile: awsMachine.Spec.IAMInstanceProfile,
+		SubnetID: subnet, SecurityGroupIDs: []string{group}, UserData: data.Data["value"],
+	}, nil
+}
+
+// recordInstance records the instance in the AWSMachine: its provider ID,
+// state, image, zone and addresses.
+func recordInstance(m *infrav1.AWSMachine, i *ec2types.Instance) {
+	zone := aws.ToString(i.Placement.AvailabilityZone)
+	m.Spec.InstanceID = aws.ToString(i.InstanceId)
+	m.Spec.ProviderID = fmt.Sprintf("aws:///%s/%s", zone, m.Spec.InstanceID)
+	m.Status.InstanceState = string(i.State.Name)
+	m.Status.ImageID = aws.ToString(i.ImageId)
+	m.Status.FailureDomain = zone
+	m.Status.Addresses = nil
+	add := func(t clusterv1.MachineAddressType, v *string) {
+		if aws.ToString(v) != "" {
+			m.Status.Addresses = append(m.Status.Addresses, clusterv1.MachineAddress{Type: t, Address: aws.ToString(v)})
+		}
+	}
+	add(clusterv1.MachineInternalIP, i.PrivateIpAddress)
+	add(clusterv1.MachineInternalDNS, i.PrivateDnsName)
+	add(clusterv1.MachineExternalIP, i.PublicIpAddress)
+}
