@@ -115,7 +115,7 @@ func (r *AWSClusterReconciler) reconcileNormal(ctx context.Context, s *scope) (c
 	}
 	result := runPhases(ctx, r.backoff, s,
 		connect(r.Clients, func(s *scope, err error) error {
-			return r.stepFailed(s, infrav1.NetworkReadyCondition, "NetworkFailed", infrav1.NetworkPermanentFailureReason, "Configuring AWS", err)
+			return r.stepFailed(s, infrav1.NetworkReadyCondition, infrav1.NetworkFailedReason, infrav1.NetworkPermanentFailureReason, "Configuring AWS", err)
 		}),
 		r.reconcileNetwork,
 		r.reconcileSecurityGroups,
@@ -160,7 +160,7 @@ func summarizeCluster(c *infrav1.AWSCluster) {
 	for _, t := range []string{infrav1.NetworkReadyCondition, infrav1.SecurityGroupsReadyCondition, infrav1.LoadBalancerReadyCondition} {
 		cond := conditions.Get(c, t)
 		if cond == nil || cond.Status != metav1.ConditionTrue {
-			reason, message := "Provisioning", t+" not reported yet"
+			reason, message := infrav1.ProvisioningReason, t+" not reported yet"
 			if cond != nil {
 				reason, message = cond.Reason, cond.Message
 			}
@@ -168,5 +168,5 @@ func summarizeCluster(c *infrav1.AWSCluster) {
 			return
 		}
 	}
-	setCondition(c, infrav1.ReadyCondition, true, "Ready", "")
+	setCondition(c, infrav1.ReadyCondition, true, infrav1.ReadyReason, "")
 }

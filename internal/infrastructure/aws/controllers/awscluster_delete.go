@@ -35,7 +35,7 @@ func (r *AWSClusterReconciler) reconcileDelete(ctx context.Context, s *scope) (c
 // deleteFailed reports a failed delete step in Ready and a warning event,
 // with the cloud's message, and returns err.
 func (r *AWSClusterReconciler) deleteFailed(s *scope, what string, err error) error {
-	reason, msg := failureReason(err, "DeleteFailed", infrav1.DeletePermanentFailureReason), what+": "+cloud.Message(err)
+	reason, msg := failureReason(err, infrav1.DeleteFailedReason, infrav1.DeletePermanentFailureReason), what+": "+cloud.Message(err)
 	setCondition(s.awsCluster, infrav1.ReadyCondition, false, reason, msg)
 	r.recorder.Eventf(s.awsCluster, corev1.EventTypeWarning, reason, "%s", msg)
 	return err
@@ -63,7 +63,7 @@ func (r *AWSClusterReconciler) deleting(what string, del deleteStep) phase {
 			return ctrl.Result{}, r.deleteFailed(s, "Deleting the "+what, err)
 		}
 		if !done {
-			setCondition(s.awsCluster, infrav1.ReadyCondition, false, "Deleting", waitingMessage(what, waiting))
+			setCondition(s.awsCluster, infrav1.ReadyCondition, false, infrav1.DeletingReason, waitingMessage(what, waiting))
 			return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 		}
 		return ctrl.Result{}, nil

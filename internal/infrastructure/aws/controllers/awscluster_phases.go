@@ -21,24 +21,24 @@ func (r *AWSClusterReconciler) reconcileNetwork(ctx context.Context, s *scope) (
 	st := &s.awsCluster.Status.Network
 	ready, err := s.clients.ReconcileNetwork(ctx, s.id(), s.awsCluster.Spec.Network, st)
 	if err != nil {
-		return ctrl.Result{}, r.stepFailed(s, infrav1.NetworkReadyCondition, "NetworkFailed", infrav1.NetworkPermanentFailureReason,
+		return ctrl.Result{}, r.stepFailed(s, infrav1.NetworkReadyCondition, infrav1.NetworkFailedReason, infrav1.NetworkPermanentFailureReason,
 			"Reconciling the network", err)
 	}
 	if !ready {
-		setCondition(s.awsCluster, infrav1.NetworkReadyCondition, false, "NATGatewaysPending", "Waiting for the NAT gateways to become available")
+		setCondition(s.awsCluster, infrav1.NetworkReadyCondition, false, infrav1.NATGatewaysPendingReason, "Waiting for the NAT gateways to become available")
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}
-	setCondition(s.awsCluster, infrav1.NetworkReadyCondition, true, "NetworkReady",
+	setCondition(s.awsCluster, infrav1.NetworkReadyCondition, true, infrav1.NetworkReadyReason,
 		fmt.Sprintf("VPC %s with %d subnets", st.VPCID, len(st.Subnets)))
 	return ctrl.Result{}, nil
 }
 
 func (r *AWSClusterReconciler) reconcileSecurityGroups(ctx context.Context, s *scope) (ctrl.Result, error) {
 	if err := s.clients.ReconcileSecurityGroups(ctx, s.id(), apiServerPort(s.awsCluster), &s.awsCluster.Status.Network); err != nil {
-		return ctrl.Result{}, r.stepFailed(s, infrav1.SecurityGroupsReadyCondition, "SecurityGroupsFailed", infrav1.SecurityGroupsPermanentFailureReason,
+		return ctrl.Result{}, r.stepFailed(s, infrav1.SecurityGroupsReadyCondition, infrav1.SecurityGroupsFailedReason, infrav1.SecurityGroupsPermanentFailureReason,
 			"Reconciling the security groups", err)
 	}
-	setCondition(s.awsCluster, infrav1.SecurityGroupsReadyCondition, true, "SecurityGroupsReady", "")
+	setCondition(s.awsCluster, infrav1.SecurityGroupsReadyCondition, true, infrav1.SecurityGroupsReadyReason, "")
 	return ctrl.Result{}, nil
 }
 
@@ -46,16 +46,16 @@ func (r *AWSClusterReconciler) reconcileLoadBalancer(ctx context.Context, s *sco
 	st := &s.awsCluster.Status.Network
 	ready, err := s.clients.ReconcileLoadBalancer(ctx, s.id(), apiServerPort(s.awsCluster), st)
 	if err != nil {
-		return ctrl.Result{}, r.stepFailed(s, infrav1.LoadBalancerReadyCondition, "LoadBalancerFailed", infrav1.LoadBalancerPermanentFailureReason,
+		return ctrl.Result{}, r.stepFailed(s, infrav1.LoadBalancerReadyCondition, infrav1.LoadBalancerFailedReason, infrav1.LoadBalancerPermanentFailureReason,
 			"Reconciling the API server load balancer", err)
 	}
 	// The endpoint is known as soon as the load balancer exists.
 	s.awsCluster.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: st.LoadBalancer.DNSName, Port: apiServerPort(s.awsCluster)}
 	if !ready {
-		setCondition(s.awsCluster, infrav1.LoadBalancerReadyCondition, false, "LoadBalancerProvisioning", "Waiting for the load balancer to become active")
+		setCondition(s.awsCluster, infrav1.LoadBalancerReadyCondition, false, infrav1.LoadBalancerProvisioningReason, "Waiting for the load balancer to become active")
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}
-	setCondition(s.awsCluster, infrav1.LoadBalancerReadyCondition, true, "LoadBalancerActive", st.LoadBalancer.DNSName)
+	setCondition(s.awsCluster, infrav1.LoadBalancerReadyCondition, true, infrav1.LoadBalancerActiveReason, st.LoadBalancer.DNSName)
 	return ctrl.Result{}, nil
 }
 

@@ -122,11 +122,11 @@ func (r *AWSMachineReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result, error) {
 	if !ptr.Deref(s.cluster.Status.Initialization.InfrastructureProvisioned, false) {
-		r.waiting(s.awsMachine, "WaitingForClusterInfrastructure", "Waiting for the cluster's network and load balancer")
+		r.waiting(s.awsMachine, infrav1.WaitingForClusterInfrastructureReason, "Waiting for the cluster's network and load balancer")
 		return ctrl.Result{}, nil
 	}
 	if s.machine.Spec.Bootstrap.DataSecretName == nil {
-		r.waiting(s.awsMachine, "WaitingForBootstrapData", "Waiting for the bootstrap provider's data secret")
+		r.waiting(s.awsMachine, infrav1.WaitingForBootstrapDataReason, "Waiting for the bootstrap provider's data secret")
 		return ctrl.Result{}, nil
 	}
 	if wait := r.backoff.wait(s.awsMachine); wait > 0 {
@@ -138,7 +138,7 @@ func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, s *scope) (c
 	return runPhases(ctx, r.backoff, s,
 		r.waitForNextCheck,
 		connect(r.Clients, func(s *scope, err error) error {
-			return r.failed(s.awsMachine, "InstanceLookupFailed", infrav1.InstancePermanentFailureReason, "configuring AWS", err)
+			return r.failed(s.awsMachine, infrav1.InstanceLookupFailedReason, infrav1.InstancePermanentFailureReason, "configuring AWS", err)
 		}),
 		r.reconcileInstanceLookup,
 		r.reconcileInstanceRun,

@@ -28,7 +28,7 @@ func (r *AWSMachineReconciler) reconcileDelete(ctx context.Context, s *scope) (c
 
 // deleteFailed reports a failed delete step (see failed) and returns err.
 func (r *AWSMachineReconciler) deleteFailed(s *scope, what string, err error) error {
-	return r.failed(s.awsMachine, "DeleteFailed", infrav1.DeletePermanentFailureReason, what, err)
+	return r.failed(s.awsMachine, infrav1.DeleteFailedReason, infrav1.DeletePermanentFailureReason, what, err)
 }
 
 // lookUpInstanceToDelete finds the AWSMachine's instance, if any. Without
@@ -41,7 +41,7 @@ func (r *AWSMachineReconciler) lookUpInstanceToDelete(ctx context.Context, s *sc
 		return ctrl.Result{}, r.deleteFailed(s, "looking up the instance", err)
 	}
 	if instance == nil && r.notVisibleYet(m) {
-		r.waiting(m, "Deleting", "Waiting for instance "+m.Spec.InstanceID+" to be visible in EC2, to terminate it")
+		r.waiting(m, infrav1.DeletingReason, "Waiting for instance "+m.Spec.InstanceID+" to be visible in EC2, to terminate it")
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}
 	s.instance = instance
@@ -73,7 +73,7 @@ func (r *AWSMachineReconciler) terminateInstance(ctx context.Context, s *scope) 
 		return ctrl.Result{}, r.deleteFailed(s, "terminating "+id, err)
 	}
 	if !gone {
-		r.waiting(s.awsMachine, "Deleting", "Waiting for instance "+id+" to terminate")
+		r.waiting(s.awsMachine, infrav1.DeletingReason, "Waiting for instance "+id+" to terminate")
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}
 	r.recorder.Eventf(s.awsMachine, corev1.EventTypeNormal, "InstanceTerminated", "Instance %s terminated", id)

@@ -44,16 +44,16 @@ func (r *AWSMachineReconciler) reconcileInstanceLookup(ctx context.Context, s *s
 	m := s.awsMachine
 	instance, err := r.findInstance(ctx, s)
 	if err != nil {
-		return ctrl.Result{}, r.failed(m, "InstanceLookupFailed", infrav1.InstancePermanentFailureReason, "looking up the instance", err)
+		return ctrl.Result{}, r.failed(m, infrav1.InstanceLookupFailedReason, infrav1.InstancePermanentFailureReason, "looking up the instance", err)
 	}
 	if instance == nil && r.notVisibleYet(m) {
 		// As CAPA does, look again rather than take it for gone.
-		r.waiting(m, "InstanceNotVisible", fmt.Sprintf("Instance %s is not visible in EC2 yet", m.Spec.InstanceID))
+		r.waiting(m, infrav1.InstanceNotVisibleReason, fmt.Sprintf("Instance %s is not visible in EC2 yet", m.Spec.InstanceID))
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}
 	if instance == nil && m.Spec.InstanceID != "" {
-		r.waiting(m, "InstanceNotFound", fmt.Sprintf("Instance %s no longer exists", m.Spec.InstanceID))
-		r.recorder.Eventf(m, corev1.EventTypeWarning, "InstanceNotFound", "Instance %s no longer exists", m.Spec.InstanceID)
+		r.waiting(m, infrav1.InstanceNotFoundReason, fmt.Sprintf("Instance %s no longer exists", m.Spec.InstanceID))
+		r.recorder.Eventf(m, corev1.EventTypeWarning, infrav1.InstanceNotFoundReason, "Instance %s no longer exists", m.Spec.InstanceID)
 		return ctrl.Result{}, errPassDone
 	}
 	s.instance = instance
@@ -68,15 +68,15 @@ func (r *AWSMachineReconciler) reconcileInstanceRun(ctx context.Context, s *scop
 	m := s.awsMachine
 	spec, err := r.instanceSpec(ctx, s)
 	if err != nil {
-		return ctrl.Result{}, r.failed(m, "RunInstanceFailed", infrav1.InstancePermanentFailureReason, "", err)
+		return ctrl.Result{}, r.failed(m, infrav1.RunInstanceFailedReason, infrav1.InstancePermanentFailureReason, "", err)
 	}
 	if spec.Image, err = s.clients.ResolveImage(ctx, imageRequest(s.machine, m)); err != nil {
-		return ctrl.Result{}, r.failed(m, "ImageNotResolved", infrav1.InstancePermanentFailureReason, "resolving the image", err)
+		return ctrl.Result{}, r.failed(m, infrav1.ImageNotResolvedReason, infrav1.InstancePermanentFailureReason, "resolving the image", err)
 	}
 	m.Status.ImageID = spec.Image.ID
 	instance, err := s.clients.RunInstance(ctx, spec)
 	if err != nil {
-		return ctrl.Result{}, r.failed(m, "RunInstanceFailed", infrav1.InstancePermanentFailureReason, "", err)
+		return ctrl.Result{}, r.failed(m, infrav1.RunInstanceFailedReason, infrav1.InstancePermanentFailureReason, "", err)
 	}
 	r.recorder.Eventf(m, corev1.EventTypeNormal, "InstanceCreated", "Instance %s (%s, image %s %s) in %s",
 		aws.ToString(instance.InstanceId), spec.InstanceType, spec.Image.ID, spec.Image.Name, aws.ToString(instance.Placement.AvailabilityZone))
@@ -94,10 +94,10 @@ func (r *AWSMachineReconciler) reconcileInstanceState(_ context.Context, s *scop
 	case ec2types.InstanceStateNameRunning:
 		return ctrl.Result{}, nil
 	case ec2types.InstanceStateNamePending:
-		r.waiting(m, "InstancePending", "Instance "+m.Spec.InstanceID+" is pending")
+		r.waiting(m, infrav1.InstancePendingReason, "Instance "+m.Spec.InstanceID+" is pending")
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	default:
-		r.waiting(m, "InstanceNotRunning", fmt.Sprintf("Instance %s is %s", m.Spec.InstanceID, instance.State.Name))
+		r.waiting(m, infrav1.InstanceNotRunningReason, fmt.Sprintf("Instance %s is %s", m.Spec.InstanceID, instance.State.Name))
 		return ctrl.Result{}, errPassDone
 	}
 }
@@ -110,15 +110,15 @@ func (r *AWSMachineReconciler) reconcileProvisioned(ctx context.Context, s *scop
 	if !ptr.Deref(m.Status.Initialization.Provisioned, false) {
 		if util.IsControlPlaneMachine(s.machine) {
 			if err := s.clients.RegisterTarget(ctx, s.awsCluster.Status.Network.LoadBalancer.TargetGroupARN, m.Spec.InstanceID); err != nil {
-				return ctrl.Result{}, r.failed(m, "RegisterTargetFailed", infrav1.InstancePermanentFailureReason,
+				return ctrl.Result{}, r.failed(m, infrav1.RegisterTargetFailedReason, infrav1.InstancePermanentFailureReason,
 					"registering "+m.Spec.InstanceID+" with the API server load balancer", err)
 			}
 		}
-		r.recorder.Eventf(m, corev1.EventTypeNormal, "InstanceRunning", "Instance %s is running", m.Spec.InstanceID)
+		r.recorder.Eventf(m, corev1.EventTypeNormal, infrav1.InstanceRunningReason, "Instance %s is running", m.Spec.InstanceID)
 	}
 	m.Status.Initialization.Provisioned = ptr.To(true)
-	setCondition(m, infrav1.InstanceReadyCondition, true, "InstanceRunning", m.Spec.InstanceID)
-	setCondition(m, infrav1.ReadyCondition, true, "Ready", "")
+	setCondition(m, infrav1.InstanceReadyCondition, true, infrav1.InstanceRunningReason, m.Spec.InstanceID)
+	setCondition(m, infrav1.ReadyCondition, true, infrav1.ReadyReason, "")
 	return ctrl.Result{RequeueAfter: instanceCheckInterval}, nil
 }
 

@@ -45,6 +45,87 @@ const (
 	RootVolumeTooSmallReason = "RootVolumeTooSmall"
 )
 
+// The reasons of steps on their way, done, or failed in a way a retry may
+// clear follow; none is a permanent failure (IsPermanentFailure).
+
+// Condition reasons of the AWSCluster, on its NetworkReady,
+// SecurityGroupsReady and LoadBalancerReady conditions, and on Ready,
+// which takes the reason of the first of those that is not true.
+const (
+	// NetworkFailedReason: a call that makes the network failed in a way
+	// a retry may clear, as did getting the AWS clients.
+	NetworkFailedReason = "NetworkFailed"
+	// NATGatewaysPendingReason: the network exists, and its NAT gateways
+	// are not available yet.
+	NATGatewaysPendingReason = "NATGatewaysPending"
+	// NetworkReadyReason: the VPC, subnets, gateways and route tables
+	// exist.
+	NetworkReadyReason = "NetworkReady"
+	// SecurityGroupsFailedReason: a call that makes the security groups or
+	// their rules failed in a way a retry may clear.
+	SecurityGroupsFailedReason = "SecurityGroupsFailed"
+	// SecurityGroupsReadyReason: the security groups exist with their
+	// rules.
+	SecurityGroupsReadyReason = "SecurityGroupsReady"
+	// LoadBalancerFailedReason: a call that makes the API server load
+	// balancer failed in a way a retry may clear.
+	LoadBalancerFailedReason = "LoadBalancerFailed"
+	// LoadBalancerProvisioningReason: the load balancer exists and is not
+	// active yet.
+	LoadBalancerProvisioningReason = "LoadBalancerProvisioning"
+	// LoadBalancerActiveReason: the load balancer is active.
+	LoadBalancerActiveReason = "LoadBalancerActive"
+	// ProvisioningReason: Ready, before a step has reported its condition.
+	ProvisioningReason = "Provisioning"
+)
+
+// Condition reasons of the AWSMachine, on InstanceReady and on Ready
+// alike.
+const (
+	// WaitingForClusterInfrastructureReason: the cluster's network and
+	// load balancer are not provisioned yet.
+	WaitingForClusterInfrastructureReason = "WaitingForClusterInfrastructure"
+	// WaitingForBootstrapDataReason: the Machine has no bootstrap data
+	// secret yet.
+	WaitingForBootstrapDataReason = "WaitingForBootstrapData"
+	// InstanceLookupFailedReason: describing the instance failed in a way
+	// a retry may clear, as did getting the AWS clients.
+	InstanceLookupFailedReason = "InstanceLookupFailed"
+	// InstanceNotVisibleReason: EC2 does not know the recorded instance
+	// yet, moments after it was run.
+	InstanceNotVisibleReason = "InstanceNotVisible"
+	// InstanceNotFoundReason: the recorded instance no longer exists; it
+	// is not replaced (a MachineHealthCheck remediates).
+	InstanceNotFoundReason = "InstanceNotFound"
+	// ImageNotResolvedReason: looking up the image failed in a way a retry
+	// may clear.
+	ImageNotResolvedReason = "ImageNotResolved"
+	// RunInstanceFailedReason: running the instance failed in a way a
+	// retry may clear.
+	RunInstanceFailedReason = "RunInstanceFailed"
+	// InstancePendingReason: the instance is pending.
+	InstancePendingReason = "InstancePending"
+	// InstanceNotRunningReason: the instance is neither pending nor
+	// running (it is stopping, stopped, shutting down or terminated).
+	InstanceNotRunningReason = "InstanceNotRunning"
+	// RegisterTargetFailedReason: registering a control plane instance
+	// with the API server load balancer failed in a way a retry may clear.
+	RegisterTargetFailedReason = "RegisterTargetFailed"
+	// InstanceRunningReason: the instance runs.
+	InstanceRunningReason = "InstanceRunning"
+)
+
+// Condition reasons of both kinds.
+const (
+	// ReadyReason: Ready is true.
+	ReadyReason = "Ready"
+	// DeletingReason: the deletion waits for cloud resources to go.
+	DeletingReason = "Deleting"
+	// DeleteFailedReason: a delete call failed in a way a retry may
+	// clear.
+	DeleteFailedReason = "DeleteFailed"
+)
+
 var permanentFailureReasons = map[string]bool{
 	NetworkPermanentFailureReason:        true,
 	SecurityGroupsPermanentFailureReason: true,
