@@ -2,6 +2,7 @@ package dosim
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,7 +80,7 @@ var allActionTypes = []string{"enable_backups", "disable_backups", "reboot", "po
 func (s *Simulator) startAction(d *droplet, typ string) (*action, *apiError) {
 	need, played := powerActions[typ]
 	switch {
-	case !played && containsString(allActionTypes, typ):
+	case !played && slices.Contains(allActionTypes, typ):
 		return nil, unprocessable("The lab does not play the droplet action %s.", typ)
 	case !played:
 		return nil, unprocessable("%q is not a valid droplet action type.", typ)
@@ -91,15 +92,6 @@ func (s *Simulator) startAction(d *droplet, typ string) (*action, *apiError) {
 		return nil, unprocessable("Droplet is already powered on.")
 	}
 	return s.newAction(typ, d, s.cfg.ActionDelay), nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Simulator) postDropletAction(r *request) (int, any, *apiError) {

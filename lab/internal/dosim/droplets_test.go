@@ -222,3 +222,24 @@ func TestDropletPowerActions(t *testing.T) {
 		t.Fatalf("actions %+v", actions)
 	}
 }
+
+func TestDropletActionsByTag(t *testing.T) {
+	l := newLab(t, Config{})
+	a := l.createDroplet(t, godo.DropletCreateRequest{Name: "a", Tags: []string{"workers"}})
+	b := l.createDroplet(t, godo.DropletCreateRequest{Name: "b", Tags: []string{"workers"}})
+	l.createDroplet(t, godo.DropletCreateRequest{Name: "c"})
+	actions, resp, err := l.client.DropletActions.PowerOffByTag(ctx, "workers")
+	must(t, err)
+	if resp.StatusCode != http.StatusCreated || len(actions) != 2 || actions[0].ResourceID != a.ID || actions[1].ResourceID != b.ID {
+		t.Fatalf("%d %+v", resp.StatusCode, actions)
+	}
+	off, _, err := l.client.Droplets.ListByTag(ctx, "workers", nil)
+	must(t, err)
+	for _, d := range off {
+		if d.Status != "off" {
+			t.Fatalf("%s is %s", d.Name, d.Status)
+		}
+	}
+	_, _, err = l.client.DropletActions.PowerOffByTag(ctx, "workers")
+	mustStatus(t, err, http.StatusUnprocessableEntity)
+}
