@@ -301,7 +301,11 @@ func callsSince(t *testing.T, before map[string]int) map[string]int {
 // until the end of the test.
 func setFaults(t *testing.T, faults []map[string]any) {
 	t.Helper()
-	if err := doControl(http.MethodPut, "/_lab/faults", faults, nil); err != nil {
+	method := http.MethodPut
+	if faults == nil {
+		method = http.MethodDelete
+	}
+	if err := doControl(method, "/_lab/faults", faults, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = doControl(http.MethodDelete, "/_lab/faults", nil, nil) })

@@ -118,7 +118,7 @@ func (r *DOClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 }
 
 // patching runs phase and patches what it changed, conditions included.
-func (r *DOClusterReconciler) patching(ctx context.Context, s *clusterScope, phase func(context.Context, *clusterScope) (ctrl.Result, error)) (ctrl.Result, error) {
+func (r *DOClusterReconciler) patching(ctx context.Context, s *clusterScope, phase clusterPhase) (ctrl.Result, error) {
 	helper, err := patch.NewHelper(s.doCluster, r.Client)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -147,11 +147,11 @@ func (r *DOClusterReconciler) reconcileNormal(ctx context.Context, s *clusterSco
 		}
 	}
 	provisioned := ptr.Deref(s.doCluster.Status.Initialization.Provisioned, false)
-	phases := []clusterPhase{r.connect(infrav1.VPCReadyCondition, "VPCFailed"), r.reconcileVPC, r.reconcileFirewall, r.networkDone(key),
-		r.reconcileLoadBalancer, r.reconcileProvisioned}
-	if last, ok := r.networked.Load(key); ok && time.Since(last.(time.Time)) < networkRecheckInterval {
-		phases = append(phases[:1], phases[4:]...)
+	phases := []clusterPhase{r.connect(infrav1.VPCReadyCondition, "VPCFailed")}
+	if last, ok := r.networked.Load(key); !ok || time.Since(last.(time.Time)) >= networkRecheckInterval {
+		phases = append(phases, r.reconcileVPC, r.reconcileFirewall, r.networkDone(key))
 	}
+	phases = append(phases, r.reconcileLoadBalancer, r.reconcileProvisioned)
 	result := runPhases(ctx, r.backoff, s.doCluster, "Reconciling the DOCluster", s, phases...)
 	if result.IsZero() {
 		r.checked.Store(key, time.Now())
