@@ -239,8 +239,12 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.advance()
 	status, body, apiErr := rt.handle(s, req)
-	// The body holds live resources: it is encoded before the lock goes.
+	// The body holds live resources: it is encoded before the lock goes,
+	// and before what the call made moves on, so that a zero delay means
+	// "at once" but a create still answers with the resource's first
+	// state.
 	data, encErr := encodeBody(body)
+	s.advance()
 	s.settle()
 	s.mu.Unlock()
 	s.runPending()
