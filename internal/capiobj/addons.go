@@ -1,6 +1,7 @@
 package capiobj
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -9,6 +10,8 @@ import (
 
 	addonsv1 "sigs.k8s.io/cluster-api/api/addons/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/identity"
 )
 
 // AddonModel is one entry of capi_cluster's addons: manifests that Cluster
@@ -27,7 +30,7 @@ const (
 
 // AddonLabel marks an add-on's ConfigMap and ClusterResourceSet with the
 // add-on's name.
-const AddonLabel = "terraform-capi.io/addon"
+const AddonLabel = identity.Prefix + "addon"
 
 // addonManifestsKey is the ConfigMap key holding an add-on's manifests.
 const addonManifestsKey = "manifests.yaml"
@@ -81,14 +84,14 @@ func expandAddons(namespace, cluster string, addons map[string]AddonModel) []Add
 	return out
 }
 
-// flattenAddons reads add-ons back. A strategy of ApplyOnce (the default)
+// flattenAddons reads add-ons back, except the cloud's reserved ones. A strategy of ApplyOnce (the default)
 // reads back as null unless the prior model set it.
-func flattenAddons(addons []Addon, prior map[string]AddonModel) map[string]AddonModel {
+func flattenAddons(addons []Addon, prior map[string]AddonModel, reserved []string) map[string]AddonModel {
 	out := make(map[string]AddonModel, len(addons))
 	for _, a := range addons {
 		name := a.ResourceSet.Labels[AddonLabel]
-		if name == CCMAddon {
-			// The provider's, from aws.cloud_controller_manager.
+		if slices.Contains(reserved, name) {
+			// The cloud's own (the AWS cloud controller manager, say).
 			continue
 		}
 		m := AddonModel{Manifests: types.StringNull(), Strategy: types.StringValue(a.ResourceSet.Spec.Strategy)}

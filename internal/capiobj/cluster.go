@@ -1,5 +1,7 @@
 // Package capiobj maps the provider's Terraform models to Cluster API
-// objects and back. It is pure: no client, no network.
+// objects and back. It is pure (no client, no network) and knows no cloud:
+// each model's cloud expands and flattens its own block
+// (internal/infrastructure).
 package capiobj
 
 import (
@@ -14,26 +16,31 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
+	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 )
 
 // ClusterModel is the Terraform shape of a Cluster, shared by the
 // capi_cluster resource and data source.
 type ClusterModel struct {
-	ID                   types.String          `tfsdk:"id"`
-	Name                 types.String          `tfsdk:"name"`
-	Namespace            types.String          `tfsdk:"namespace"`
-	UID                  types.String          `tfsdk:"uid"`
-	Labels               types.Map             `tfsdk:"labels"`
-	Annotations          types.Map             `tfsdk:"annotations"`
-	Paused               types.Bool            `tfsdk:"paused"`
-	ClusterNetwork       *ClusterNetworkModel  `tfsdk:"cluster_network"`
-	ControlPlaneEndpoint types.Object          `tfsdk:"control_plane_endpoint"`
-	APIServerEndpoint    types.String          `tfsdk:"api_server_endpoint"`
-	AWS                  *AWSModel             `tfsdk:"aws"`
-	ControlPlane         *ControlPlaneModel    `tfsdk:"control_plane"`
-	Addons               map[string]AddonModel `tfsdk:"addons"`
-	Phase                types.String          `tfsdk:"phase"`
-	Conditions           types.List            `tfsdk:"conditions"`
+	ID                   types.String         `tfsdk:"id"`
+	Name                 types.String         `tfsdk:"name"`
+	Namespace            types.String         `tfsdk:"namespace"`
+	UID                  types.String         `tfsdk:"uid"`
+	Labels               types.Map            `tfsdk:"labels"`
+	Annotations          types.Map            `tfsdk:"annotations"`
+	Paused               types.Bool           `tfsdk:"paused"`
+	ClusterNetwork       *ClusterNetworkModel `tfsdk:"cluster_network"`
+	ControlPlaneEndpoint types.Object         `tfsdk:"control_plane_endpoint"`
+	APIServerEndpoint    types.String         `tfsdk:"api_server_endpoint"`
+	// Infrastructure is the cluster's cloud and its block, which the
+	// resource's model holds under the cloud's name.
+	Infrastructure InfraBlock            `tfsdk:"-"`
+	ControlPlane   *ControlPlaneModel    `tfsdk:"control_plane"`
+	Addons         map[string]AddonModel `tfsdk:"addons"`
+	Phase          types.String          `tfsdk:"phase"`
+	Conditions     types.List            `tfsdk:"conditions"`
 }
 
 // ClusterNetworkModel is spec.clusterNetwork.
@@ -85,8 +92,8 @@ func expandClusterObject(ctx context.Context, m ClusterModel) (*clusterv1.Cluste
 			Namespace: m.Namespace.ValueString(),
 		},
 	}
-	c.Labels = expandStringMap(ctx, m.Labels, &diags)
-	c.Annotations = expandStringMap(ctx, m.Annotations, &diags)
+	c.Labels = tfconv.StringMap(ctx, m.Labels, &diags)
+	c.Annotations = tfconv.StringMap(ctx, m.Annotations, &diags)
 	// Always applied, so that a cluster paused out of band is resumed.
 	c.Spec.Paused = ptr.To(m.Paused.ValueBool())
 
@@ -94,12 +101,12 @@ func expandClusterObject(ctx context.Context, m ClusterModel) (*clusterv1.Cluste
 		c.Spec.ClusterNetwork = clusterv1.ClusterNetwork{
 			APIServerPort: n.APIServerPort.ValueInt32(),
 			ServiceDomain: n.ServiceDomain.ValueString(),
-			Pods:          clusterv1.NetworkRanges{CIDRBlocks: expandStringList(ctx, n.PodCIDRs, &diags)},
-			Services:      clusterv1.NetworkRanges{CIDRBlocks: expandStringList(ctx, n.ServiceCIDRs, &diags)},
+			Pods:          clusterv1.NetworkRanges{CIDRBlocks: tfconv.Strings(ctx, n.PodCIDRs, &diags)},
+			Services:      clusterv1.NetworkRanges{CIDRBlocks: tfconv.Strings(ctx, n.ServiceCIDRs, &diags)},
 		}
 	}
 	// With infrastructure, the infrastructure provider sets the endpoint.
-	if e := m.ControlPlaneEndpoint; m.AWS == nil && !e.IsNull() && !e.IsUnknown() {
+	if e := m.ControlPlaneEndpoint; !m.Infrastructure.Set() && !e.IsNull() && !e.IsUnknown() {
 		var endpoint ControlPlaneEndpointModel
 		diags.Append(e.As(ctx, &endpoint, basetypes.ObjectAsOptions{})...)
 		c.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: endpoint.Host.ValueString(), Port: endpoint.Port.ValueInt32()}
@@ -135,10 +142,10 @@ func FlattenCluster(ctx context.Context, objs ClusterObjects, prior *ClusterMode
 
 	if n := c.Spec.ClusterNetwork; !isZeroNetwork(n) {
 		m.ClusterNetwork = &ClusterNetworkModel{
-			PodCIDRs:      flattenStringList(ctx, n.Pods.CIDRBlocks, &diags),
-			ServiceCIDRs:  flattenStringList(ctx, n.Services.CIDRBlocks, &diags),
-			ServiceDomain: optionalString(n.ServiceDomain),
-			APIServerPort: optionalInt32(n.APIServerPort),
+			PodCIDRs:      tfconv.StringList(ctx, n.Pods.CIDRBlocks, &diags),
+			ServiceCIDRs:  tfconv.StringList(ctx, n.Services.CIDRBlocks, &diags),
+			ServiceDomain: tfconv.OptionalString(n.ServiceDomain),
+			APIServerPort: tfconv.OptionalInt32(n.APIServerPort),
 		}
 	}
 	m.ControlPlaneEndpoint = types.ObjectNull(EndpointAttrTypes)
@@ -148,25 +155,37 @@ func FlattenCluster(ctx context.Context, objs ClusterObjects, prior *ClusterMode
 	}
 	// With infrastructure the endpoint is the infrastructure's, not the
 	// configuration's: it shows in api_server_endpoint only.
-	if e := c.Spec.ControlPlaneEndpoint; objs.AWSCluster == nil && (e.Host != "" || e.Port != 0) {
+	if e := c.Spec.ControlPlaneEndpoint; objs.Infrastructure == nil && (e.Host != "" || e.Port != 0) {
 		obj, d := types.ObjectValue(EndpointAttrTypes, map[string]attr.Value{"host": types.StringValue(e.Host), "port": types.Int32Value(e.Port)})
 		diags.Append(d...)
 		m.ControlPlaneEndpoint = obj
 	}
 	m.Conditions = FlattenConditions(c.Status.Conditions, &diags)
-	var priorAWS *AWSModel
 	var priorCP *ControlPlaneModel
 	if prior != nil {
-		priorAWS, priorCP = prior.AWS, prior.ControlPlane
+		priorCP = prior.ControlPlane
 	}
-	m.AWS = flattenAWS(ctx, objs.AWSCluster, priorAWS, &diags)
-	m.ControlPlane = flattenControlPlane(ctx, objs.ControlPlane, objs.ControlPlaneTemplate,
-		objs.AWSCluster != nil && objs.AWSCluster.Labels[CCMLabel] == externalCloudProvider, priorCP, &diags)
+	if objs.Cloud != nil {
+		m.Infrastructure.Cloud = objs.Cloud
+		// Only a block of the same cloud tells which defaults were set.
+		priorBlock := infrastructure.NullBlock(objs.Cloud.ClusterAttribute().Attributes)
+		if prior != nil && prior.Infrastructure.Cloud == objs.Cloud && !prior.Infrastructure.Block.IsUnknown() {
+			priorBlock = prior.Infrastructure.Block
+		}
+		block, d := objs.Cloud.FlattenCluster(ctx, objs.Infrastructure, priorBlock)
+		diags.Append(d...)
+		m.Infrastructure.Block = block
+	}
+	m.ControlPlane = flattenControlPlane(ctx, objs, priorCP, &diags)
 	var priorAddons map[string]AddonModel
 	if prior != nil {
 		priorAddons = prior.Addons
 	}
-	m.Addons = flattenAddons(objs.Addons, priorAddons)
+	var reserved []string
+	if objs.Cloud != nil {
+		reserved = objs.Cloud.ReservedAddons()
+	}
+	m.Addons = flattenAddons(objs.Addons, priorAddons, reserved)
 	return m, diags
 }
 
@@ -214,24 +233,6 @@ func IsSystemKey(key string) bool {
 	return false
 }
 
-func expandStringMap(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[string]string {
-	if m.IsNull() || m.IsUnknown() {
-		return nil
-	}
-	out := map[string]string{}
-	diags.Append(m.ElementsAs(ctx, &out, false)...)
-	return out
-}
-
-func expandStringList(ctx context.Context, l types.List, diags *diag.Diagnostics) []string {
-	if l.IsNull() || l.IsUnknown() {
-		return nil
-	}
-	var out []string
-	diags.Append(l.ElementsAs(ctx, &out, false)...)
-	return out
-}
-
 func flattenStringMap(ctx context.Context, values map[string]string, prior *types.Map, diags *diag.Diagnostics) types.Map {
 	keep := func(k string) bool { return !IsSystemKey(k) }
 	if prior != nil {
@@ -256,27 +257,4 @@ func flattenStringMap(ctx context.Context, values map[string]string, prior *type
 	m, d := types.MapValueFrom(ctx, types.StringType, out)
 	diags.Append(d...)
 	return m
-}
-
-func flattenStringList(ctx context.Context, values []string, diags *diag.Diagnostics) types.List {
-	if len(values) == 0 {
-		return types.ListNull(types.StringType)
-	}
-	l, d := types.ListValueFrom(ctx, types.StringType, values)
-	diags.Append(d...)
-	return l
-}
-
-func optionalString(s string) types.String {
-	if s == "" {
-		return types.StringNull()
-	}
-	return types.StringValue(s)
-}
-
-func optionalInt32(i int32) types.Int32 {
-	if i == 0 {
-		return types.Int32Null()
-	}
-	return types.Int32Value(i)
 }

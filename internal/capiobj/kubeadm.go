@@ -7,33 +7,13 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
 	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
-)
 
-// Node identity on AWS, as Cluster API Provider AWS's cluster templates set
-// it. Cluster API matches a Machine to its Node by spec.providerID only, so
-// kubelet must report the instance's provider ID itself when no cloud
-// controller manager runs. cloud-init renders the jinja variables from the
-// instance metadata (CABPK marks its cloud-config `## template: jinja`).
-const (
-	awsNodeName   = "{{ ds.meta_data.local_hostname }}"
-	awsProviderID = "aws:///{{ ds.meta_data.placement.availability_zone }}/{{ ds.meta_data.instance_id }}"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
+	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 )
-
-// awsNodeRegistration is the kubeadm node registration of an EC2 instance:
-// named after its private DNS name, with kubelet's provider-id set. taints
-// nil keeps kubeadm's default (the control plane taint on control plane
-// nodes, none on workers).
-func awsNodeRegistration(taints *[]corev1.Taint) bootstrapv1.NodeRegistrationOptions {
-	return bootstrapv1.NodeRegistrationOptions{
-		Name:             awsNodeName,
-		KubeletExtraArgs: []bootstrapv1.Arg{{Name: "provider-id", Value: ptr.To(awsProviderID)}},
-		Taints:           taints,
-	}
-}
 
 // KubeadmModel is the kubeadm block of a machine: what CABPK puts in its
 // cloud-init and kubeadm configuration.
@@ -101,20 +81,20 @@ func expandKubeadm(ctx context.Context, m *KubeadmModel, spec *bootstrapv1.Kubea
 		}
 		spec.Files = append(spec.Files, file)
 	}
-	spec.PreKubeadmCommands = expandStringList(ctx, m.PreKubeadmCommands, diags)
-	spec.PostKubeadmCommands = expandStringList(ctx, m.PostKubeadmCommands, diags)
+	spec.PreKubeadmCommands = tfconv.Strings(ctx, m.PreKubeadmCommands, diags)
+	spec.PostKubeadmCommands = tfconv.Strings(ctx, m.PostKubeadmCommands, diags)
 	for _, u := range m.Users {
 		spec.Users = append(spec.Users, bootstrapv1.User{
 			Name: u.Name.ValueString(), Sudo: u.Sudo.ValueString(),
-			SSHAuthorizedKeys: expandStringList(ctx, u.SSHAuthorizedKeys, diags),
-			Groups:            strings.Join(expandStringList(ctx, u.Groups, diags), ", "),
+			SSHAuthorizedKeys: tfconv.Strings(ctx, u.SSHAuthorizedKeys, diags),
+			Groups:            strings.Join(tfconv.Strings(ctx, u.Groups, diags), ", "),
 		})
 	}
-	if servers := expandStringList(ctx, m.NTPServers, diags); len(servers) > 0 {
+	if servers := tfconv.Strings(ctx, m.NTPServers, diags); len(servers) > 0 {
 		spec.NTP = bootstrapv1.NTP{Servers: servers, Enabled: ptr.To(true)}
 	}
-	args := expandStringMap(ctx, m.KubeletExtraArgs, diags)
-	if labels := expandStringMap(ctx, m.NodeLabels, diags); len(labels) > 0 {
+	args := tfconv.StringMap(ctx, m.KubeletExtraArgs, diags)
+	if labels := tfconv.StringMap(ctx, m.NodeLabels, diags); len(labels) > 0 {
 		if args == nil {
 			args = map[string]string{}
 		}
@@ -133,11 +113,11 @@ func expandControlPlaneKubeadm(ctx context.Context, m *ControlPlaneKubeadmModel,
 	}
 	expandKubeadm(ctx, &m.KubeadmModel, spec, diags, &spec.InitConfiguration.NodeRegistration, &spec.JoinConfiguration.NodeRegistration)
 	cc := &spec.ClusterConfiguration
-	cc.APIServer.ExtraArgs = mergeArgs(nil, expandStringMap(ctx, m.APIServerExtraArgs, diags))
-	cc.APIServer.CertSANs = expandStringList(ctx, m.APIServerCertSANs, diags)
-	cc.ControllerManager.ExtraArgs = mergeArgs(cc.ControllerManager.ExtraArgs, expandStringMap(ctx, m.ControllerManagerExtraArgs, diags))
-	cc.Scheduler.ExtraArgs = mergeArgs(nil, expandStringMap(ctx, m.SchedulerExtraArgs, diags))
-	cc.Etcd.Local.ExtraArgs = mergeArgs(nil, expandStringMap(ctx, m.EtcdExtraArgs, diags))
+	cc.APIServer.ExtraArgs = mergeArgs(nil, tfconv.StringMap(ctx, m.APIServerExtraArgs, diags))
+	cc.APIServer.CertSANs = tfconv.Strings(ctx, m.APIServerCertSANs, diags)
+	cc.ControllerManager.ExtraArgs = mergeArgs(cc.ControllerManager.ExtraArgs, tfconv.StringMap(ctx, m.ControllerManagerExtraArgs, diags))
+	cc.Scheduler.ExtraArgs = mergeArgs(nil, tfconv.StringMap(ctx, m.SchedulerExtraArgs, diags))
+	cc.Etcd.Local.ExtraArgs = mergeArgs(nil, tfconv.StringMap(ctx, m.EtcdExtraArgs, diags))
 }
 
 // mergeArgs sets args over base, keeping base's order and adding new names
@@ -187,14 +167,14 @@ func joinSorted(m map[string]string, kv, sep string) string {
 // nothing is set.
 func flattenKubeadm(ctx context.Context, spec bootstrapv1.KubeadmConfigSpec, reg bootstrapv1.NodeRegistrationOptions, own bootstrapv1.NodeRegistrationOptions, diags *diag.Diagnostics) *KubeadmModel {
 	m := &KubeadmModel{
-		PreKubeadmCommands:  flattenStringList(ctx, spec.PreKubeadmCommands, diags),
-		PostKubeadmCommands: flattenStringList(ctx, spec.PostKubeadmCommands, diags),
-		NTPServers:          flattenStringList(ctx, spec.NTP.Servers, diags),
+		PreKubeadmCommands:  tfconv.StringList(ctx, spec.PreKubeadmCommands, diags),
+		PostKubeadmCommands: tfconv.StringList(ctx, spec.PostKubeadmCommands, diags),
+		NTPServers:          tfconv.StringList(ctx, spec.NTP.Servers, diags),
 	}
 	for _, f := range spec.Files {
 		file := KubeadmFileModel{
-			Path: types.StringValue(f.Path), Content: optionalString(f.Content), Permissions: optionalString(f.Permissions),
-			Owner: optionalString(f.Owner), Encoding: optionalString(string(f.Encoding)),
+			Path: types.StringValue(f.Path), Content: tfconv.OptionalString(f.Content), Permissions: tfconv.OptionalString(f.Permissions),
+			Owner: tfconv.OptionalString(f.Owner), Encoding: tfconv.OptionalString(string(f.Encoding)),
 		}
 		if s := f.ContentFrom.Secret; s.Name != "" {
 			file.ContentFromSecret = &SecretKeyRefModel{Name: types.StringValue(s.Name), Key: types.StringValue(s.Key)}
@@ -209,8 +189,8 @@ func flattenKubeadm(ctx context.Context, spec bootstrapv1.KubeadmConfigSpec, reg
 			}
 		}
 		m.Users = append(m.Users, KubeadmUserModel{
-			Name: types.StringValue(u.Name), Sudo: optionalString(u.Sudo),
-			SSHAuthorizedKeys: flattenStringList(ctx, u.SSHAuthorizedKeys, diags), Groups: flattenStringList(ctx, groups, diags),
+			Name: types.StringValue(u.Name), Sudo: tfconv.OptionalString(u.Sudo),
+			SSHAuthorizedKeys: tfconv.StringList(ctx, u.SSHAuthorizedKeys, diags), Groups: tfconv.StringList(ctx, groups, diags),
 		})
 	}
 	args, labels := map[string]string{}, map[string]string{}
@@ -251,18 +231,16 @@ func withoutArgs(args, own []bootstrapv1.Arg) []bootstrapv1.Arg {
 	return out
 }
 
-// flattenControlPlaneKubeadm reads a control plane's kubeadm settings;
-// with ccm, the cloud controller manager's flags are the provider's.
-func flattenControlPlaneKubeadm(ctx context.Context, spec bootstrapv1.KubeadmConfigSpec, ccm bool, diags *diag.Diagnostics) *ControlPlaneKubeadmModel {
+// flattenControlPlaneKubeadm reads a control plane's kubeadm settings,
+// leaving out those the cloud's nodes need (the provider's, not the
+// user's).
+func flattenControlPlaneKubeadm(ctx context.Context, spec bootstrapv1.KubeadmConfigSpec, nodes infrastructure.Nodes, diags *diag.Diagnostics) *ControlPlaneKubeadmModel {
 	cc := spec.ClusterConfiguration
-	own, controllerManagerArgs := awsNodeRegistration(nil), cc.ControllerManager.ExtraArgs
-	if ccm {
-		own = ccmNodeRegistration()
-		controllerManagerArgs = withoutArgs(controllerManagerArgs, []bootstrapv1.Arg{{Name: cloudProviderArg, Value: ptr.To(externalCloudProvider)}})
-	}
+	own := nodes.ControlPlane
+	controllerManagerArgs := withoutArgs(cc.ControllerManager.ExtraArgs, nodes.ControllerManagerArgs)
 	m := &ControlPlaneKubeadmModel{
 		APIServerExtraArgs:         flattenArgList(ctx, cc.APIServer.ExtraArgs, diags),
-		APIServerCertSANs:          flattenStringList(ctx, cc.APIServer.CertSANs, diags),
+		APIServerCertSANs:          tfconv.StringList(ctx, cc.APIServer.CertSANs, diags),
 		ControllerManagerExtraArgs: flattenArgList(ctx, controllerManagerArgs, diags),
 		SchedulerExtraArgs:         flattenArgList(ctx, cc.Scheduler.ExtraArgs, diags),
 		EtcdExtraArgs:              flattenArgList(ctx, cc.Etcd.Local.ExtraArgs, diags),

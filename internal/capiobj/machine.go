@@ -12,21 +12,25 @@ import (
 
 	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
+	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 )
 
 // MachineModel is the Terraform shape of a standalone Machine.
 type MachineModel struct {
-	ID          types.String     `tfsdk:"id"`
-	Name        types.String     `tfsdk:"name"`
-	Namespace   types.String     `tfsdk:"namespace"`
-	Cluster     types.String     `tfsdk:"cluster"`
-	Version     types.String     `tfsdk:"version"`
-	Labels      types.Map        `tfsdk:"labels"`
-	Annotations types.Map        `tfsdk:"annotations"`
-	AWS         *MachineAWSModel `tfsdk:"aws"`
-	Kubeadm     *KubeadmModel    `tfsdk:"kubeadm"`
+	ID          types.String  `tfsdk:"id"`
+	Name        types.String  `tfsdk:"name"`
+	Namespace   types.String  `tfsdk:"namespace"`
+	Cluster     types.String  `tfsdk:"cluster"`
+	Version     types.String  `tfsdk:"version"`
+	Labels      types.Map     `tfsdk:"labels"`
+	Annotations types.Map     `tfsdk:"annotations"`
+	Kubeadm     *KubeadmModel `tfsdk:"kubeadm"`
+	// Infrastructure is the machine's cloud and its block, which the
+	// resource's model holds under the cloud's name.
+	Infrastructure InfraBlock `tfsdk:"-"`
 	// BootstrapScript, when set, replaces kubeadm: Cluster API's
 	// dataSecretName path.
 	BootstrapScript types.String `tfsdk:"bootstrap_script"`
@@ -39,21 +43,12 @@ type MachineModel struct {
 	NodeReady types.Bool `tfsdk:"node_ready"`
 }
 
-// MachineAWSModel is the EC2 instance of a Machine.
-type MachineAWSModel struct {
-	AMI                types.String      `tfsdk:"ami"`
-	ImageLookup        *ImageLookupModel `tfsdk:"image_lookup"`
-	InstanceType       types.String      `tfsdk:"instance_type"`
-	RootVolumeSize     types.Int32       `tfsdk:"root_volume_size"`
-	SSHKeyName         types.String      `tfsdk:"ssh_key_name"`
-	IAMInstanceProfile types.String      `tfsdk:"iam_instance_profile"`
-	AvailabilityZone   types.String      `tfsdk:"availability_zone"`
-}
-
 // MachineObjects are the objects a capi_machine owns.
 type MachineObjects struct {
-	Machine    *clusterv1.Machine
-	AWSMachine *infrav1.AWSMachine
+	Machine *clusterv1.Machine
+	// Cloud is the machine's cloud, and Infrastructure its InfraMachine.
+	Cloud          infrastructure.Infrastructure
+	Infrastructure client.Object
 	// One of these two.
 	KubeadmConfig   *bootstrapv1.KubeadmConfig
 	BootstrapSecret *corev1.Secret
@@ -72,27 +67,27 @@ func ExpandMachine(ctx context.Context, m MachineModel) (MachineObjects, diag.Di
 		TypeMeta:   metav1.TypeMeta{APIVersion: clusterv1.GroupVersion.String(), Kind: "Machine"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 	}
-	machine.Labels = expandStringMap(ctx, m.Labels, &diags)
+	machine.Labels = tfconv.StringMap(ctx, m.Labels, &diags)
 	if machine.Labels == nil {
 		machine.Labels = map[string]string{}
 	}
 	for k, v := range labels {
 		machine.Labels[k] = v
 	}
-	machine.Annotations = expandStringMap(ctx, m.Annotations, &diags)
+	machine.Annotations = tfconv.StringMap(ctx, m.Annotations, &diags)
 	machine.Spec.ClusterName = cluster
 	machine.Spec.Version = m.Version.ValueString()
 	objs := MachineObjects{Machine: machine}
 
-	if a := m.AWS; a != nil {
-		objs.AWSMachine = &infrav1.AWSMachine{
-			TypeMeta:   metav1.TypeMeta{APIVersion: infrav1.GroupVersion.String(), Kind: "AWSMachine"},
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
-			Spec: infrav1.AWSMachineSpec{AMI: a.AMI.ValueString(), ImageLookup: expandImageLookup(a.ImageLookup), InstanceType: a.InstanceType.ValueString(),
-				RootVolumeSizeGiB: a.RootVolumeSize.ValueInt32(), SSHKeyName: a.SSHKeyName.ValueString(), IAMInstanceProfile: a.IAMInstanceProfile.ValueString()},
-		}
-		machine.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "AWSMachine", Name: name}
-		machine.Spec.FailureDomain = a.AvailabilityZone.ValueString()
+	var nodes infrastructure.Nodes
+	if cloud := m.Infrastructure.Cloud; cloud != nil {
+		infra, failureDomain, d := cloud.ExpandMachine(ctx, metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}, m.Infrastructure.Block)
+		diags.Append(d...)
+		objs.Cloud, objs.Infrastructure = cloud, infra
+		kinds := cloud.Kinds()
+		machine.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: kinds.Group, Kind: kinds.Machine, Name: name}
+		machine.Spec.FailureDomain = failureDomain
+		nodes = workerNodes(ctx, cloud, &diags)
 	}
 	if !m.BootstrapScript.IsNull() {
 		objs.BootstrapSecret = &corev1.Secret{
@@ -109,8 +104,8 @@ func ExpandMachine(ctx context.Context, m MachineModel) (MachineObjects, diag.Di
 			TypeMeta:   metav1.TypeMeta{APIVersion: bootstrapv1.GroupVersion.String(), Kind: "KubeadmConfig"},
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
 		}
-		if m.AWS != nil {
-			objs.KubeadmConfig.Spec.JoinConfiguration.NodeRegistration = awsNodeRegistration(nil)
+		if nodes.Worker != nil {
+			objs.KubeadmConfig.Spec.JoinConfiguration.NodeRegistration = nodes.Worker(nil)
 		}
 		spec := &objs.KubeadmConfig.Spec
 		expandKubeadm(ctx, m.Kubeadm, spec, &diags, &spec.JoinConfiguration.NodeRegistration)
@@ -129,9 +124,9 @@ func FlattenMachine(ctx context.Context, objs MachineObjects, prior *MachineMode
 		Name:       types.StringValue(mc.Name),
 		Namespace:  types.StringValue(mc.Namespace),
 		Cluster:    types.StringValue(mc.Spec.ClusterName),
-		Version:    optionalString(mc.Spec.Version),
+		Version:    tfconv.OptionalString(mc.Spec.Version),
 		UID:        types.StringValue(string(mc.UID)),
-		ProviderID: optionalString(mc.Spec.ProviderID),
+		ProviderID: tfconv.OptionalString(mc.Spec.ProviderID),
 		Phase:      types.StringValue(mc.Status.Phase),
 		NodeReady:  types.BoolNull(),
 	}
@@ -141,15 +136,21 @@ func FlattenMachine(ctx context.Context, objs MachineObjects, prior *MachineMode
 	}
 	m.Labels = flattenStringMap(ctx, mc.Labels, priorLabels, &diags)
 	m.Annotations = flattenStringMap(ctx, mc.Annotations, priorAnnotations, &diags)
-	if a := objs.AWSMachine; a != nil {
-		m.AWS = &MachineAWSModel{
-			AMI: optionalString(a.Spec.AMI), ImageLookup: flattenImageLookup(a.Spec.ImageLookup), InstanceType: types.StringValue(a.Spec.InstanceType),
-			RootVolumeSize: optionalInt32(a.Spec.RootVolumeSizeGiB), SSHKeyName: optionalString(a.Spec.SSHKeyName),
-			IAMInstanceProfile: optionalString(a.Spec.IAMInstanceProfile), AvailabilityZone: optionalString(mc.Spec.FailureDomain),
+	var own bootstrapv1.NodeRegistrationOptions
+	if cloud := objs.Cloud; cloud != nil {
+		m.Infrastructure.Cloud = cloud
+		m.Infrastructure.Block = infrastructure.NullBlock(cloud.MachineAttributes())
+		if objs.Infrastructure != nil {
+			block, d := cloud.FlattenMachine(ctx, objs.Infrastructure, mc.Spec.FailureDomain)
+			diags.Append(d...)
+			m.Infrastructure.Block = block
+		}
+		if nodes := workerNodes(ctx, cloud, &diags); nodes.Worker != nil {
+			own = nodes.Worker(nil)
 		}
 	}
 	if k := objs.KubeadmConfig; k != nil {
-		m.Kubeadm = flattenKubeadm(ctx, k.Spec, k.Spec.JoinConfiguration.NodeRegistration, awsNodeRegistration(nil), &diags)
+		m.Kubeadm = flattenKubeadm(ctx, k.Spec, k.Spec.JoinConfiguration.NodeRegistration, own, &diags)
 	}
 	m.BootstrapScript = types.StringNull()
 	if objs.BootstrapSecret != nil {
@@ -160,4 +161,14 @@ func FlattenMachine(ctx context.Context, objs MachineObjects, prior *MachineMode
 		m.NodeReady = types.BoolValue(meta.IsStatusConditionTrue(mc.Status.Conditions, clusterv1.MachineNodeReadyCondition))
 	}
 	return m, diags
+}
+
+// workerNodes is how a cloud's worker nodes register. A worker's
+// registration does not depend on the cluster.
+func workerNodes(ctx context.Context, cloud infrastructure.Infrastructure, diags *diag.Diagnostics) infrastructure.Nodes {
+	nodes, err := cloud.Nodes(ctx, nil, "")
+	if err != nil {
+		diags.AddError("Node settings of "+cloud.Name(), err.Error())
+	}
+	return nodes
 }

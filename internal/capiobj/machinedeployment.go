@@ -16,27 +16,32 @@ import (
 
 	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/identity"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
+	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 )
 
 // MachineDeploymentModel is the Terraform shape of a MachineDeployment.
 type MachineDeploymentModel struct {
-	ID               types.String      `tfsdk:"id"`
-	Name             types.String      `tfsdk:"name"`
-	Namespace        types.String      `tfsdk:"namespace"`
-	Cluster          types.String      `tfsdk:"cluster"`
-	Replicas         types.Int32       `tfsdk:"replicas"`
-	Version          types.String      `tfsdk:"version"`
-	Labels           types.Map         `tfsdk:"labels"`
-	Taints           []TaintModel      `tfsdk:"taints"`
-	AvailabilityZone types.String      `tfsdk:"availability_zone"`
-	AWS              *AWSMachineModel  `tfsdk:"aws"`
-	Kubeadm          *KubeadmModel     `tfsdk:"kubeadm"`
-	Rollout          *RolloutModel     `tfsdk:"rollout"`
-	DeletionOrder    types.String      `tfsdk:"deletion_order"`
-	HealthCheck      *HealthCheckModel `tfsdk:"health_check"`
-	UID              types.String      `tfsdk:"uid"`
+	ID               types.String `tfsdk:"id"`
+	Name             types.String `tfsdk:"name"`
+	Namespace        types.String `tfsdk:"namespace"`
+	Cluster          types.String `tfsdk:"cluster"`
+	Replicas         types.Int32  `tfsdk:"replicas"`
+	Version          types.String `tfsdk:"version"`
+	Labels           types.Map    `tfsdk:"labels"`
+	Taints           []TaintModel `tfsdk:"taints"`
+	AvailabilityZone types.String `tfsdk:"availability_zone"`
+	// Infrastructure is the machines' cloud and its block, which the
+	// resource's model holds under the cloud's name.
+	Infrastructure InfraBlock        `tfsdk:"-"`
+	Kubeadm        *KubeadmModel     `tfsdk:"kubeadm"`
+	Rollout        *RolloutModel     `tfsdk:"rollout"`
+	DeletionOrder  types.String      `tfsdk:"deletion_order"`
+	HealthCheck    *HealthCheckModel `tfsdk:"health_check"`
+	UID            types.String      `tfsdk:"uid"`
 	// ReadyReplicas is observed at refresh: machines whose node is in the
 	// workload cluster and Ready.
 	ReadyReplicas types.Int32 `tfsdk:"ready_replicas"`
@@ -79,16 +84,18 @@ const (
 // MachineDeploymentObjects are the objects a capi_machine_deployment owns.
 type MachineDeploymentObjects struct {
 	MachineDeployment *clusterv1.MachineDeployment
+	// Cloud is the machines' cloud.
+	Cloud infrastructure.Infrastructure
 	// Templates are immutable: a changed spec is a new template (named by
 	// its hash), and the deployment rolls its machines onto it.
-	InfrastructureTemplate *infrav1.AWSMachineTemplate
+	InfrastructureTemplate client.Object
 	BootstrapTemplate      *bootstrapv1.KubeadmConfigTemplate
 	// HealthCheck is nil when disabled.
 	HealthCheck *clusterv1.MachineHealthCheck
 }
 
 // DeploymentLabel marks a deployment's templates with its name.
-const DeploymentLabel = "terraform-capi.io/machine-deployment"
+const DeploymentLabel = identity.Prefix + "machine-deployment"
 
 // ExpandMachineDeployment builds the objects of a capi_machine_deployment
 // from a fully known plan.
@@ -98,11 +105,13 @@ func ExpandMachineDeployment(ctx context.Context, m MachineDeploymentModel) (Mac
 	labels := map[string]string{clusterv1.WatchLabel: WatchFilterValue, clusterv1.ClusterNameLabel: cluster}
 	templateLabels := map[string]string{clusterv1.WatchLabel: WatchFilterValue, clusterv1.ClusterNameLabel: cluster, DeploymentLabel: name}
 
-	infraSpec := expandMachine(m.AWS)
-	infra := &infrav1.AWSMachineTemplate{
-		TypeMeta:   metav1.TypeMeta{APIVersion: infrav1.GroupVersion.String(), Kind: "AWSMachineTemplate"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-" + specHash(infraSpec), Labels: templateLabels},
-		Spec:       infrav1.AWSMachineTemplateSpec{Template: infrav1.AWSMachineTemplateResource{Spec: infraSpec}},
+	var infra client.Object
+	var kinds infrastructure.Kinds
+	var nodes infrastructure.Nodes
+	if cloud := m.Infrastructure.Cloud; cloud != nil {
+		t, d := cloud.ExpandMachineTemplate(ctx, metav1.ObjectMeta{Namespace: ns, Name: name, Labels: templateLabels}, m.Infrastructure.Block)
+		diags.Append(d...)
+		infra, kinds, nodes = t, cloud.Kinds(), workerNodes(ctx, cloud, &diags)
 	}
 	var taints *[]corev1.Taint
 	if len(m.Taints) > 0 {
@@ -113,11 +122,14 @@ func ExpandMachineDeployment(ctx context.Context, m MachineDeploymentModel) (Mac
 		taints = &list
 	}
 	var kubeadm bootstrapv1.KubeadmConfigSpec
-	kubeadm.JoinConfiguration.NodeRegistration = awsNodeRegistration(taints)
+	kubeadm.JoinConfiguration.NodeRegistration.Taints = taints
+	if nodes.Worker != nil {
+		kubeadm.JoinConfiguration.NodeRegistration = nodes.Worker(taints)
+	}
 	expandKubeadm(ctx, m.Kubeadm, &kubeadm, &diags, &kubeadm.JoinConfiguration.NodeRegistration)
 	bootstrap := &bootstrapv1.KubeadmConfigTemplate{
 		TypeMeta:   metav1.TypeMeta{APIVersion: bootstrapv1.GroupVersion.String(), Kind: "KubeadmConfigTemplate"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-" + specHash(kubeadm), Labels: templateLabels},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-" + infrastructure.SpecHash(kubeadm), Labels: templateLabels},
 		Spec:       bootstrapv1.KubeadmConfigTemplateSpec{Template: bootstrapv1.KubeadmConfigTemplateResource{Spec: kubeadm}},
 	}
 
@@ -127,7 +139,7 @@ func ExpandMachineDeployment(ctx context.Context, m MachineDeploymentModel) (Mac
 	}
 	md.Spec.ClusterName = cluster
 	md.Spec.Replicas = ptr.To(m.Replicas.ValueInt32())
-	machineLabels := expandStringMap(ctx, m.Labels, &diags)
+	machineLabels := tfconv.StringMap(ctx, m.Labels, &diags)
 	if machineLabels == nil {
 		machineLabels = map[string]string{}
 	}
@@ -140,8 +152,10 @@ func ExpandMachineDeployment(ctx context.Context, m MachineDeploymentModel) (Mac
 		FailureDomain: m.AvailabilityZone.ValueString(),
 		Bootstrap: clusterv1.Bootstrap{ConfigRef: clusterv1.ContractVersionedObjectReference{
 			APIGroup: bootstrapv1.GroupVersion.Group, Kind: "KubeadmConfigTemplate", Name: bootstrap.Name}},
-		InfrastructureRef: clusterv1.ContractVersionedObjectReference{
-			APIGroup: infrav1.GroupVersion.Group, Kind: "AWSMachineTemplate", Name: infra.Name},
+	}
+	if infra != nil {
+		md.Spec.Template.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{
+			APIGroup: kinds.Group, Kind: kinds.MachineTemplate, Name: infra.GetName()}
 	}
 	if r := m.Rollout; r != nil {
 		strategy := &md.Spec.Rollout.Strategy
@@ -156,7 +170,7 @@ func ExpandMachineDeployment(ctx context.Context, m MachineDeploymentModel) (Mac
 	}
 	md.Spec.Deletion.Order = clusterv1.MachineSetDeletionOrder(m.DeletionOrder.ValueString())
 
-	objs := MachineDeploymentObjects{MachineDeployment: md, InfrastructureTemplate: infra, BootstrapTemplate: bootstrap}
+	objs := MachineDeploymentObjects{MachineDeployment: md, Cloud: m.Infrastructure.Cloud, InfrastructureTemplate: infra, BootstrapTemplate: bootstrap}
 	if hc := m.HealthCheck; hc == nil || hc.Enabled.IsNull() || hc.Enabled.ValueBool() {
 		objs.HealthCheck = expandHealthCheck(ns, name, cluster, labels, hc, &diags)
 	}
@@ -233,7 +247,7 @@ func FlattenMachineDeployment(ctx context.Context, objs MachineDeploymentObjects
 		Cluster:          types.StringValue(md.Spec.ClusterName),
 		Replicas:         types.Int32Value(ptr.Deref(md.Spec.Replicas, 1)),
 		Version:          types.StringValue(spec.Version),
-		AvailabilityZone: optionalString(spec.FailureDomain),
+		AvailabilityZone: tfconv.OptionalString(spec.FailureDomain),
 		UID:              types.StringValue(string(md.UID)),
 		ReadyReplicas:    types.Int32Value(ptr.Deref(md.Status.ReadyReplicas, 0)),
 	}
@@ -251,15 +265,25 @@ func FlattenMachineDeployment(ctx context.Context, objs MachineDeploymentObjects
 	}
 	m.Labels = flattenStringMap(ctx, userLabels, priorLabels, &diags)
 
-	if t := objs.InfrastructureTemplate; t != nil {
-		m.AWS = flattenMachineTemplate(t)
+	var own bootstrapv1.NodeRegistrationOptions
+	if cloud := objs.Cloud; cloud != nil {
+		m.Infrastructure.Cloud = cloud
+		m.Infrastructure.Block = infrastructure.NullBlock(cloud.MachineTemplateAttributes())
+		if t := objs.InfrastructureTemplate; t != nil {
+			block, d := cloud.FlattenMachineTemplate(ctx, t)
+			diags.Append(d...)
+			m.Infrastructure.Block = block
+		}
+		if nodes := workerNodes(ctx, cloud, &diags); nodes.Worker != nil {
+			own = nodes.Worker(nil)
+		}
 	}
 	if t := objs.BootstrapTemplate; t != nil {
 		spec := t.Spec.Template.Spec
-		m.Kubeadm = flattenKubeadm(ctx, spec, spec.JoinConfiguration.NodeRegistration, awsNodeRegistration(nil), &diags)
+		m.Kubeadm = flattenKubeadm(ctx, spec, spec.JoinConfiguration.NodeRegistration, own, &diags)
 		if taints := t.Spec.Template.Spec.JoinConfiguration.NodeRegistration.Taints; taints != nil {
 			for _, tt := range *taints {
-				m.Taints = append(m.Taints, TaintModel{Key: types.StringValue(tt.Key), Value: optionalString(tt.Value), Effect: types.StringValue(string(tt.Effect))})
+				m.Taints = append(m.Taints, TaintModel{Key: types.StringValue(tt.Key), Value: tfconv.OptionalString(tt.Value), Effect: types.StringValue(string(tt.Effect))})
 			}
 		}
 	}
@@ -289,7 +313,7 @@ func FlattenMachineDeployment(ctx context.Context, objs MachineDeploymentObjects
 			m.Rollout = rollout
 		}
 	}
-	m.DeletionOrder = optionalString(string(md.Spec.Deletion.Order))
+	m.DeletionOrder = tfconv.OptionalString(string(md.Spec.Deletion.Order))
 	if prior != nil && prior.DeletionOrder.IsNull() && md.Spec.Deletion.Order == clusterv1.RandomMachineSetDeletionOrder {
 		m.DeletionOrder = types.StringNull()
 	}

@@ -1,6 +1,6 @@
-// Package crds holds the CustomResourceDefinitions the provider needs in the
-// management cluster (generated from the pinned Cluster API module by
-// ./gen) and installs them.
+// Package crds holds Cluster API's CustomResourceDefinitions (generated
+// from the pinned Cluster API module by ./gen) and installs them in the
+// management cluster, with those of the clouds (each cloud embeds its own).
 package crds
 
 import (
@@ -40,15 +40,33 @@ type Manifest struct {
 	Object *unstructured.Unstructured
 }
 
-// Manifests returns the embedded CRDs sorted by name.
-func Manifests() ([]Manifest, error) {
-	files, err := fs.Glob(manifests, "manifests/*.yaml")
+// Manifests returns Cluster API's CRDs and those of each of clouds (YAML
+// files at the root of each), sorted by name.
+func Manifests(clouds ...fs.FS) ([]Manifest, error) {
+	core, err := fs.Sub(manifests, "manifests")
+	if err != nil {
+		return nil, err
+	}
+	var out []Manifest
+	for _, dir := range append([]fs.FS{core}, clouds...) {
+		m, err := readManifests(dir)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func readManifests(dir fs.FS) ([]Manifest, error) {
+	files, err := fs.Glob(dir, "*.yaml")
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Manifest, 0, len(files))
 	for _, f := range files {
-		data, err := manifests.ReadFile(f)
+		data, err := fs.ReadFile(dir, f)
 		if err != nil {
 			return nil, err
 		}
@@ -66,16 +84,16 @@ func Manifests() ([]Manifest, error) {
 		u.SetAnnotations(annotations)
 		out = append(out, Manifest{Name: u.GetName(), Digest: digest, Object: u})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
-// Install makes the cluster's CRDs match the embedded manifests. It lists
+// Install makes the cluster's CRDs match the embedded manifests and those
+// of clouds. It lists
 // the CRDs' metadata once and applies (server-side, as fieldManager) only
 // those missing or applied from another manifest, then waits until those
 // are established. When everything is current it costs one LIST.
-func Install(ctx context.Context, cfg *rest.Config, fieldManager string) error {
-	want, err := Manifests()
+func Install(ctx context.Context, cfg *rest.Config, fieldManager string, clouds ...fs.FS) error {
+	want, err := Manifests(clouds...)
 	if err != nil {
 		return err
 	}

@@ -1,13 +1,14 @@
 package crds
 
 import (
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 func TestManifestsServeOneVersionWithContractLabels(t *testing.T) {
-	ms, err := Manifests()
+	ms, err := Manifests(registry.CRDs()...)
 	if err != nil {
 		t.Fatal(err)
 	}

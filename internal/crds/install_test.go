@@ -3,6 +3,7 @@ package crds
 import (
 	"context"
 	"fmt"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"net/http"
 	"os"
 	"strings"
@@ -65,13 +66,13 @@ func TestAccInstall(t *testing.T) {
 	}
 	var log requestLog
 	cfg := log.wrap(base)
-	ms, err := Manifests()
+	ms, err := Manifests(registry.CRDs()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// First install: every CRD is applied and established.
-	if err := Install(ctx, cfg, "test"); err != nil {
+	if err := Install(ctx, cfg, "test", registry.CRDs()...); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(log.take(), "PATCH"); n != len(ms) {
@@ -79,7 +80,7 @@ func TestAccInstall(t *testing.T) {
 	}
 
 	// Already current: one LIST of metadata, nothing else.
-	if err := Install(ctx, cfg, "test"); err != nil {
+	if err := Install(ctx, cfg, "test", registry.CRDs()...); err != nil {
 		t.Fatal(err)
 	}
 	if reqs := log.take(); len(reqs) != 1 || reqs[0] != "GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions" {
@@ -93,7 +94,7 @@ func TestAccInstall(t *testing.T) {
 	if _, err := dyn.Resource(crdResource).Patch(ctx, stale, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Install(ctx, cfg, "test"); err != nil {
+	if err := Install(ctx, cfg, "test", registry.CRDs()...); err != nil {
 		t.Fatal(err)
 	}
 	if reqs := log.take(); count(reqs, "PATCH") != 1 || count(reqs, "PATCH /apis/apiextensions.k8s.io/v1/customresourcedefinitions/"+stale) != 1 {

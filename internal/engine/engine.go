@@ -55,15 +55,17 @@ import (
 	"sigs.k8s.io/cluster-api/core/setup"
 	"sigs.k8s.io/cluster-api/util/index"
 	"sigs.k8s.io/cluster-api/util/secret"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/identity"
 )
 
 // WatchFilterValue is the value of Cluster API's watch-filter label
 // (cluster.x-k8s.io/watch-filter) on every object this provider manages.
 // The engine reconciles only objects that carry it.
-const WatchFilterValue = "terraform-provider-capi"
+const WatchFilterValue = identity.WatchFilterValue
 
 // controllerName is what the engine's clients and events are attributed to.
-const controllerName = "terraform-provider-capi"
+const controllerName = identity.ControllerName
 
 // Timings that Cluster API's binaries take from flags. Their zero values
 // are invalid or disable behaviour, so each is set on purpose.

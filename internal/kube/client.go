@@ -21,17 +21,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/crds"
-	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/identity"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 )
 
 // FieldManager owns every field the provider applies.
-const FieldManager = "terraform-provider-capi"
+const FieldManager = identity.FieldManager
 
 // Scheme knows every kind the provider reads or writes.
 var Scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme, clusterv1.AddToScheme, addonsv1.AddToScheme, bootstrapv1.AddToScheme, controlplanev1.AddToScheme, infrav1.AddToScheme,
+		clientgoscheme.AddToScheme, clusterv1.AddToScheme, addonsv1.AddToScheme, bootstrapv1.AddToScheme, controlplanev1.AddToScheme, registry.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			panic(err)
@@ -66,7 +67,7 @@ func NewClient(cfg Config) (*Client, error) {
 	var installErr error
 	var installOnce sync.Once
 	c.installCRDs = func(ctx context.Context) error {
-		installOnce.Do(func() { installErr = crds.Install(ctx, c.rest, FieldManager) })
+		installOnce.Do(func() { installErr = crds.Install(ctx, c.rest, FieldManager, registry.CRDs()...) })
 		return installErr
 	}
 	return c, nil

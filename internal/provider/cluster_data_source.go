@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
@@ -73,18 +74,6 @@ func (d *clusterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 					"port": schema.Int32Attribute{Computed: true, MarkdownDescription: "Port."},
 				},
 			},
-			"aws": schema.SingleNestedAttribute{
-				Computed:            true,
-				MarkdownDescription: "AWS infrastructure of the Cluster, when it is an `AWSCluster` of this provider.",
-				Attributes: map[string]schema.Attribute{
-					"region":                   str("Region."),
-					"vpc_id":                   str("Existing VPC used, if any."),
-					"vpc_cidr":                 str("CIDR of a created VPC, if set."),
-					"availability_zones":       schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Zones with subnets."},
-					"nat_gateway_per_zone":     schema.BoolAttribute{Computed: true, MarkdownDescription: "One NAT gateway per zone."},
-					"cloud_controller_manager": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the AWS cloud controller manager initialises the nodes."},
-				},
-			},
 			"control_plane": schema.SingleNestedAttribute{
 				Computed:            true,
 				MarkdownDescription: "The `KubeadmControlPlane` of the Cluster, when there is one.",
@@ -93,19 +82,8 @@ func (d *clusterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 					"version":  str("Kubernetes version."),
 					"machine": schema.SingleNestedAttribute{
 						Computed:            true,
-						MarkdownDescription: "EC2 instances of the control plane.",
-						Attributes: map[string]schema.Attribute{
-							"ami": str("AMI ID, when set."), "instance_type": str("Instance type."),
-							"image_lookup": schema.SingleNestedAttribute{
-								Computed:            true,
-								MarkdownDescription: "How the AMI is looked up when `ami` is not set (null: Cluster API's published images).",
-								Attributes: map[string]schema.Attribute{
-									"owner": str("Image owner."), "name_format": str("Image name pattern."), "base_os": str("Operating system."),
-								},
-							},
-							"root_volume_size": schema.Int32Attribute{Computed: true, MarkdownDescription: "Root volume size in GiB."},
-							"ssh_key_name":     str("EC2 key pair."), "iam_instance_profile": str("IAM instance profile."),
-						},
+						MarkdownDescription: "The control plane's machines (for `aws`, EC2 instances).",
+						Attributes:          registry.ControlPlaneMachineDataSourceAttributes(),
 					},
 				},
 			},
@@ -129,15 +107,27 @@ func (d *clusterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 			},
 		},
 	}
+	for _, cloud := range registry.All() {
+		resp.Schema.Attributes[cloud.Name()] = cloud.ClusterDataSourceAttribute()
+	}
 }
 
 func (d *clusterDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
 	d.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
+// clusterDataSourceModel is a Cluster with its cloud's block.
+type clusterDataSourceModel struct {
+	capiobj.ClusterModel
+	cloudBlocks
+}
+
+func (m *clusterDataSourceModel) decodeBlocks() { m.Infrastructure = m.chosen() }
+func (m *clusterDataSourceModel) encodeBlocks() { m.put(m.Infrastructure, clusterBlockAttributes) }
+
 func (d *clusterDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	var cfg capiobj.ClusterModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	var cfg clusterDataSourceModel
+	getModel(ctx, req.Config, &cfg, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -162,5 +152,7 @@ func (d *clusterDataSource) Read(ctx context.Context, req datasource.ReadRequest
 	}
 	flat, diags := capiobj.FlattenCluster(ctx, objs, nil)
 	resp.Diagnostics.Append(diags...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &flat)...)
+	out := clusterDataSourceModel{ClusterModel: flat}
+	out.encodeBlocks()
+	resp.Diagnostics.Append(resp.State.Set(ctx, &out)...)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -19,7 +20,7 @@ import (
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
 	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
-	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 )
 
@@ -32,12 +33,14 @@ func readClusterObjects(ctx context.Context, cl client.Reader, key client.Object
 		return objs, err
 	}
 	c := objs.Cluster
-	if ref := c.Spec.InfrastructureRef; ref.Kind == "AWSCluster" && ref.APIGroup == infrav1.GroupVersion.Group {
-		a := &infrav1.AWSCluster{}
-		if err := get(ctx, cl, client.ObjectKey{Namespace: c.Namespace, Name: ref.Name}, a); err != nil {
+	cloud := cloudOfCluster(c)
+	if cloud != nil {
+		objs.Cloud = cloud
+		a := cloud.Kinds().NewCluster()
+		if err := get(ctx, cl, client.ObjectKey{Namespace: c.Namespace, Name: c.Spec.InfrastructureRef.Name}, a); err != nil {
 			return objs, err
-		} else if a.Name != "" {
-			objs.AWSCluster = a
+		} else if a.GetName() != "" {
+			objs.Infrastructure = a
 		}
 	}
 	if ref := c.Spec.ControlPlaneRef; ref.Kind == "KubeadmControlPlane" && ref.APIGroup == controlplanev1.GroupVersion.Group {
@@ -46,12 +49,14 @@ func readClusterObjects(ctx context.Context, cl client.Reader, key client.Object
 			return objs, err
 		} else if kcp.Name != "" {
 			objs.ControlPlane = kcp
-			t := &infrav1.AWSMachineTemplate{}
 			tref := kcp.Spec.MachineTemplate.Spec.InfrastructureRef
-			if err := get(ctx, cl, client.ObjectKey{Namespace: c.Namespace, Name: tref.Name}, t); err != nil {
-				return objs, err
-			} else if t.Name != "" {
-				objs.ControlPlaneTemplate = t
+			if cloud != nil && tref.APIGroup == cloud.Kinds().Group && tref.Kind == cloud.Kinds().MachineTemplate {
+				t := cloud.Kinds().NewMachineTemplate()
+				if err := get(ctx, cl, client.ObjectKey{Namespace: c.Namespace, Name: tref.Name}, t); err != nil {
+					return objs, err
+				} else if t.GetName() != "" {
+					objs.ControlPlaneTemplate = t
+				}
 			}
 		}
 	}
@@ -135,8 +140,8 @@ func admitAndApply(ctx context.Context, k *kube.Client, cl client.Client, objs c
 // before the Cluster.
 func clusterObjectsInOrder(objs capiobj.ClusterObjects) []client.Object {
 	ordered := []client.Object{}
-	if objs.AWSCluster != nil {
-		ordered = append(ordered, objs.AWSCluster)
+	if objs.Infrastructure != nil {
+		ordered = append(ordered, objs.Infrastructure)
 	}
 	if objs.ControlPlaneTemplate != nil {
 		ordered = append(ordered, objs.ControlPlaneTemplate)
@@ -254,25 +259,49 @@ func existing(ctx context.Context, cl client.Client, obj client.Object) (client.
 	return old, nil
 }
 
-// deleteStaleTemplates removes the cluster's control plane templates that
-// the KubeadmControlPlane no longer references.
-func deleteStaleTemplates(ctx context.Context, cl client.Client, cluster *clusterv1.Cluster, keep string) error {
-	var templates infrav1.AWSMachineTemplateList
-	if err := cl.List(ctx, &templates, client.InNamespace(cluster.Namespace),
-		client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name, capiobj.RoleLabel: "control-plane"}); err != nil {
-		if kube.IsNotFound(err) {
-			return nil
-		}
+// deleteStaleTemplates removes the cluster's control plane templates (of
+// its cloud, none when nil) that the KubeadmControlPlane no longer
+// references.
+func deleteStaleTemplates(ctx context.Context, cl client.Client, cloud infrastructure.Infrastructure, cluster *clusterv1.Cluster, keep string) error {
+	if cloud == nil {
+		return nil
+	}
+	templates, err := listMachineTemplates(ctx, cl, cloud, cluster.Namespace,
+		client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name, capiobj.RoleLabel: "control-plane"})
+	if err != nil {
 		return err
 	}
-	for i := range templates.Items {
-		if t := &templates.Items[i]; t.Name != keep {
+	for _, t := range templates {
+		if t.GetName() != keep {
 			if err := cl.Delete(ctx, t); err != nil && !kube.IsNotFound(err) {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// listMachineTemplates lists a cloud's machine templates; a kind the
+// management cluster does not serve yet lists none.
+func listMachineTemplates(ctx context.Context, cl client.Reader, cloud infrastructure.Infrastructure, namespace string, selector client.MatchingLabels) ([]client.Object, error) {
+	list := cloud.Kinds().NewMachineTemplateList()
+	if err := cl.List(ctx, list, client.InNamespace(namespace), selector); err != nil {
+		if kube.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Object, 0, len(items))
+	for _, item := range items {
+		if obj, ok := item.(client.Object); ok {
+			out = append(out, obj)
+		}
+	}
+	return out, nil
 }
 
 func kindOf(obj client.Object) string { return obj.GetObjectKind().GroupVersionKind().Kind }

@@ -20,7 +20,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -35,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
@@ -74,9 +74,13 @@ type clusterResource struct {
 
 type clusterResourceModel struct {
 	capiobj.ClusterModel
+	cloudBlocks
 	WaitFor  types.String   `tfsdk:"wait_for"`
 	Timeouts timeouts.Value `tfsdk:"timeouts"`
 }
+
+func (m *clusterResourceModel) decodeBlocks() { m.Infrastructure = m.chosen() }
+func (m *clusterResourceModel) encodeBlocks() { m.put(m.Infrastructure, clusterBlockAttributes) }
 
 // NewClusterResource is the capi_cluster resource.
 func NewClusterResource() resource.Resource { return &clusterResource{} }
@@ -188,57 +192,11 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					},
 				},
 			},
-			"aws": schema.SingleNestedAttribute{
-				Optional: true,
-				MarkdownDescription: "AWS infrastructure (an `AWSCluster`): a VPC with a public and a private subnet per zone, an internet " +
-					"gateway, NAT gateways, route tables, security groups and a network load balancer for the API server. " +
-					"With this block the provider runs Cluster API's reconcilers during apply and destroy.",
-				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(regionChanged,
-					"Changing aws.region replaces the cluster.", "Changing `aws.region` replaces the cluster.")},
-				Attributes: map[string]schema.Attribute{
-					"region": schema.StringAttribute{
-						Required:            true,
-						MarkdownDescription: "Region of every resource of the cluster, such as `us-east-1`. Changing it replaces the cluster.",
-						Validators:          []validator.String{stringvalidator.RegexMatches(regionPattern, "must be an AWS region such as us-east-1")},
-					},
-					"vpc_id": schema.StringAttribute{
-						Optional:            true,
-						MarkdownDescription: "An existing VPC to create the subnets in, instead of a new VPC.",
-						Validators:          []validator.String{stringvalidator.RegexMatches(vpcIDPattern, "must be a VPC ID such as vpc-0123456789abcdef0")},
-					},
-					"vpc_cidr": schema.StringAttribute{
-						Optional:            true,
-						MarkdownDescription: "CIDR of a new VPC (default `10.0.0.0/16`), /16 to /24: subnets are /+4 blocks of it, two per zone. Not with `vpc_id`.",
-						Validators: []validator.String{validators.CIDR(),
-							stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("vpc_id"))},
-					},
-					"availability_zones": schema.ListAttribute{
-						ElementType: types.StringType, Optional: true,
-						MarkdownDescription: "Zones with subnets, which become the cluster's failure domains: distinct zones of `region`. Default: the region's first three.",
-						Validators: []validator.List{listvalidator.SizeBetween(1, 6), listvalidator.UniqueValues(),
-							listvalidator.ValueStringsAre(validators.AWSZone())},
-					},
-					"nat_gateway_per_zone": schema.BoolAttribute{
-						Optional:            true,
-						MarkdownDescription: "One NAT gateway per zone instead of one for the cluster (default false).",
-					},
-					"cloud_controller_manager": schema.BoolAttribute{
-						Optional: true,
-						MarkdownDescription: "Run the AWS cloud controller manager (an add-on on the control plane nodes) and let it initialise the " +
-							"nodes, as Cluster API Provider AWS's default template does: kubelet and the controller manager get `cloud-provider: " +
-							"external`, and Service load balancers work. It needs the control plane's `iam_instance_profile` to allow what Cluster " +
-							"API Provider AWS's control-plane policy allows (EC2 and Elastic Load Balancing) and reads the cluster from the " +
-							"`kubernetes.io/cluster/<name>` tag of its instance. Default false: kubelet reports the provider ID itself, which needs " +
-							"no cloud permission. Workers keep kubelet's provider ID either way; give them `cloud-provider = \"external\"` in " +
-							"`kubeadm.kubelet_extra_args` to have the CCM initialise them too.",
-					},
-				},
-			},
 			"control_plane": schema.SingleNestedAttribute{
 				Optional: true,
 				MarkdownDescription: "The control plane (a `KubeadmControlPlane` and the `AWSMachineTemplate` of its machines). " +
 					"Changes roll the control plane machines one at a time; the cluster is not replaced. Requires `aws`.",
-				Validators: []validator.Object{objectvalidator.AlsoRequires(path.MatchRoot("aws"))},
+				Validators: []validator.Object{objectvalidator.AlsoRequires(cloudBlockPaths()...)},
 				Attributes: map[string]schema.Attribute{
 					"replicas": schema.Int32Attribute{
 						Optional:            true,
@@ -252,8 +210,8 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					},
 					"machine": schema.SingleNestedAttribute{
 						Required:            true,
-						MarkdownDescription: "EC2 instances of the control plane.",
-						Attributes:          awsMachineAttributes(),
+						MarkdownDescription: "The control plane's machines: the settings of the cluster's cloud (for `aws`, EC2 instances).",
+						Attributes:          registry.ControlPlaneMachineAttributes(),
 					},
 					"kubeadm": kubeadmAttribute("Changing it rolls the control plane machines one at a time (KCP); the cluster is not replaced.", true),
 				},
@@ -265,8 +223,8 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"`ClusterResourceSet` selecting this cluster, applied by Cluster API's own ClusterResourceSet reconciler " +
 					"(`kubectl get clusterresourcesets,clusterresourcesetbindings` shows them). Requires `aws`.",
 				Validators: []validator.Map{
-					mapvalidator.KeysAre(validators.DNS1123Label(), stringvalidator.NoneOf(capiobj.CCMAddon)),
-					mapvalidator.AlsoRequires(path.MatchRoot("aws")),
+					mapvalidator.KeysAre(validators.DNS1123Label(), stringvalidator.NoneOf(registry.ReservedAddons()...)),
+					mapvalidator.AlsoRequires(cloudBlockPaths()...),
 				},
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"manifests": schema.StringAttribute{
@@ -317,17 +275,28 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
+	for _, cloud := range registry.All() {
+		resp.Schema.Attributes[cloud.Name()] = cloud.ClusterAttribute()
+	}
 }
 
 func (r *clusterResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{
+	validators := []resource.ConfigValidator{
 		clusterNetworkOverlapValidator{},
 		clusterNetworkRules{},
 		waitForReachable{},
 		positiveTimeouts{},
-		cloudProviderArgsValidator{},
-		resourcevalidator.Conflicting(path.MatchRoot("aws"), path.MatchRoot("control_plane_endpoint")),
+		controlPlaneMachineOfCloud{},
 	}
+	if paths := cloudBlockPaths(); len(paths) > 1 {
+		// A cluster is on one cloud.
+		validators = append(validators, resourcevalidator.Conflicting(paths...))
+	}
+	for _, cloud := range registry.All() {
+		validators = append(validators, cloud.ClusterValidators()...)
+		validators = append(validators, resourcevalidator.Conflicting(path.MatchRoot(cloud.Name()), path.MatchRoot("control_plane_endpoint")))
+	}
+	return validators
 }
 
 // ModifyPlan says in the plan when a change rolls the control plane
@@ -354,22 +323,20 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	// computed addons, say); otherwise the machines learn only what is known.
 	if req.Config.Raw.IsFullyKnown() {
 		var planned clusterResourceModel
-		resp.Diagnostics.Append(req.Plan.Get(ctx, &planned)...)
+		getModel(ctx, req.Plan, &planned, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
 			return
 		}
 		if named {
-			r.data.planned.declareCluster(namespace.ValueString()+"/"+name.ValueString(), declaredCluster(planned.ClusterModel))
+			r.data.planned.declareCluster(namespace.ValueString()+"/"+name.ValueString(), declaredCluster(ctx, planned.ClusterModel))
 		}
-		if req.State.Raw.IsNull() && planned.AWS != nil {
+		if req.State.Raw.IsNull() && planned.Infrastructure.Set() {
 			if objs, d := capiobj.ExpandCluster(ctx, planned.ClusterModel); !d.HasError() {
 				admitAtPlan(ctx, r.data, "Cluster", capiobj.NamespacedID(objs.Cluster.Namespace, objs.Cluster.Name), clusterObjectsInOrder(objs), &resp.Diagnostics)
 			}
 		}
 	} else if named {
-		var aws types.Object
-		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("aws"), &aws)...)
-		r.data.planned.declareCluster(namespace.ValueString()+"/"+name.ValueString(), plannedCluster{infrastructure: !aws.IsNull()})
+		r.data.planned.declareCluster(namespace.ValueString()+"/"+name.ValueString(), plannedCluster{cloud: plannedCloud(ctx, req.Plan, &resp.Diagnostics)})
 	}
 	if req.State.Raw.IsNull() {
 		return
@@ -383,8 +350,8 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		return
 	}
 	var state, plan clusterResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	getModel(ctx, req.State, &state, &resp.Diagnostics)
+	getModel(ctx, req.Plan, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() || state.ControlPlane == nil || plan.ControlPlane == nil {
 		return
 	}
@@ -437,7 +404,7 @@ func (r *clusterResource) Configure(_ context.Context, req resource.ConfigureReq
 
 func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan clusterResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	getModel(ctx, req.Plan, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -496,7 +463,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 
 func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state clusterResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	getModel(ctx, req.State, &state, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -528,12 +495,13 @@ func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if state.WaitFor.IsNull() {
 		state.WaitFor = types.StringValue(waitAvailable)
 	}
+	state.encodeBlocks()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
 func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan clusterResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	getModel(ctx, req.Plan, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -566,7 +534,7 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 		return
 	}
 	if objs.ControlPlaneTemplate != nil {
-		if err := deleteStaleTemplates(ctx, cl, objs.Cluster, objs.ControlPlaneTemplate.Name); err != nil {
+		if err := deleteStaleTemplates(ctx, cl, objs.Cloud, objs.Cluster, objs.ControlPlaneTemplate.GetName()); err != nil {
 			resp.Diagnostics.AddWarning("Old control plane templates left", err.Error())
 		}
 	}
@@ -582,7 +550,7 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 
 func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state clusterResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	getModel(ctx, req.State, &state, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -631,7 +599,7 @@ func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	// Templates and add-ons are not owned by the Cluster; nothing else
 	// deletes them.
-	if err := deleteStaleTemplates(ctx, cl, obj, ""); err != nil {
+	if err := deleteStaleTemplates(ctx, cl, cloudOfCluster(obj), obj, ""); err != nil {
 		resp.Diagnostics.AddWarning("Control plane templates left", err.Error())
 	}
 	if err := deleteAddons(ctx, cl, namespace, name, nil); err != nil {
@@ -648,7 +616,7 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 // (see reportWait). Clusters without an aws block have no reconcilers
 // here: nothing to wait for.
 func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl client.WithWatch, cluster *clusterv1.Cluster, timeout time.Duration, since time.Time, creating bool, diags *diag.Diagnostics) bool {
-	if m.AWS == nil || diags.HasError() {
+	if !m.Infrastructure.Set() || diags.HasError() {
 		return false
 	}
 	target := m.WaitFor.ValueString()
@@ -660,7 +628,7 @@ func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl 
 		if clusterReached(obj, target) {
 			return true, "reached " + target, nil
 		}
-		return false, clusterProgress(obj), infrastructureFailure(ctx, cl, since, obj.Namespace, obj.Spec.InfrastructureRef.Name, controlPlaneMachines)
+		return false, clusterProgress(obj), infrastructureFailure(ctx, cl, since, obj.Namespace, obj, controlPlaneMachines)
 	})
 	if err == nil && target == waitAvailable && m.ControlPlane != nil {
 		err = waitControlPlaneRolledOut(ctx, cl, obj, since)
@@ -714,7 +682,7 @@ func waitControlPlaneRolledOut(ctx context.Context, cl client.WithWatch, cluster
 			return false, "waiting for Cluster API to see the change", nil
 		}
 		if ptr.Deref(st.Replicas, 0) != want || ptr.Deref(st.UpToDateReplicas, 0) != want || ptr.Deref(st.AvailableReplicas, 0) != want {
-			return false, progress, infrastructureFailure(ctx, cl, since, cluster.Namespace, "",
+			return false, progress, infrastructureFailure(ctx, cl, since, cluster.Namespace, nil,
 				client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name, clusterv1.MachineControlPlaneLabel: ""})
 		}
 		// Counted from the machines themselves, of the wanted version.
@@ -759,74 +727,4 @@ func (r *clusterResource) readInto(ctx context.Context, m *clusterResourceModel,
 	flat, d := capiobj.FlattenCluster(ctx, objs, &m.ClusterModel)
 	diags.Append(d...)
 	m.ClusterModel = flat
-}
-
-func awsMachineAttributes() map[string]schema.Attribute {
-	return map[string]schema.Attribute{
-		"ami": schema.StringAttribute{
-			Optional: true,
-			MarkdownDescription: "AMI ID, such as `ami-0123456789abcdef0`. It must hold kubeadm, kubelet and containerd of the machine's " +
-				"Kubernetes version, and cloud-init (images built with Kubernetes image-builder do); the apply checks that it exists, its " +
-				"architecture and its root device. A version change keeps this image: set the new version's image with it. " +
-				"Default: the newest image that `image_lookup` finds for the machine's version, so that an upgrade boots new binaries.",
-			Validators: []validator.String{
-				stringvalidator.RegexMatches(amiPattern, "must be an AMI ID such as ami-0123456789abcdef0"),
-				stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("image_lookup")),
-			},
-		},
-		"image_lookup": schema.SingleNestedAttribute{
-			Optional: true,
-			MarkdownDescription: "How the AMI is found when `ami` is not set: the newest available image of `owner` whose name matches " +
-				"`name_format` for the machine's Kubernetes version. Defaults are Cluster API's published images (Cluster API " +
-				"Provider AWS's lookup), which are for trying things out; production clusters use images of their own.",
-			Attributes: map[string]schema.Attribute{
-				"owner": schema.StringAttribute{
-					Optional:            true,
-					MarkdownDescription: "AWS account that owns the images (default `819546954734`, Cluster API's).",
-					Validators:          []validator.String{stringvalidator.RegexMatches(awsAccountPattern, "must be a 12-digit AWS account ID, self, amazon or aws-marketplace")},
-				},
-				"name_format": schema.StringAttribute{
-					Optional: true,
-					MarkdownDescription: "Image name pattern, a Go template with `{{.BaseOS}}` and `{{.K8sVersion}}` (the version without its " +
-						"leading `v`) and EC2's `*` and `?` wildcards (default `capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*`).",
-				},
-				"base_os": schema.StringAttribute{
-					Optional:            true,
-					MarkdownDescription: "Operating system of the image, for `{{.BaseOS}}` (default `ubuntu-24.04`).",
-				},
-			},
-		},
-		"instance_type": schema.StringAttribute{
-			Required:            true,
-			MarkdownDescription: "EC2 instance type, such as `t3.large`.",
-			Validators:          []validator.String{stringvalidator.RegexMatches(instanceTypePattern, "must be an EC2 instance type such as t3.large")},
-		},
-		"root_volume_size": schema.Int32Attribute{
-			Optional:            true,
-			MarkdownDescription: "Root volume size in GiB, on the image's root device; at least the image's snapshot size. Default: the image's.",
-			Validators:          []validator.Int32{int32validator.Between(8, 16384)},
-		},
-		"ssh_key_name": schema.StringAttribute{
-			Optional:            true,
-			MarkdownDescription: "Existing EC2 key pair.",
-		},
-		"iam_instance_profile": schema.StringAttribute{
-			Optional:            true,
-			MarkdownDescription: "Existing IAM instance profile name.",
-		},
-	}
-}
-
-// regionChanged replaces the cluster when its region or VPC changes: its
-// network cannot move.
-func regionChanged(ctx context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
-	if req.StateValue.IsNull() || req.PlanValue.IsNull() || req.PlanValue.IsUnknown() {
-		return
-	}
-	for _, name := range []string{"region", "vpc_id"} {
-		before, after := req.StateValue.Attributes()[name], req.PlanValue.Attributes()[name]
-		if before != nil && after != nil && !after.IsUnknown() && !before.Equal(after) {
-			resp.RequiresReplace = true
-		}
-	}
 }

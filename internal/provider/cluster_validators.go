@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
 
@@ -49,50 +48,17 @@ func (clusterNetworkOverlapValidator) ValidateResource(ctx context.Context, req 
 	}
 }
 
-// cloudProviderArgsValidator refuses a cloud-provider flag of the user's
-// when aws.cloud_controller_manager sets it: the provider owns that flag.
-type cloudProviderArgsValidator struct{}
-
-var _ resource.ConfigValidator = cloudProviderArgsValidator{}
-
-func (cloudProviderArgsValidator) Description(context.Context) string {
-	return "with aws.cloud_controller_manager, the control plane's kubeadm arguments may not set cloud-provider"
-}
-
-func (v cloudProviderArgsValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (cloudProviderArgsValidator) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var ccm types.Bool
-	if d := req.Config.GetAttribute(ctx, path.Root("aws").AtName("cloud_controller_manager"), &ccm); d.HasError() || !ccm.ValueBool() {
-		return
-	}
-	for _, attr := range []string{"kubelet_extra_args", "controller_manager_extra_args"} {
-		p := path.Root("control_plane").AtName("kubeadm").AtName(attr)
-		var args types.Map
-		if d := req.Config.GetAttribute(ctx, p, &args); d.HasError() || args.IsNull() || args.IsUnknown() {
-			continue
-		}
-		if _, ok := args.Elements()["cloud-provider"]; ok {
-			resp.Diagnostics.AddAttributeError(p.AtMapKey("cloud-provider"), "Conflicting cloud-provider flag",
-				fmt.Sprintf("Attribute %s may not set cloud-provider while aws.cloud_controller_manager is true: the provider sets it to external.", p))
-		}
-	}
-}
-
 // clusterNetworkRules checks the networks against each other, as
-// Kubernetes, Cluster API and AWS would refuse them after the cluster is
-// half made: one network per IP family and matching families
-// (validators.NetworkFamilies), pods and services apart from the VPC's
-// addresses (the nodes'), a VPC large enough for a public and a private
-// subnet in each zone, and zones of the cluster's region.
+// Kubernetes and Cluster API would refuse them after the cluster is half
+// made: one network per IP family and matching families
+// (validators.NetworkFamilies). Each cloud checks its own network against
+// them (its ClusterValidators).
 type clusterNetworkRules struct{}
 
 var _ resource.ConfigValidator = clusterNetworkRules{}
 
 func (clusterNetworkRules) Description(context.Context) string {
-	return "cluster networks: one per IP family, matching families, apart from the VPC; the VPC fits the zones, which are in the region"
+	return "cluster networks: one per IP family, matching families"
 }
 
 func (v clusterNetworkRules) MarkdownDescription(ctx context.Context) string {
@@ -115,11 +81,6 @@ func (clusterNetworkRules) ValidateResource(ctx context.Context, req resource.Va
 		}
 		return out, true
 	}
-	str := func(p path.Path) (types.String, bool) {
-		var s types.String
-		d := req.Config.GetAttribute(ctx, p, &s)
-		return s, !d.HasError() && !s.IsUnknown()
-	}
 	network := path.Root("cluster_network")
 	pods, podsKnown := strs(network.AtName("pod_cidrs"))
 	services, servicesKnown := strs(network.AtName("service_cidrs"))
@@ -129,53 +90,7 @@ func (clusterNetworkRules) ValidateResource(ctx context.Context, req resource.Va
 		}
 	}
 
-	var awsBlock types.Object
-	if d := req.Config.GetAttribute(ctx, path.Root("aws"), &awsBlock); d.HasError() || awsBlock.IsNull() || awsBlock.IsUnknown() {
-		return
-	}
-	aws := path.Root("aws")
-	region, regionKnown := str(aws.AtName("region"))
-	zones, zonesKnown := strs(aws.AtName("availability_zones"))
-	if regionKnown && zonesKnown {
-		for i, z := range zones {
-			if err := validators.ZoneInRegion(region.ValueString(), z); err != nil {
-				resp.Diagnostics.AddAttributeError(aws.AtName("availability_zones").AtListIndex(i), "Zone outside the region",
-					fmt.Sprintf("Attribute aws.availability_zones[%d]: %s.", i, err))
-			}
-		}
-	}
-	vpcID, _ := str(aws.AtName("vpc_id"))
-	vpcCIDR, vpcKnown := str(aws.AtName("vpc_cidr"))
-	if !vpcKnown || !vpcID.IsNull() {
-		return
-	}
-	vpc := vpcCIDR.ValueString()
-	if vpcCIDR.IsNull() {
-		vpc = cloud.DefaultVPCCIDR
-	}
-	if zonesKnown {
-		count := len(zones)
-		if count == 0 {
-			count = defaultZoneCount
-		}
-		if err := validators.VPCFitsZones(vpc, count); err != nil {
-			resp.Diagnostics.AddAttributeError(aws.AtName("vpc_cidr"), "VPC too small for its zones", "Attribute aws.vpc_cidr: "+err.Error()+".")
-		}
-	}
-	for attr, cidrs := range map[string][]string{"pod_cidrs": pods, "service_cidrs": services} {
-		for i, c := range cidrs {
-			if validators.CIDRsOverlap(c, vpc) {
-				resp.Diagnostics.AddAttributeError(network.AtName(attr).AtListIndex(i), "Cluster network overlaps the VPC",
-					fmt.Sprintf("Attribute cluster_network.%s[%d] (%s) overlaps the VPC's network %s, which the nodes' addresses come from: "+
-						"packets to pods or Services would be routed to nodes. Choose a network outside %s.", attr, i, c, vpc, vpc))
-			}
-		}
-	}
 }
-
-// defaultZoneCount is how many of the region's zones a cluster without
-// aws.availability_zones gets (see internal/infrastructure/aws/cloud).
-const defaultZoneCount = 3
 
 // waitForReachable refuses a wait_for that the configuration can never
 // reach: without a control plane there is no API server, so only
@@ -185,18 +100,17 @@ type waitForReachable struct{}
 var _ resource.ConfigValidator = waitForReachable{}
 
 func (waitForReachable) Description(context.Context) string {
-	return "with aws and no control_plane, wait_for must be provisioned"
+	return "with a cloud block and no control_plane, wait_for must be provisioned"
 }
 
 func (v waitForReachable) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
 
 func (waitForReachable) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var awsBlock, controlPlane types.Object
+	var controlPlane types.Object
 	var waitFor types.String
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("aws"), &awsBlock)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("control_plane"), &controlPlane)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("wait_for"), &waitFor)...)
-	if resp.Diagnostics.HasError() || awsBlock.IsNull() || awsBlock.IsUnknown() || !controlPlane.IsNull() || waitFor.IsUnknown() {
+	if resp.Diagnostics.HasError() || !configuresCloud(ctx, req.Config, &resp.Diagnostics) || !controlPlane.IsNull() || waitFor.IsUnknown() {
 		return
 	}
 	target := waitFor.ValueString()

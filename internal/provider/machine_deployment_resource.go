@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int32validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -29,7 +30,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
-	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
@@ -41,9 +42,10 @@ var (
 	_ resource.ResourceWithConfigValidators = (*machineDeploymentResource)(nil)
 )
 
-// ConfigValidators: rolling update settings only with that strategy.
+// ConfigValidators: rolling update settings only with that strategy, and
+// the machines on exactly one cloud.
 func (r *machineDeploymentResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{onDeleteRollout{}, positiveTimeouts{}}
+	return []resource.ConfigValidator{onDeleteRollout{}, positiveTimeouts{}, resourcevalidator.ExactlyOneOf(cloudBlockPaths()...)}
 }
 
 const (
@@ -58,7 +60,13 @@ type machineDeploymentResource struct {
 
 type machineDeploymentResourceModel struct {
 	capiobj.MachineDeploymentModel
+	cloudBlocks
 	Timeouts timeouts.Value `tfsdk:"timeouts"`
+}
+
+func (m *machineDeploymentResourceModel) decodeBlocks() { m.Infrastructure = m.chosen() }
+func (m *machineDeploymentResourceModel) encodeBlocks() {
+	m.put(m.Infrastructure, machineTemplateBlockAttributes)
 }
 
 // NewMachineDeploymentResource is the capi_machine_deployment resource.
@@ -107,8 +115,6 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 				}}},
 			"availability_zone": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.AWSZone()},
 				MarkdownDescription: "Failure domain (availability zone) of every machine: one of the cluster's `aws.availability_zones`. Default: Cluster API picks among the cluster's."},
-			"aws": schema.SingleNestedAttribute{Required: true, Attributes: awsMachineAttributes(),
-				MarkdownDescription: "The machines' EC2 instances. Changes roll the machines onto a new template."},
 			"kubeadm": kubeadmAttribute("Changing it makes a new bootstrap template and rolls the machines onto it as `rollout` says; the deployment is not replaced.", false),
 			"rollout": schema.SingleNestedAttribute{Optional: true,
 				MarkdownDescription: "How changes to the machines roll out. Default: `RollingUpdate` with `max_surge` 1 and `max_unavailable` 0.",
@@ -150,6 +156,13 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
+	for _, cloud := range registry.All() {
+		resp.Schema.Attributes[cloud.Name()] = schema.SingleNestedAttribute{
+			Optional:            true,
+			MarkdownDescription: "The machines' " + cloud.MachineNoun() + "s on " + cloud.Title() + ". Changes roll the machines onto a new template.",
+			Attributes:          cloud.MachineTemplateAttributes(),
+		}
+	}
 }
 
 func (r *machineDeploymentResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -181,9 +194,9 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 		return
 	}
 	var state, plan machineDeploymentResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	getModel(ctx, req.Plan, &plan, &resp.Diagnostics)
 	if !creating {
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		getModel(ctx, req.State, &state, &resp.Diagnostics)
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -225,7 +238,7 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 // clusterCheck is what a deployment asks of its cluster; makesMachines
 // says whether the change makes new machines.
 func (m machineDeploymentResourceModel) clusterCheck(makesMachines bool) machinesPlan {
-	return machinesPlan{kind: "MachineDeployment", namespace: m.Namespace, cluster: m.Cluster, version: m.Version,
+	return machinesPlan{kind: "MachineDeployment", cloud: m.Infrastructure.Cloud, namespace: m.Namespace, cluster: m.Cluster, version: m.Version,
 		zone: m.AvailabilityZone, zonePath: path.Root("availability_zone"), makesMachines: makesMachines}
 }
 
@@ -247,7 +260,7 @@ func deploymentObjectsInOrder(objs capiobj.MachineDeploymentObjects) []client.Ob
 
 func (r *machineDeploymentResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan machineDeploymentResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	getModel(ctx, req.Plan, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -316,7 +329,7 @@ func (r *machineDeploymentResource) apply(ctx context.Context, cl client.Client,
 
 func (r *machineDeploymentResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state machineDeploymentResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	getModel(ctx, req.State, &state, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -341,6 +354,7 @@ func (r *machineDeploymentResource) Read(ctx context.Context, req resource.ReadR
 	resp.Diagnostics.Append(d...)
 	flat.ReadyReplicas = observeReadyReplicas(ctx, cl, objs.MachineDeployment)
 	state.MachineDeploymentModel = flat
+	state.encodeBlocks()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -364,7 +378,7 @@ func observeReadyReplicas(ctx context.Context, cl client.Reader, md *clusterv1.M
 
 func (r *machineDeploymentResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan machineDeploymentResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	getModel(ctx, req.Plan, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -393,7 +407,7 @@ func (r *machineDeploymentResource) Update(ctx context.Context, req resource.Upd
 
 func (r *machineDeploymentResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state machineDeploymentResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	getModel(ctx, req.State, &state, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -467,7 +481,7 @@ func waitDeploymentRolledOut(ctx context.Context, cl client.WithWatch, namespace
 		if done {
 			return true, progress, nil
 		}
-		return false, progress, infrastructureFailure(ctx, cl, since, namespace, "", client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: name})
+		return false, progress, infrastructureFailure(ctx, cl, since, namespace, nil, client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: name})
 	})
 }
 
@@ -548,11 +562,13 @@ func readDeploymentObjects(ctx context.Context, cl client.Reader, id string) (ca
 		return objs, err
 	}
 	spec := objs.MachineDeployment.Spec.Template.Spec
-	if ref := spec.InfrastructureRef; ref.Kind == "AWSMachineTemplate" && ref.APIGroup == infrav1.GroupVersion.Group {
-		t := &infrav1.AWSMachineTemplate{}
+	ref := spec.InfrastructureRef
+	if cloud, ok := registry.ForMachineTemplateKind(ref.APIGroup, ref.Kind); ok {
+		objs.Cloud = cloud
+		t := cloud.Kinds().NewMachineTemplate()
 		if err := get(ctx, cl, client.ObjectKey{Namespace: namespace, Name: ref.Name}, t); err != nil {
 			return objs, err
-		} else if t.Name != "" {
+		} else if t.GetName() != "" {
 			objs.InfrastructureTemplate = t
 		}
 	}
@@ -584,30 +600,32 @@ func deleteDeploymentTemplates(ctx context.Context, cl client.Client, namespace,
 			return err
 		}
 		for _, ms := range sets.Items {
-			inUse["AWSMachineTemplate/"+ms.Spec.Template.Spec.InfrastructureRef.Name] = true
+			inUse[ms.Spec.Template.Spec.InfrastructureRef.Kind+"/"+ms.Spec.Template.Spec.InfrastructureRef.Name] = true
 			inUse["KubeadmConfigTemplate/"+ms.Spec.Template.Spec.Bootstrap.ConfigRef.Name] = true
 		}
 		var md clusterv1.MachineDeployment
 		if err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &md); err != nil {
 			return err
 		}
-		inUse["AWSMachineTemplate/"+md.Spec.Template.Spec.InfrastructureRef.Name] = true
+		inUse[md.Spec.Template.Spec.InfrastructureRef.Kind+"/"+md.Spec.Template.Spec.InfrastructureRef.Name] = true
 		inUse["KubeadmConfigTemplate/"+md.Spec.Template.Spec.Bootstrap.ConfigRef.Name] = true
 	}
 	selector := client.MatchingLabels{capiobj.DeploymentLabel: name}
-	var infra infrav1.AWSMachineTemplateList
-	if err := cl.List(ctx, &infra, client.InNamespace(namespace), selector); err != nil {
-		return err
+	var stale []client.Object
+	for _, cloud := range registry.All() {
+		templates, err := listMachineTemplates(ctx, cl, cloud, namespace, selector)
+		if err != nil {
+			return err
+		}
+		for _, t := range templates {
+			if !inUse[cloud.Kinds().MachineTemplate+"/"+t.GetName()] {
+				stale = append(stale, t)
+			}
+		}
 	}
 	var boot bootstrapv1.KubeadmConfigTemplateList
 	if err := cl.List(ctx, &boot, client.InNamespace(namespace), selector); err != nil {
 		return err
-	}
-	var stale []client.Object
-	for i := range infra.Items {
-		if !inUse["AWSMachineTemplate/"+infra.Items[i].Name] {
-			stale = append(stale, &infra.Items[i])
-		}
 	}
 	for i := range boot.Items {
 		if !inUse["KubeadmConfigTemplate/"+boot.Items[i].Name] {

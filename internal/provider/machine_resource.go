@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -31,7 +32,7 @@ import (
 	"sigs.k8s.io/cluster-api/util/conditions"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
-	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
@@ -61,9 +62,13 @@ type machineResource struct {
 
 type machineResourceModel struct {
 	capiobj.MachineModel
+	cloudBlocks
 	WaitFor  types.String   `tfsdk:"wait_for"`
 	Timeouts timeouts.Value `tfsdk:"timeouts"`
 }
+
+func (m *machineResourceModel) decodeBlocks() { m.Infrastructure = m.chosen() }
+func (m *machineResourceModel) encodeBlocks() { m.put(m.Infrastructure, machineBlockAttributes) }
 
 // NewMachineResource is the capi_machine resource.
 func NewMachineResource() resource.Resource { return &machineResource{} }
@@ -74,12 +79,6 @@ func (r *machineResource) Metadata(_ context.Context, req resource.MetadataReque
 
 func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
-	machine := awsMachineAttributes()
-	machine["availability_zone"] = schema.StringAttribute{
-		Optional:            true,
-		Validators:          []validator.String{validators.AWSZone()},
-		MarkdownDescription: "Failure domain (availability zone) of the machine. Default: Cluster API picks one of the cluster's.",
-	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One Cluster API `Machine` of a `capi_cluster`, with its `AWSMachine` and either a `KubeadmConfig` " +
 			"(kubeadm join, the default) or a bootstrap script of your own (Cluster API's `dataSecretName`). A Machine's spec " +
@@ -102,8 +101,6 @@ func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Validators: []validator.Map{mapvalidator.KeysAre(validators.LabelKey()), mapvalidator.ValueStringsAre(validators.LabelValue())}},
 			"annotations": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Annotations of the Machine.",
 				Validators: []validator.Map{mapvalidator.KeysAre(validators.LabelKey())}},
-			"aws": schema.SingleNestedAttribute{Required: true, MarkdownDescription: "The machine's EC2 instance.", Attributes: machine,
-				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplace()}},
 			"kubeadm": func() schema.SingleNestedAttribute {
 				a := kubeadmAttribute("Changing it replaces the machine: a Machine's bootstrap configuration is immutable.", false)
 				a.PlanModifiers = []planmodifier.Object{objectplanmodifier.RequiresReplace()}
@@ -132,6 +129,14 @@ func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
+	for _, cloud := range registry.All() {
+		resp.Schema.Attributes[cloud.Name()] = schema.SingleNestedAttribute{
+			Optional:            true,
+			MarkdownDescription: "The machine's " + cloud.MachineNoun() + " on " + cloud.Title() + ". Changing it replaces the machine.",
+			Attributes:          cloud.MachineAttributes(),
+			PlanModifiers:       []planmodifier.Object{objectplanmodifier.RequiresReplace()},
+		}
+	}
 }
 
 func (r *machineResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -146,15 +151,15 @@ func machineObjectsInOrder(objs capiobj.MachineObjects) []client.Object {
 	if objs.KubeadmConfig != nil {
 		out = append(out, objs.KubeadmConfig)
 	}
-	if objs.AWSMachine != nil {
-		out = append(out, objs.AWSMachine)
+	if objs.Infrastructure != nil {
+		out = append(out, objs.Infrastructure)
 	}
 	return append(out, objs.Machine)
 }
 
 func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan machineResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	getModel(ctx, req.Plan, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -208,7 +213,7 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 
 func (r *machineResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state machineResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	getModel(ctx, req.State, &state, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -236,6 +241,7 @@ func (r *machineResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if state.WaitFor.IsNull() {
 		state.WaitFor = types.StringValue(waitNodeReady)
 	}
+	state.encodeBlocks()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -263,7 +269,7 @@ func (r *machineResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			return
 		}
 		var plan machineResourceModel
-		resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+		getModel(ctx, req.Plan, &plan, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
 			return
 		}
@@ -281,7 +287,7 @@ func (r *machineResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		return
 	}
 	var state machineResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	getModel(ctx, req.State, &state, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -301,7 +307,7 @@ func (r *machineResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 
 func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan machineResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	getModel(ctx, req.Plan, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -338,7 +344,7 @@ func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest
 
 func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state machineResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	getModel(ctx, req.State, &state, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -371,8 +377,8 @@ func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest
 		return
 	}
 	left := map[string]client.Object{}
-	if refs.AWSMachine != nil {
-		left["AWSMachine"] = refs.AWSMachine
+	if refs.Infrastructure != nil {
+		left[kindOf(refs.Infrastructure)] = refs.Infrastructure
 	}
 	if refs.KubeadmConfig != nil {
 		left["KubeadmConfig"] = refs.KubeadmConfig
@@ -439,15 +445,17 @@ func (r *machineResource) readInto(ctx context.Context, m *machineResourceModel,
 // clusterCheck is what a machine asks of its cluster: a machine is always
 // new (its spec is immutable).
 func (m machineResourceModel) clusterCheck() machinesPlan {
-	p := machinesPlan{kind: "Machine", namespace: m.Namespace, cluster: m.Cluster, version: m.Version,
-		zonePath: path.Root("aws").AtName("availability_zone"), makesMachines: true}
-	if m.AWS != nil {
-		p.zone = m.AWS.AvailabilityZone
+	p := machinesPlan{kind: "Machine", cloud: m.Infrastructure.Cloud, namespace: m.Namespace, cluster: m.Cluster, version: m.Version, zone: types.StringNull(), makesMachines: true}
+	if cloud := m.Infrastructure.Cloud; cloud != nil && cloud.FailureDomainAttribute() != "" && !m.Infrastructure.Block.IsUnknown() {
+		p.zonePath = path.Root(cloud.Name()).AtName(cloud.FailureDomainAttribute())
+		if zone, ok := m.Infrastructure.Block.Attributes()[cloud.FailureDomainAttribute()].(types.String); ok {
+			p.zone = zone
+		}
 	}
 	return p
 }
 
-// readMachineObjects reads a Machine with its AWSMachine and, for a
+// readMachineObjects reads a Machine with its InfraMachine and, for a
 // user-supplied script, its bootstrap Secret.
 func readMachineObjects(ctx context.Context, cl client.Reader, id string) (capiobj.MachineObjects, error) {
 	namespace, name, err := capiobj.ParseNamespacedID(id)
@@ -459,12 +467,14 @@ func readMachineObjects(ctx context.Context, cl client.Reader, id string) (capio
 		return objs, err
 	}
 	m := objs.Machine
-	if ref := m.Spec.InfrastructureRef; ref.Kind == "AWSMachine" && ref.APIGroup == infrav1.GroupVersion.Group {
-		a := &infrav1.AWSMachine{}
+	ref := m.Spec.InfrastructureRef
+	if cloud, ok := registry.ForMachineKind(ref.APIGroup, ref.Kind); ok {
+		objs.Cloud = cloud
+		a := cloud.Kinds().NewMachine()
 		if err := get(ctx, cl, client.ObjectKey{Namespace: namespace, Name: ref.Name}, a); err != nil {
 			return objs, err
-		} else if a.Name != "" {
-			objs.AWSMachine = a
+		} else if a.GetName() != "" {
+			objs.Infrastructure = a
 		}
 	}
 	if ref := m.Spec.Bootstrap.ConfigRef; ref.Kind == "KubeadmConfig" && ref.APIGroup == bootstrapv1.GroupVersion.Group {
@@ -487,16 +497,19 @@ func readMachineObjects(ctx context.Context, cl client.Reader, id string) (capio
 }
 
 // ConfigValidators: a kubeadm machine needs its Kubernetes version (CABPK
-// renders the join for it), and a machine without a version needs an ami,
-// since images are looked up by version.
+// renders the join for it), and each cloud checks its block.
 func (r *machineResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{machineVersionValidator{}, positiveTimeouts{}}
+	validators := []resource.ConfigValidator{machineVersionValidator{}, positiveTimeouts{}, resourcevalidator.ExactlyOneOf(cloudBlockPaths()...)}
+	for _, cloud := range registry.All() {
+		validators = append(validators, cloud.MachineValidators()...)
+	}
+	return validators
 }
 
 type machineVersionValidator struct{}
 
 func (machineVersionValidator) Description(context.Context) string {
-	return "version is required with kubeadm, and aws.ami without a version"
+	return "version is required with kubeadm"
 }
 
 func (v machineVersionValidator) MarkdownDescription(ctx context.Context) string {
@@ -504,11 +517,10 @@ func (v machineVersionValidator) MarkdownDescription(ctx context.Context) string
 }
 
 func (machineVersionValidator) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var version, script, ami types.String
+	var version, script types.String
 	for p, v := range map[string]*types.String{"version": &version, "bootstrap_script": &script} {
 		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(p), v)...)
 	}
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("aws").AtName("ami"), &ami)...)
 	if resp.Diagnostics.HasError() || !version.IsNull() || version.IsUnknown() {
 		return
 	}
@@ -516,10 +528,5 @@ func (machineVersionValidator) ValidateResource(ctx context.Context, req resourc
 		resp.Diagnostics.AddAttributeError(path.Root("version"), "Missing version",
 			"Attribute version is required for a machine that joins with kubeadm (no bootstrap_script): Cluster API's kubeadm "+
 				"bootstrap renders the join for that version, and the image is looked up by it.")
-		return
-	}
-	if ami.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("aws").AtName("ami"), "Missing image",
-			"Attribute aws.ami is required for a machine without a version: images are looked up by Kubernetes version.")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
@@ -23,9 +24,9 @@ import (
 // a capi_cluster of the same configuration, or a Cluster read from the
 // management cluster. Empty values are unknown.
 type plannedCluster struct {
-	// infrastructure says whether the cluster has an aws block (an
-	// AWSCluster): without one, no machine of it can ever be made.
-	infrastructure bool
+	// cloud is the cluster's cloud (nil for a cluster without a cloud
+	// block: no machine of it can ever be made).
+	cloud infrastructure.Infrastructure
 	// version is the control plane's Kubernetes version.
 	version string
 	// zones are the cluster's failure domains.
@@ -51,17 +52,13 @@ func (d *declarations) cluster(key string) (plannedCluster, bool) {
 }
 
 // declaredCluster is what a capi_cluster's plan tells its machines.
-func declaredCluster(m capiobj.ClusterModel) plannedCluster {
-	c := plannedCluster{infrastructure: m.AWS != nil}
+func declaredCluster(ctx context.Context, m capiobj.ClusterModel) plannedCluster {
+	c := plannedCluster{cloud: m.Infrastructure.Cloud}
 	if m.ControlPlane != nil && isKnown(m.ControlPlane.Version) {
 		c.version = m.ControlPlane.Version.ValueString()
 	}
-	if m.AWS != nil && !m.AWS.AvailabilityZones.IsNull() && !m.AWS.AvailabilityZones.IsUnknown() {
-		for _, z := range m.AWS.AvailabilityZones.Elements() {
-			if s, ok := z.(types.String); ok && isKnown(s) {
-				c.zones = append(c.zones, s.ValueString())
-			}
-		}
+	if c.cloud != nil {
+		c.zones = c.cloud.PlannedFailureDomains(ctx, m.Infrastructure.Block)
 	}
 	return c
 }
@@ -69,7 +66,9 @@ func declaredCluster(m capiobj.ClusterModel) plannedCluster {
 // machinesPlan is what the plan of a deployment or a machine asks of its
 // cluster.
 type machinesPlan struct {
-	kind               string
+	kind string
+	// cloud is the cloud whose block the machines set (nil: unknown).
+	cloud              infrastructure.Infrastructure
 	namespace, cluster types.String
 	version, zone      types.String
 	// zonePath is where the zone is set.
@@ -104,10 +103,16 @@ func checkClusterReference(ctx context.Context, data *providerData, p machinesPl
 			return
 		}
 	}
-	if !c.infrastructure {
+	if c.cloud == nil {
 		diags.AddAttributeError(path.Root("cluster"), "Cluster "+id+" has no infrastructure",
-			fmt.Sprintf("Attribute cluster names Cluster %s, which has no aws block (no AWSCluster): Cluster API can never make the %s's "+
-				"machines. Give the cluster an aws block and a control_plane.", id, p.kind))
+			fmt.Sprintf("Attribute cluster names Cluster %s, which has no %s block (no infrastructure): Cluster API can never make the %s's "+
+				"machines. Give the cluster one, and a control_plane.", id, cloudNames(), p.kind))
+		return
+	}
+	if p.cloud != nil && p.cloud != c.cloud {
+		diags.AddAttributeError(path.Root(p.cloud.Name()), "Machines on another cloud",
+			fmt.Sprintf("Attribute %s sets %s machines, but Cluster %s is on %s (its %s block): a cluster's machines are on its cloud. "+
+				"Use a %s block instead.", p.cloud.Name(), p.cloud.Title(), id, c.cloud.Title(), c.cloud.Name(), c.cloud.Name()))
 		return
 	}
 	if isKnown(p.zone) && len(c.zones) > 0 && !slices.Contains(c.zones, p.zone.ValueString()) {
@@ -147,17 +152,12 @@ func lookUpCluster(ctx context.Context, data *providerData, namespace, name stri
 			return c, false, true
 		}
 		if err == nil {
-			c.infrastructure = objs.AWSCluster != nil
+			if objs.Infrastructure != nil {
+				c.cloud = objs.Cloud
+				c.zones = objs.Cloud.FailureDomains(objs.Infrastructure)
+			}
 			if objs.ControlPlane != nil {
 				c.version = objs.ControlPlane.Spec.Version
-			}
-			if objs.AWSCluster != nil {
-				c.zones = objs.AWSCluster.Spec.Network.AvailabilityZones
-				for _, fd := range objs.AWSCluster.Status.FailureDomains {
-					if !slices.Contains(c.zones, fd.Name) {
-						c.zones = append(c.zones, fd.Name)
-					}
-				}
 			}
 			return c, true, true
 		}

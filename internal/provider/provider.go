@@ -16,7 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 )
 
@@ -36,13 +37,8 @@ func New(version string) func() provider.Provider {
 
 type providerModel struct {
 	Kubernetes *kubernetesModel `tfsdk:"kubernetes"`
-	AWS        *awsModel        `tfsdk:"aws"`
-}
-
-type awsModel struct {
-	Profile     types.String `tfsdk:"profile"`
-	EC2Endpoint types.String `tfsdk:"ec2_endpoint"`
-	ELBEndpoint types.String `tfsdk:"elb_endpoint"`
+	// The clouds' blocks: how their reconcilers reach them.
+	cloudBlocks
 }
 
 type kubernetesModel struct {
@@ -106,25 +102,10 @@ func (p *capiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 					},
 				},
 			},
-			"aws": schema.SingleNestedBlock{
-				MarkdownDescription: "How the embedded AWS infrastructure reconcilers reach AWS. Credentials always come from the " +
-					"AWS SDK's standard chain (environment, shared configuration and profile, web identity, instance role); none is set here.",
-				Attributes: map[string]schema.Attribute{
-					"profile": schema.StringAttribute{
-						Optional:            true,
-						MarkdownDescription: "Shared configuration profile. Environment: `AWS_PROFILE`.",
-					},
-					"ec2_endpoint": schema.StringAttribute{
-						Optional:            true,
-						MarkdownDescription: "EC2 endpoint URL. `AWS_ENDPOINT_URL_EC2` and `AWS_ENDPOINT_URL` work as well.",
-					},
-					"elb_endpoint": schema.StringAttribute{
-						Optional:            true,
-						MarkdownDescription: "Elastic Load Balancing v2 endpoint URL. `AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2` and `AWS_ENDPOINT_URL` work as well.",
-					},
-				},
-			},
 		},
+	}
+	for _, cloud := range registry.All() {
+		resp.Schema.Blocks[cloud.Name()] = cloud.ProviderBlock()
 	}
 }
 
@@ -172,15 +153,18 @@ func (p *capiProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		return
 	}
 	tflog.Debug(ctx, "management cluster configured", map[string]any{"source": kc.Source()})
-	a := cfg.AWS
-	if a == nil {
-		a = &awsModel{}
+	var providers []engine.Provider
+	for _, cloud := range registry.All() {
+		p, d := cloud.EngineProvider(ctx, *cfg.field(cloud.Name()))
+		resp.Diagnostics.Append(d...)
+		providers = append(providers, p)
+	}
+	if resp.Diagnostics.HasError() {
+		return
 	}
 	data := &providerData{
-		kube: client,
-		engine: runnerFor(client, cloud.Settings{
-			Profile: a.Profile.ValueString(), EC2Endpoint: a.EC2Endpoint.ValueString(), ELBEndpoint: a.ELBEndpoint.ValueString(),
-		}),
+		kube:     client,
+		engine:   runnerFor(client, providers),
 		creating: &inFlight{},
 		planned:  &declarations{},
 	}

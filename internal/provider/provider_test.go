@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/crds"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 	"github.com/terraform-capi/terraform-provider-capi/internal/labtest"
 )
@@ -42,7 +43,7 @@ func ensureCRDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := crds.Install(context.Background(), cfg, "acceptance-tests"); err != nil {
+	if err := crds.Install(context.Background(), cfg, "acceptance-tests", registry.CRDs()...); err != nil {
 		t.Fatal(err)
 	}
 }

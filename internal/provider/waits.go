@@ -19,7 +19,8 @@ import (
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
-	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 )
 
 // pendingWaitKey marks, in private state, a resource whose last create or
@@ -37,16 +38,19 @@ type permanentFailure struct {
 func (f *permanentFailure) Error() string { return strings.Join(f.problems, "; ") }
 
 // infrastructureFailure returns a permanentFailure for the conditions that
-// the AWSCluster named awsCluster (none when empty) and the AWSMachines of
-// the Machines selected by machines report, or nil. Only conditions that
+// the InfraCluster of cluster (none when nil) and the InfraMachines of the
+// Machines in namespace selected by machines report, or nil. Only conditions that
 // turned so since the wait began count: an earlier failure (the machines
 // of the image this apply replaces, say) is what the apply may be fixing.
-func infrastructureFailure(ctx context.Context, cl client.Reader, since time.Time, namespace, awsCluster string, machines client.MatchingLabels) error {
+func infrastructureFailure(ctx context.Context, cl client.Reader, since time.Time, namespace string, cluster *clusterv1.Cluster, machines client.MatchingLabels) error {
 	var problems []string
-	if awsCluster != "" {
-		c := &infrav1.AWSCluster{}
-		if err := get(ctx, cl, client.ObjectKey{Namespace: namespace, Name: awsCluster}, c); err == nil && c.Name != "" {
-			problems = append(problems, permanentConditions("AWSCluster "+c.Name, c.Status.Conditions, since)...)
+	if cluster == nil {
+		// No InfraCluster to check.
+	} else if cloud := cloudOfCluster(cluster); cloud != nil {
+		c := cloud.Kinds().NewCluster()
+		key := client.ObjectKey{Namespace: cluster.Namespace, Name: cluster.Spec.InfrastructureRef.Name}
+		if err := get(ctx, cl, key, c); err == nil && c.GetName() != "" {
+			problems = append(problems, permanentConditions(cloud, cloud.Kinds().Cluster+" "+c.GetName(), infrastructure.Conditions(c), since)...)
 		}
 	}
 	if machines != nil {
@@ -74,28 +78,29 @@ func asFailure(problems []string) error {
 }
 
 // machineInfrastructureProblems lists the permanent failures that a
-// Machine's AWSMachine reports.
+// Machine's InfraMachine reports.
 func machineInfrastructureProblems(ctx context.Context, cl client.Reader, since time.Time, m *clusterv1.Machine) []string {
 	ref := m.Spec.InfrastructureRef
-	if ref.Kind != "AWSMachine" || !m.DeletionTimestamp.IsZero() {
+	cloud, ok := registry.ForMachineKind(ref.APIGroup, ref.Kind)
+	if !ok || !m.DeletionTimestamp.IsZero() {
 		return nil
 	}
-	am := &infrav1.AWSMachine{}
-	if err := get(ctx, cl, client.ObjectKey{Namespace: m.Namespace, Name: ref.Name}, am); err != nil || am.Name == "" {
+	im := cloud.Kinds().NewMachine()
+	if err := get(ctx, cl, client.ObjectKey{Namespace: m.Namespace, Name: ref.Name}, im); err != nil || im.GetName() == "" {
 		return nil
 	}
-	return permanentConditions("AWSMachine "+am.Name+" (Machine "+m.Name+")", am.Status.Conditions, since)
+	return permanentConditions(cloud, ref.Kind+" "+im.GetName()+" (Machine "+m.Name+")", infrastructure.Conditions(im), since)
 }
 
 // permanentConditions lists the conditions that report a permanent
 // failure, once per message (Ready repeats the specific condition).
-func permanentConditions(object string, conds []metav1.Condition, since time.Time) []string {
+func permanentConditions(cloud infrastructure.Infrastructure, object string, conds []metav1.Condition, since time.Time) []string {
 	seen := map[string]bool{}
 	var out []string
 	// Condition times have whole seconds.
 	since = since.Truncate(time.Second)
 	for _, c := range conds {
-		if c.Status == metav1.ConditionTrue || !infrav1.IsPermanentFailure(c.Reason) || seen[c.Message] || c.LastTransitionTime.Time.Before(since) {
+		if c.Status == metav1.ConditionTrue || !cloud.IsPermanentFailure(c.Reason) || seen[c.Message] || c.LastTransitionTime.Time.Before(since) {
 			continue
 		}
 		seen[c.Message] = true
@@ -213,7 +218,8 @@ func unknownObserved(ctx context.Context, resp *resource.ModifyPlanResponse) {
 // setState sets the state from m, with every value that is still unknown
 // (a read after the write failed) made null: Terraform refuses unknown
 // values after an apply.
-func setState(ctx context.Context, state *tfsdk.State, m any, diags *diag.Diagnostics) {
+func setState(ctx context.Context, state *tfsdk.State, m cloudModel, diags *diag.Diagnostics) {
+	m.encodeBlocks()
 	diags.Append(state.Set(ctx, m)...)
 	known, err := tftypes.Transform(state.Raw, func(_ *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
 		if !v.IsKnown() {

@@ -3,6 +3,7 @@ package validators
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -232,4 +233,29 @@ func PodNetworkFitsNodeMask(cidr string, nodeMask int) error {
 			cidr, maxNodeMaskDiff, nodeMask, maxNodeMaskDiff, nodeMask-maxNodeMaskDiff)
 	}
 	return nil
+}
+
+// PrivateNetwork accepts an IPv4 network of RFC 1918's private ranges
+// (10/8, 172.16/12, 192.168/16) with a prefix length between shortest and
+// longest, as DigitalOcean's VPC ip_range requires.
+func PrivateNetwork(shortest, longest int) validator.String {
+	private := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16")}
+	return stringRule{
+		description: fmt.Sprintf("a private IPv4 network (RFC 1918) of /%d to /%d", shortest, longest),
+		check: func(s string) []string {
+			p, err := parseNetwork(s)
+			if err != nil {
+				// CIDR() reports it.
+				return nil
+			}
+			var problems []string
+			if !p.Addr().Is4() || !slices.ContainsFunc(private, func(r netip.Prefix) bool { return r.Contains(p.Addr()) && r.Bits() <= p.Bits() }) {
+				problems = append(problems, "it is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+			}
+			if p.Bits() < shortest || p.Bits() > longest {
+				problems = append(problems, fmt.Sprintf("its prefix length is /%d", p.Bits()))
+			}
+			return problems
+		},
+	}
 }

@@ -104,7 +104,7 @@ func startEngine(t *testing.T) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := crds.Install(ctx, cfg, "aws-test"); err != nil {
+	if err := crds.Install(ctx, cfg, "aws-test", Infrastructure{}.CRDs()); err != nil {
 		t.Fatal(err)
 	}
 	provider := Provider{}

@@ -21,6 +21,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/smithy-go"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/identity"
 )
 
 // Clients are the AWS API clients of one region.
@@ -68,13 +70,13 @@ func NewClients(ctx context.Context, region string, s Settings) (Clients, error)
 const (
 	// clusterTagPrefix + "<namespace>/<name>" = "owned" marks what a
 	// cluster owns, as Cluster API Provider AWS does with its own prefix.
-	clusterTagPrefix = "terraform-capi.io/cluster/"
+	clusterTagPrefix = identity.Prefix + "cluster/"
 	// RoleTag names a resource's part in the cluster (vpc, public-subnet, ...).
-	RoleTag = "terraform-capi.io/role"
+	RoleTag = identity.RoleLabel
 	// ZoneTag names the availability zone a per-zone resource serves.
-	ZoneTag = "terraform-capi.io/zone"
+	ZoneTag = identity.Prefix + "zone"
 	// MachineTag names the Machine an instance belongs to.
-	MachineTag = "terraform-capi.io/machine"
+	MachineTag = identity.Prefix + "machine"
 	ownedValue = "owned"
 )
 

@@ -9,8 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
-	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws"
-	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
 	"github.com/terraform-capi/terraform-provider-capi/internal/tflogr"
 )
@@ -30,7 +28,8 @@ type providerData struct {
 // needs them: validate, plan and refresh never start it.
 type engineRunner struct {
 	kube *kube.Client
-	aws  cloud.Settings
+	// providers are the clouds' reconcilers, configured.
+	providers []engine.Provider
 
 	once sync.Once
 	err  error
@@ -76,7 +75,7 @@ func (r *engineRunner) ensure(ctx context.Context) error {
 		_, err := engine.Start(ctx, engine.Options{
 			Config:    r.kube.RESTConfig(),
 			Logger:    tflogr.New(ctx),
-			Providers: []engine.Provider{aws.Provider{Settings: r.aws}},
+			Providers: r.providers,
 			// Only the clusters whose Lease this process holds.
 			Owns: func(namespace, cluster string) bool { return r.locks != nil && r.locks.Held(namespace, cluster) },
 		})
@@ -87,8 +86,8 @@ func (r *engineRunner) ensure(ctx context.Context) error {
 	return r.err
 }
 
-// runners holds the process's engine runners by management cluster and AWS
-// settings. Terraform configures the provider once per command, but a
+// runners holds the process's engine runners by management cluster and
+// cloud settings. Terraform configures the provider once per command, but a
 // process serving several commands (tests, a debugger) keeps one engine.
 var runners sync.Map
 
@@ -103,9 +102,9 @@ func Shutdown() {
 	})
 }
 
-func runnerFor(k *kube.Client, settings cloud.Settings) *engineRunner {
-	key := fmt.Sprintf("%s|%+v", k.RESTConfig().Host, settings)
-	r, _ := runners.LoadOrStore(key, &engineRunner{kube: k, aws: settings})
+func runnerFor(k *kube.Client, providers []engine.Provider) *engineRunner {
+	key := fmt.Sprintf("%s|%+v", k.RESTConfig().Host, providers)
+	r, _ := runners.LoadOrStore(key, &engineRunner{kube: k, providers: providers})
 	return r.(*engineRunner)
 }
 

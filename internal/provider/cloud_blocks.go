@@ -1,0 +1,187 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
+)
+
+// cloudBlocks are a model's cloud blocks, one attribute per cloud of the
+// registry, named after it. At most one is set; the cloud-neutral models
+// of capiobj carry the chosen one as their InfraBlock.
+type cloudBlocks struct {
+	AWS types.Object `tfsdk:"aws"`
+}
+
+// field is the block of the cloud named name.
+func (b *cloudBlocks) field(name string) *types.Object {
+	switch name {
+	case "aws":
+		return &b.AWS
+	}
+	panic(fmt.Sprintf("no block for cloud %q", name))
+}
+
+// chosen is the cloud whose block is set, with its block.
+func (b *cloudBlocks) chosen() capiobj.InfraBlock {
+	for _, cloud := range registry.All() {
+		if v := *b.field(cloud.Name()); !v.IsNull() {
+			return capiobj.InfraBlock{Cloud: cloud, Block: v}
+		}
+	}
+	return capiobj.InfraBlock{}
+}
+
+// put sets the chosen cloud's block, and every other block null; attrs
+// are a cloud's block attributes in the resource.
+func (b *cloudBlocks) put(chosen capiobj.InfraBlock, attrs func(infrastructure.Infrastructure) map[string]schema.Attribute) {
+	for _, cloud := range registry.All() {
+		v := infrastructure.NullBlock(attrs(cloud))
+		if chosen.Cloud == cloud && !chosen.Block.IsNull() {
+			v = chosen.Block
+		}
+		*b.field(cloud.Name()) = v
+	}
+}
+
+// Where each resource has its clouds' blocks.
+func clusterBlockAttributes(c infrastructure.Infrastructure) map[string]schema.Attribute {
+	return c.ClusterAttribute().Attributes
+}
+
+func machineTemplateBlockAttributes(c infrastructure.Infrastructure) map[string]schema.Attribute {
+	return c.MachineTemplateAttributes()
+}
+
+func machineBlockAttributes(c infrastructure.Infrastructure) map[string]schema.Attribute {
+	return c.MachineAttributes()
+}
+
+// cloudModel is a resource model with cloud blocks: decodeBlocks fills
+// the capiobj model's InfraBlock from them after a read of the plan or
+// state, encodeBlocks the blocks from it before the state is set.
+type cloudModel interface {
+	decodeBlocks()
+	encodeBlocks()
+}
+
+// getModel reads a plan, state or configuration into m.
+func getModel(ctx context.Context, from interface {
+	Get(context.Context, any) diag.Diagnostics
+}, m cloudModel, diags *diag.Diagnostics) {
+	d := from.Get(ctx, m)
+	diags.Append(d...)
+	if !d.HasError() {
+		m.decodeBlocks()
+	}
+}
+
+// cloudBlockPaths are the paths of the clouds' blocks.
+func cloudBlockPaths() []path.Expression {
+	var out []path.Expression
+	for _, cloud := range registry.All() {
+		out = append(out, path.MatchRoot(cloud.Name()))
+	}
+	return out
+}
+
+// plannedCloud is the cloud whose block a plan sets, or nil.
+func plannedCloud(ctx context.Context, plan tfsdk.Plan, diags *diag.Diagnostics) infrastructure.Infrastructure {
+	for _, cloud := range registry.All() {
+		var block types.Object
+		diags.Append(plan.GetAttribute(ctx, path.Root(cloud.Name()), &block)...)
+		if !block.IsNull() {
+			return cloud
+		}
+	}
+	return nil
+}
+
+// cloudOfCluster is the cloud of a Cluster's infrastructure reference, or
+// nil when it is none of the provider's clouds.
+func cloudOfCluster(c *clusterv1.Cluster) infrastructure.Infrastructure {
+	ref := c.Spec.InfrastructureRef
+	cloud, ok := registry.ForClusterKind(ref.APIGroup, ref.Kind)
+	if !ok {
+		return nil
+	}
+	return cloud
+}
+
+// cloudNames lists the clouds' block names for messages: "aws or
+// digitalocean".
+func cloudNames() string {
+	var names []string
+	for _, cloud := range registry.All() {
+		names = append(names, cloud.Name())
+	}
+	return strings.Join(names, " or ")
+}
+
+// configuresCloud says whether a configuration sets a cloud block with
+// known values.
+func configuresCloud(ctx context.Context, config tfsdk.Config, diags *diag.Diagnostics) bool {
+	for _, cloud := range registry.All() {
+		var block types.Object
+		diags.Append(config.GetAttribute(ctx, path.Root(cloud.Name()), &block)...)
+		if !block.IsNull() && !block.IsUnknown() {
+			return true
+		}
+	}
+	return false
+}
+
+// controlPlaneMachineOfCloud checks control_plane.machine against the
+// cluster's cloud: it holds every cloud's settings, so the schema cannot
+// say which are required and which do not apply.
+type controlPlaneMachineOfCloud struct{}
+
+func (controlPlaneMachineOfCloud) Description(context.Context) string {
+	return "control_plane.machine sets what the cluster's cloud requires, and nothing of another cloud"
+}
+
+func (v controlPlaneMachineOfCloud) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (controlPlaneMachineOfCloud) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	machinePath := path.Root("control_plane").AtName("machine")
+	var machine types.Object
+	if d := req.Config.GetAttribute(ctx, machinePath, &machine); d.HasError() || machine.IsNull() || machine.IsUnknown() {
+		return
+	}
+	var cloud infrastructure.Infrastructure
+	for _, c := range registry.All() {
+		var block types.Object
+		if d := req.Config.GetAttribute(ctx, path.Root(c.Name()), &block); !d.HasError() && !block.IsNull() {
+			cloud = c
+		}
+	}
+	if cloud == nil {
+		return
+	}
+	own := cloud.MachineTemplateAttributes()
+	for name, v := range machine.Attributes() {
+		a, ok := own[name]
+		switch {
+		case !ok && !v.IsNull():
+			resp.Diagnostics.AddAttributeError(machinePath.AtName(name), "Setting of another cloud",
+				fmt.Sprintf("Attribute control_plane.machine.%s is not a setting of %s machines (the cluster's %s block): remove it.", name, cloud.Title(), cloud.Name()))
+		case ok && a.IsRequired() && v.IsNull():
+			resp.Diagnostics.AddAttributeError(machinePath.AtName(name), "Missing machine setting",
+				fmt.Sprintf("Attribute control_plane.machine.%s is required for %s machines (the cluster's %s block).", name, cloud.Title(), cloud.Name()))
+		}
+	}
+}
