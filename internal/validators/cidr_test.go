@@ -143,3 +143,29 @@ func TestPodNetworkFitsNodeMask(t *testing.T) {
 		}
 	}
 }
+
+func TestPrivateNetwork(t *testing.T) {
+	cases := map[string]string{
+		"10.10.0.0/16":   "",
+		"172.16.0.0/20":  "",
+		"192.168.8.0/28": "",
+		"172.32.0.0/16":  "it is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+		"100.64.0.0/16":  "it is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+		"10.0.0.0/8":     "its prefix length is /8",
+		"192.168.0.0/15": "it is not inside",
+		"10.0.0.0/29":    "its prefix length is /29",
+		"fd00::/64":      "it is not inside",
+	}
+	for value, want := range cases {
+		msg := validate(PrivateNetwork(16, 28), types.StringValue(value))
+		if want == "" {
+			if msg != "" {
+				t.Errorf("PrivateNetwork(%q) rejected: %s", value, msg)
+			}
+			continue
+		}
+		if !strings.Contains(msg, want) || !strings.Contains(msg, "a private IPv4 network (RFC 1918) of /16 to /28") {
+			t.Errorf("PrivateNetwork(%q) = %q, want it to say %q", value, msg, want)
+		}
+	}
+}
