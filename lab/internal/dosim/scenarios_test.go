@@ -63,8 +63,20 @@ var scenarios = []scenario{
 		must(t, err)
 		_, _, err = c.VPCs.Update(ctx, v.ID, &godo.VPCUpdateRequest{Name: "c1-network", Description: "cluster c1"})
 		must(t, err)
+		_, _, err = c.VPCs.Set(ctx, v.ID, godo.VPCSetDescription("cluster c1's network"))
+		must(t, err)
 		_, _, err = c.VPCs.Create(ctx, &godo.VPCCreateRequest{Name: "clash", RegionSlug: "nyc1", IPRange: "192.168.32.0/25"})
 		mustStatus(t, err, http.StatusUnprocessableEntity)
+		_, err = c.VPCs.Delete(ctx, defaultVPCOf(t, c, "nyc1"))
+		mustStatus(t, err, http.StatusForbidden)
+		pair, _, err := c.Droplets.CreateMultiple(ctx, &godo.DropletMultiCreateRequest{Names: []string{"c1-extra-0", "c1-extra-1"}, Region: "nyc1",
+			Size: "s-1vcpu-1gb", Image: ubuntu, VPCUUID: v.ID, Tags: []string{"c1-extra"}, SSHKeys: []godo.DropletCreateSSHKey{}})
+		must(t, err)
+		if len(pair) != 2 {
+			t.Fatalf("%d droplets", len(pair))
+		}
+		must2(t)(c.Droplets.DeleteByTag(ctx, "c1-extra"))
+		must2(t)(c.Tags.Delete(ctx, "c1-extra"))
 
 		lb, _, err := c.LoadBalancers.Create(ctx, &godo.LoadBalancerRequest{
 			Name: "c1-apiserver", Region: "nyc1", VPCUUID: v.ID, Tag: "c1-control-plane", SizeUnit: 1,
@@ -101,6 +113,8 @@ var scenarios = []scenario{
 		lb, _, err = c.LoadBalancers.Get(ctx, lb.ID)
 		must(t, err)
 		_, _, err = c.LoadBalancers.List(ctx, nil)
+		must(t, err)
+		_, _, err = c.LoadBalancers.ListByUUIDs(ctx, []string{lb.ID}, nil)
 		must(t, err)
 		_, err = c.LoadBalancers.AddDroplets(ctx, lb.ID, w.ID)
 		mustStatus(t, err, http.StatusUnprocessableEntity)
@@ -181,6 +195,20 @@ var scenarios = []scenario{
 			must2(t)(c.Tags.Delete(ctx, tag))
 		}
 	}},
+}
+
+// defaultVPCOf is the region's default VPC, found as a client finds it.
+func defaultVPCOf(t *testing.T, c *godo.Client, region string) string {
+	t.Helper()
+	vpcs, _, err := c.VPCs.List(ctx, &godo.ListOptions{PerPage: 200})
+	must(t, err)
+	for _, v := range vpcs {
+		if v.Default && v.RegionSlug == region {
+			return v.ID
+		}
+	}
+	t.Fatalf("no default VPC in %s", region)
+	return ""
 }
 
 // TestScenarios runs the scenarios straight against the simulator and
