@@ -82,6 +82,16 @@ func TestRateLimitHeaders(t *testing.T) {
 	if !strings.Contains(err.Error(), "API rate limit exceeded.") {
 		t.Fatal(err)
 	}
+	// The hourly limit, once set, is enforced too, and shown.
+	l.sim.SetConfig(Config{RateLimitPerHour: 4})
+	_, resp, err = l.client.Account.Get(ctx)
+	must(t, err)
+	if resp.Rate.Limit != 4 || resp.Rate.Remaining != 0 {
+		t.Fatalf("rate %+v", resp.Rate)
+	}
+	_, _, err = l.client.Account.Get(ctx)
+	mustStatus(t, err, http.StatusTooManyRequests)
+	l.sim.SetConfig(Config{RateLimitPerMinute: 3})
 	// Another token has its own limits.
 	_, resp, err = newClientWithToken(t, l.srv.URL+"/", "another").Account.Get(ctx)
 	must(t, err)
@@ -91,8 +101,14 @@ func TestRateLimitHeaders(t *testing.T) {
 	l.clock.Add(time.Minute)
 	_, resp, err = l.client.Account.Get(ctx)
 	must(t, err)
-	if resp.Rate.Remaining != 4996 {
+	if resp.Rate.Remaining != 4995 {
 		t.Fatalf("rate %+v", resp.Rate)
+	}
+	// Unset, nothing is refused.
+	l.sim.SetConfig(Config{})
+	for range 10 {
+		_, _, err = l.client.Account.Get(ctx)
+		must(t, err)
 	}
 }
 

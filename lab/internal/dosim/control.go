@@ -19,7 +19,8 @@ import (
 //	PUT    /_lab/timing     {"bootDelay":"2s","actionDelay":"0s","loadBalancerDelay":"0s",
 //	                         "loadBalancerIPDelay":"0s","healthCheckTimeScale":0.05};
 //	                        fields left out keep their values
-//	PUT    /_lab/limits     {"dropletLimit":25,"rateLimitPerHour":5000,"rateLimitPerMinute":250}
+//	PUT    /_lab/limits     {"dropletLimit":25,"rateLimitPerHour":5000,"rateLimitPerMinute":250};
+//	                        the rate limits are enforced only once set
 //	GET    /_lab/images     the catalog: [{"id","name","slug","kubernetesVersion"}]
 //	PUT    /_lab/images     register images: [{"name","slug","distribution","kubernetesVersion",
 //	                        "minDiskSizeGB","regions","createdAt"}], answers [{"name","id"}]

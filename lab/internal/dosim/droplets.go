@@ -392,9 +392,7 @@ func (s *Simulator) destroy(d *droplet) {
 	for _, lb := range s.lbs {
 		lb.DropletIDs = slices.DeleteFunc(lb.DropletIDs, func(id int) bool { return id == d.ID })
 	}
-	for _, f := range s.firewalls {
-		f.DropletIDs = slices.DeleteFunc(f.DropletIDs, func(id int) bool { return id == d.ID })
-	}
+	s.forget(d.ID, "")
 	id := d.ID
 	if cb := s.OnDropletDeleted; cb != nil {
 		s.pending = append(s.pending, func() { cb(id) })

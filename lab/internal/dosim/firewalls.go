@@ -481,3 +481,24 @@ func sameRule(p1, ports1 string, t1 *target, p2, ports2 string, t2 *target) bool
 	return slices.Equal(t1.Addresses, t2.Addresses) && slices.Equal(t1.Tags, t2.Tags) && slices.Equal(t1.DropletIDs, t2.DropletIDs) &&
 		slices.Equal(t1.LoadBalancerUIDs, t2.LoadBalancerUIDs) && slices.Equal(t1.KubernetesIDs, t2.KubernetesIDs)
 }
+
+// forget removes a deleted droplet or load balancer from every rule's
+// sources and destinations, as DigitalOcean does.
+func (s *Simulator) forget(dropletID int, lbID string) {
+	drop := func(t *target) {
+		if t == nil {
+			return
+		}
+		t.DropletIDs = slices.DeleteFunc(t.DropletIDs, func(id int) bool { return id == dropletID })
+		t.LoadBalancerUIDs = slices.DeleteFunc(t.LoadBalancerUIDs, func(id string) bool { return id == lbID })
+	}
+	for _, f := range s.firewalls {
+		f.DropletIDs = slices.DeleteFunc(f.DropletIDs, func(id int) bool { return id == dropletID })
+		for _, r := range f.InboundRules {
+			drop(r.Sources)
+		}
+		for _, r := range f.OutboundRules {
+			drop(r.Destinations)
+		}
+	}
+}

@@ -61,6 +61,16 @@ func TestFirewallLifecycle(t *testing.T) {
 	if len(list) != 1 {
 		t.Fatalf("%d firewalls", len(list))
 	}
+	// A deleted droplet leaves the firewall and its rules.
+	must2(t)(l.client.Firewalls.AddRules(ctx, f.ID, &godo.FirewallRulesRequest{
+		OutboundRules: []godo.OutboundRule{{Protocol: "tcp", PortRange: "5432", Destinations: &godo.Destinations{DropletIDs: []int{d.ID}, Addresses: []string{"10.0.0.0/8"}}}}}))
+	must2(t)(l.client.Firewalls.AddDroplets(ctx, f.ID, d.ID))
+	must2(t)(l.client.Droplets.Delete(ctx, d.ID))
+	f, _, err = l.client.Firewalls.Get(ctx, f.ID)
+	must(t, err)
+	if len(f.DropletIDs) != 0 || len(f.OutboundRules[0].Destinations.DropletIDs) != 0 {
+		t.Fatalf("%+v %+v", f.DropletIDs, f.OutboundRules[0].Destinations)
+	}
 	must2(t)(l.client.Firewalls.Delete(ctx, f.ID))
 	_, _, err = l.client.Firewalls.Get(ctx, f.ID)
 	mustStatus(t, err, http.StatusNotFound)

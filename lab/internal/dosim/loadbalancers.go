@@ -498,13 +498,7 @@ func (s *Simulator) deleteLoadBalancer(r *request) (int, any, *apiError) {
 		return 0, nil, err
 	}
 	delete(s.lbs, lb.ID)
-	for _, f := range s.firewalls {
-		for _, rule := range f.InboundRules {
-			if rule.Sources != nil {
-				rule.Sources.LoadBalancerUIDs = slices.DeleteFunc(rule.Sources.LoadBalancerUIDs, func(id string) bool { return id == lb.ID })
-			}
-		}
-	}
+	s.forget(0, lb.ID)
 	if ip := lb.IP; ip != "" {
 		if cb := s.OnLoadBalancerDeleted; cb != nil {
 			// After the health report that the deletion causes.

@@ -59,8 +59,10 @@ type Config struct {
 	HealthCheckTimeScale float64
 	// DropletLimit is the account's droplet limit, 25 unless set.
 	DropletLimit int
-	// RateLimitPerHour and RateLimitPerMinute are DigitalOcean's request
-	// limits per token, 5000 and 250 unless set.
+	// RateLimitPerHour and RateLimitPerMinute, when set, are enforced per
+	// token with 429 too_many_requests, as DigitalOcean enforces 5000 and
+	// 250. Unset, the rate-limit headers count against 5000 an hour and
+	// nothing is refused: the lab's clients share one placeholder token.
 	RateLimitPerHour, RateLimitPerMinute int
 	// Now replaces the clock in tests.
 	Now func() time.Time
