@@ -195,7 +195,7 @@ func simulateWorkloads(sim *awssim.Simulator, do *dosim.Simulator) error {
 	do.OnDropletActive = func(d dosim.Droplet) {
 		wl.InstanceRunning(workload.Instance{
 			Cloud: workload.DigitalOcean, ID: strconv.Itoa(d.ID), Name: d.Name, Region: d.Region,
-			PrivateIP: d.PrivateIP, PublicIP: d.PublicIP, KubernetesVersion: d.KubernetesVersion, UserData: d.UserData,
+			PrivateIP: d.PrivateIP, KubernetesVersion: d.KubernetesVersion, UserData: d.UserData,
 		})
 	}
 	do.OnDropletDeleted = func(id int) { wl.InstanceTerminated(strconv.Itoa(id)) }

@@ -121,8 +121,6 @@ type Instance struct {
 	// Region is a droplet's region slug; on AWS the region is the
 	// zone's.
 	Region string
-	// PublicIP is the instance's public address, "" for none.
-	PublicIP string
 	// InstanceType is the EC2 instance type ("" if unknown).
 	InstanceType string
 	// Tags are the instance's EC2 tags; the cloud controller manager reads
