@@ -34,6 +34,7 @@ Usage:
   capi-lab up   [--dir D] [--detach] [--port P] [--boot-delay 2s]
                 [--health-check-time-scale 0.1] [--consistency-delay 1s]
                 [--do-load-balancer-delay 5s] [--do-load-balancer-ip-delay 2s]
+                [--do-vpc-release-delay 0s]
                                                                     start it
   capi-lab down [--dir D]                                           stop it
   capi-lab env  [--dir D]                                           print shell exports for eval
@@ -51,7 +52,9 @@ health checks take: 0.1 turns the 5 checks 10 s apart that a control plane
 target needs into 5 s, 1 is real AWS and DigitalOcean. --consistency-delay
 is how long a new resource is not found by its ID, as with EC2's eventual
 consistency. --do-load-balancer-delay is how long a DigitalOcean load
-balancer stays new, --do-load-balancer-ip-delay how long it has no IP.
+balancer stays new, --do-load-balancer-ip-delay how long it has no IP,
+--do-vpc-release-delay how long a deleted droplet or load balancer keeps its
+VPC from being deleted (403, as on DigitalOcean for a while).
 
 The DigitalOcean API (v2, served at the URL root, any bearer token) refuses
 what DigitalOcean refuses: unknown regions, sizes, images and SSH keys,
@@ -137,6 +140,7 @@ func up(args []string) error {
 	consistency := fs.Duration("consistency-delay", time.Second, "how long a new resource is not found by its ID (EC2's eventual consistency)")
 	doLBDelay := fs.Duration("do-load-balancer-delay", 5*time.Second, "how long a DigitalOcean load balancer stays new")
 	doLBIPDelay := fs.Duration("do-load-balancer-ip-delay", 2*time.Second, "how long a DigitalOcean load balancer has no IP")
+	doVPCRelease := fs.Duration("do-vpc-release-delay", 0, "how long a deleted droplet or load balancer stays a member of its VPC")
 	dir, err := parse(fs, args, d)
 	if err != nil {
 		return err
@@ -157,7 +161,7 @@ func up(args []string) error {
 	}
 	sim := awssim.New(awssim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale, ConsistencyDelay: *consistency})
 	do := dosim.New(dosim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale,
-		LoadBalancerDelay: *doLBDelay, LoadBalancerIPDelay: *doLBIPDelay})
+		LoadBalancerDelay: *doLBDelay, LoadBalancerIPDelay: *doLBIPDelay, VPCReleaseDelay: *doVPCRelease})
 	if err := simulateWorkloads(sim, do); err != nil {
 		return err
 	}

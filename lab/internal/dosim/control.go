@@ -17,7 +17,7 @@ import (
 //	                        error throttling|server|quota|created-then-server
 //	DELETE /_lab/faults     remove them
 //	PUT    /_lab/timing     {"bootDelay":"2s","actionDelay":"0s","loadBalancerDelay":"0s",
-//	                         "loadBalancerIPDelay":"0s","healthCheckTimeScale":0.05};
+//	                         "loadBalancerIPDelay":"0s","vpcReleaseDelay":"0s","healthCheckTimeScale":0.05};
 //	                        fields left out keep their values
 //	PUT    /_lab/limits     {"dropletLimit":25,"rateLimitPerHour":5000,"rateLimitPerMinute":250};
 //	                        the rate limits are enforced only once set
@@ -91,8 +91,8 @@ func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 
 func (s *Simulator) putTiming(w http.ResponseWriter, r *http.Request) {
 	var t struct {
-		BootDelay, ActionDelay, LoadBalancerDelay, LoadBalancerIPDelay string
-		HealthCheckTimeScale                                           *float64
+		BootDelay, ActionDelay, LoadBalancerDelay, LoadBalancerIPDelay, VPCReleaseDelay string
+		HealthCheckTimeScale                                                            *float64
 	}
 	if err := json.NewDecoder(r.Body).Decode(&t); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -103,7 +103,7 @@ func (s *Simulator) putTiming(w http.ResponseWriter, r *http.Request) {
 		in  string
 		out *time.Duration
 	}{{t.BootDelay, &cfg.BootDelay}, {t.ActionDelay, &cfg.ActionDelay}, {t.LoadBalancerDelay, &cfg.LoadBalancerDelay},
-		{t.LoadBalancerIPDelay, &cfg.LoadBalancerIPDelay}} {
+		{t.LoadBalancerIPDelay, &cfg.LoadBalancerIPDelay}, {t.VPCReleaseDelay, &cfg.VPCReleaseDelay}} {
 		if d.in == "" {
 			continue
 		}

@@ -388,6 +388,7 @@ func (s *Simulator) destroy(d *droplet) {
 	delete(s.droplets, d.ID)
 	if v := s.vpcs[d.VPCUUID]; v != nil {
 		v.release(d.privateIP)
+		s.leave(v.ID, "droplet", vpcMember{URN: d.urn(), Name: d.Name, CreatedAt: d.CreatedAt})
 	}
 	for _, lb := range s.lbs {
 		lb.DropletIDs = slices.DeleteFunc(lb.DropletIDs, func(id int) bool { return id == d.ID })

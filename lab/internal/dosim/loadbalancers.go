@@ -498,6 +498,7 @@ func (s *Simulator) deleteLoadBalancer(r *request) (int, any, *apiError) {
 		return 0, nil, err
 	}
 	delete(s.lbs, lb.ID)
+	s.leave(lb.VPCUUID, "load_balancer", vpcMember{URN: "do:loadbalancer:" + lb.ID, Name: lb.Name, CreatedAt: lb.CreatedAt})
 	s.forget(0, lb.ID)
 	if ip := lb.IP; ip != "" {
 		if cb := s.OnLoadBalancerDeleted; cb != nil {

@@ -15,7 +15,8 @@
 // sizes a region does not offer, user data past 64 KiB, droplets past
 // the account's limit, VPC ranges outside RFC 1918, outside /16 to /28,
 // reserved or overlapping another VPC of the account, deleting the
-// default VPC or one with members, malformed firewall rules, a load
+// default VPC or one with members (deleted ones count for
+// Config.VPCReleaseDelay), malformed firewall rules, a load
 // balancer with both droplet IDs and a tag, and adding droplets to one
 // that targets a tag.
 //
@@ -52,6 +53,9 @@ type Config struct {
 	// LoadBalancerIPDelay is how long a load balancer has no IP. The
 	// answer to its creation never carries one.
 	LoadBalancerIPDelay time.Duration
+	// VPCReleaseDelay is how long a deleted droplet or load balancer
+	// stays a member of its VPC, keeping the VPC from being deleted.
+	VPCReleaseDelay time.Duration
 	// HealthCheckTimeScale is the share of real time that load balancer
 	// health checks take: a droplet turns healthy after its load
 	// balancer's healthy_threshold x check_interval_seconds times this.
@@ -123,6 +127,9 @@ type Simulator struct {
 	// pendingAfterHealth are callbacks that must follow the health
 	// reports of the same change.
 	pendingAfterHealth []func()
+
+	// leaving are deleted resources still counted as VPC members.
+	leaving []leavingMember
 
 	calls   map[string]int
 	faults  []*Fault
@@ -316,6 +323,13 @@ func (s *Simulator) advance() {
 			lb.Status = "active"
 		}
 	}
+	kept := s.leaving[:0]
+	for _, m := range s.leaving {
+		if now.Before(m.until) {
+			kept = append(kept, m)
+		}
+	}
+	s.leaving = kept
 	s.trackTargets()
 }
 

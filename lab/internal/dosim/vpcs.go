@@ -301,8 +301,29 @@ func (s *Simulator) members(v *vpc, resourceType string) []vpcMember {
 			}
 		}
 	}
+	for _, m := range s.leaving {
+		if m.vpcID == v.ID && (resourceType == "" || resourceType == m.resourceType) {
+			out = append(out, m.vpcMember)
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].URN < out[j].URN })
 	return out
+}
+
+// leavingMember is a deleted droplet or load balancer that is still a
+// member of its VPC until Config.VPCReleaseDelay has passed: deleting
+// the VPC right after its last resource fails with 403 for a while.
+type leavingMember struct {
+	vpcMember
+	vpcID, resourceType string
+	until               time.Time
+}
+
+// leave notes a deleted resource's departure from its VPC.
+func (s *Simulator) leave(vpcID, resourceType string, m vpcMember) {
+	if s.cfg.VPCReleaseDelay > 0 {
+		s.leaving = append(s.leaving, leavingMember{vpcMember: m, vpcID: vpcID, resourceType: resourceType, until: s.now().Add(s.cfg.VPCReleaseDelay)})
+	}
 }
 
 func (s *Simulator) listVPCMembers(r *request) (int, any, *apiError) {

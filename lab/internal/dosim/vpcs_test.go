@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/digitalocean/godo"
 )
@@ -123,4 +124,23 @@ func TestVPCUpdateMembersAndDelete(t *testing.T) {
 	}
 	_, _, err = l.client.VPCs.Get(ctx, v.ID)
 	mustStatus(t, err, http.StatusNotFound)
+}
+
+// A VPC's deleted resources stay members for a while: deleting the VPC
+// right after them fails with 403 until they are gone.
+func TestVPCMembersLeaveAfterTheReleaseDelay(t *testing.T) {
+	l := newLab(t, Config{VPCReleaseDelay: 30 * time.Second})
+	v, _, err := l.client.VPCs.Create(ctx, &godo.VPCCreateRequest{Name: "c1", RegionSlug: "nyc3"})
+	must(t, err)
+	d := l.createDroplet(t, godo.DropletCreateRequest{Name: "a", VPCUUID: v.ID})
+	must2(t)(l.client.Droplets.Delete(ctx, d.ID))
+	_, err = l.client.VPCs.Delete(ctx, v.ID)
+	mustStatus(t, err, http.StatusForbidden)
+	members, _, err := l.client.VPCs.ListMembers(ctx, v.ID, nil, nil)
+	must(t, err)
+	if len(members) != 1 {
+		t.Fatalf("members %+v", members)
+	}
+	l.clock.Add(30 * time.Second)
+	must2(t)(l.client.VPCs.Delete(ctx, v.ID))
 }
