@@ -34,7 +34,7 @@ type networkV6 struct {
 }
 
 // networks are always present, with empty lists until the droplet is
-// active: godo's address helpers fail on a droplet without them.
+// active: godo's PrivateIPv4 and PublicIPv4 fail on a droplet without them.
 type networks struct {
 	V4 []networkV4 `json:"v4"`
 	V6 []networkV6 `json:"v6"`
