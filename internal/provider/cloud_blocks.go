@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -22,7 +23,8 @@ import (
 // registry, named after it. At most one is set; the cloud-neutral models
 // of capiobj carry the chosen one as their InfraBlock.
 type cloudBlocks struct {
-	AWS types.Object `tfsdk:"aws"`
+	AWS          types.Object `tfsdk:"aws"`
+	DigitalOcean types.Object `tfsdk:"digitalocean"`
 }
 
 // field is the block of the cloud named name.
@@ -30,6 +32,8 @@ func (b *cloudBlocks) field(name string) *types.Object {
 	switch name {
 	case "aws":
 		return &b.AWS
+	case "digitalocean":
+		return &b.DigitalOcean
 	}
 	panic(fmt.Sprintf("no block for cloud %q", name))
 }
@@ -184,4 +188,41 @@ func (controlPlaneMachineOfCloud) ValidateResource(ctx context.Context, req reso
 				fmt.Sprintf("Attribute control_plane.machine.%s is required for %s machines (the cluster's %s block).", name, cloud.Title(), cloud.Name()))
 		}
 	}
+}
+
+// requiresCloud refuses attributes that only a cluster on a cloud can
+// have (a control plane, add-ons) without a cloud block.
+type requiresCloud struct{ attributes []string }
+
+func (v requiresCloud) Description(context.Context) string {
+	return strings.Join(v.attributes, " and ") + " need a cloud block (" + cloudNames() + ")"
+}
+
+func (v requiresCloud) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v requiresCloud) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var diags diag.Diagnostics
+	if configuresCloud(ctx, req.Config, &diags) || hasUnknownCloud(ctx, req.Config) {
+		return
+	}
+	for _, name := range v.attributes {
+		var value attr.Value
+		if d := req.Config.GetAttribute(ctx, path.Root(name), &value); d.HasError() || value == nil || value.IsNull() {
+			continue
+		}
+		resp.Diagnostics.AddAttributeError(path.Root(name), "Missing cloud block",
+			fmt.Sprintf("Attribute %s needs a cloud block (%s): without infrastructure there are no machines to run a control plane "+
+				"or add-ons on.", name, cloudNames()))
+	}
+}
+
+// hasUnknownCloud says whether a cloud block's presence is unknown yet.
+func hasUnknownCloud(ctx context.Context, config tfsdk.Config) bool {
+	for _, cloud := range registry.All() {
+		var block types.Object
+		if d := config.GetAttribute(ctx, path.Root(cloud.Name()), &block); !d.HasError() && block.IsUnknown() {
+			return true
+		}
+	}
+	return false
 }

@@ -143,7 +143,7 @@ func TestAccCluster_awsInvalidInput(t *testing.T) {
 	}
 	cases := []struct{ body, want string }{
 		{`control_plane = { version = "v1.36.0", machine = { ami = "ami-0123456789abcdef0", instance_type = "t3.large" } }`,
-			`Attribute "aws" must be specified when "control_plane" is specified`},
+			`Attribute control_plane needs a cloud block (aws or digitalocean)`},
 		{`aws = { region = "us-east-1" }` + "\n" + `control_plane = { replicas = 2, version = "v1.36.0", machine = { ami = "ami-0123456789abcdef0", instance_type = "t3.large" } }`,
 			`Attribute control_plane.replicas value must be one of: ["1" "3" "5"], got: 2`},
 		{`aws = { region = "us-east-1" }` + "\n" + `control_plane = { version = "1.36", machine = { ami = "ami-0123456789abcdef0", instance_type = "t3.large" } }`,
@@ -169,7 +169,7 @@ func TestAccCluster_awsInvalidInput(t *testing.T) {
 			`document 1 (DaemonSet "") lacks apiVersion, kind or metadata.name`},
 		{`aws = { region = "us-east-1" }` + "\n" + `addons = { "aws-cloud-controller-manager" = { manifests = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}" } }`,
 			`value must be none of`},
-		{`addons = { cni = { manifests = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}" } }`, `Attribute "aws" must be specified when "addons" is specified`},
+		{`addons = { cni = { manifests = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}" } }`, `Attribute addons needs a cloud block (aws or digitalocean)`},
 		{`aws = { region = "us-east-1", cloud_controller_manager = true }` + "\n" +
 			`control_plane = { version = "v1.36.0", machine = { instance_type = "t3.large" }, kubeadm = { kubelet_extra_args = { "cloud-provider" = "aws" } } }`,
 			`may not set cloud-provider while aws.cloud_controller_manager is true`},

@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int32validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -60,7 +59,7 @@ const (
 	waitAvailable   = "available"
 )
 
-// Default timeouts: creating a cluster on AWS takes minutes (NAT gateways,
+// Default timeouts: creating a cluster takes minutes (on AWS: NAT gateways,
 // load balancer, instances booting).
 const (
 	defaultClusterCreateTimeout = 30 * time.Minute
@@ -177,8 +176,9 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			},
 			"control_plane_endpoint": schema.SingleNestedAttribute{
 				Optional: true,
-				MarkdownDescription: "Endpoint of the workload cluster's API server (`spec.controlPlaneEndpoint`), for clusters without an `aws` block " +
-					"whose infrastructure does not set it. With `aws`, the load balancer's address is set by the infrastructure: see `api_server_endpoint`.",
+				MarkdownDescription: "Endpoint of the workload cluster's API server (`spec.controlPlaneEndpoint`), for clusters without a cloud block " +
+					"(`aws`, `digitalocean`) whose infrastructure does not set it. With a cloud block, the load balancer's address is set by the " +
+					"infrastructure: see `api_server_endpoint`.",
 				Attributes: map[string]schema.Attribute{
 					"host": schema.StringAttribute{
 						Required:            true,
@@ -194,9 +194,8 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			},
 			"control_plane": schema.SingleNestedAttribute{
 				Optional: true,
-				MarkdownDescription: "The control plane (a `KubeadmControlPlane` and the `AWSMachineTemplate` of its machines). " +
-					"Changes roll the control plane machines one at a time; the cluster is not replaced. Requires `aws`.",
-				Validators: []validator.Object{objectvalidator.AlsoRequires(cloudBlockPaths()...)},
+				MarkdownDescription: "The control plane (a `KubeadmControlPlane` and the machine template of its machines: an `AWSMachineTemplate`, a `DOMachineTemplate`). " +
+					"Changes roll the control plane machines one at a time; the cluster is not replaced. Requires a cloud block (`aws`, `digitalocean`).",
 				Attributes: map[string]schema.Attribute{
 					"replicas": schema.Int32Attribute{
 						Optional:            true,
@@ -210,7 +209,8 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					},
 					"machine": schema.SingleNestedAttribute{
 						Required:            true,
-						MarkdownDescription: "The control plane's machines: the settings of the cluster's cloud (for `aws`, EC2 instances).",
+						MarkdownDescription: "The control plane's machines, with the settings of the cluster's cloud: `instance_type` and the image for `aws` (EC2 " +
+							"instances), `size` and `image` for `digitalocean` (droplets). Settings of another cloud are refused at plan.",
 						Attributes:          registry.ControlPlaneMachineAttributes(),
 					},
 					"kubeadm": kubeadmAttribute("Changing it rolls the control plane machines one at a time (KCP); the cluster is not replaced.", true),
@@ -221,10 +221,9 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Add-ons applied to the workload cluster once its API server answers, by name: the network plugin (CNI) " +
 					"first of all, since nodes stay NotReady until one runs. Each is a `ConfigMap` with the manifests and a " +
 					"`ClusterResourceSet` selecting this cluster, applied by Cluster API's own ClusterResourceSet reconciler " +
-					"(`kubectl get clusterresourcesets,clusterresourcesetbindings` shows them). Requires `aws`.",
+					"(`kubectl get clusterresourcesets,clusterresourcesetbindings` shows them). Requires a cloud block.",
 				Validators: []validator.Map{
 					mapvalidator.KeysAre(validators.DNS1123Label(), stringvalidator.NoneOf(registry.ReservedAddons()...)),
-					mapvalidator.AlsoRequires(cloudBlockPaths()...),
 				},
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"manifests": schema.StringAttribute{
@@ -244,7 +243,7 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			},
 			"wait_for": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(waitAvailable),
-				MarkdownDescription: "What create and update wait for, with an `aws` block: `provisioned` (network and API server load balancer ready, " +
+				MarkdownDescription: "What create and update wait for, with a cloud block: `provisioned` (network and API server load balancer ready, " +
 					"endpoint known), `api_server` (control plane initialized and its API server answering through the load balancer: " +
 					"enough to install a network plugin with the helm or kubernetes provider through `capi_cluster_kubeconfig`) or " +
 					"`available` (Cluster API's `Available` condition, and every control plane machine on the current spec " +
@@ -287,6 +286,7 @@ func (r *clusterResource) ConfigValidators(context.Context) []resource.ConfigVal
 		waitForReachable{},
 		positiveTimeouts{},
 		controlPlaneMachineOfCloud{},
+		requiresCloud{attributes: []string{"control_plane", "addons"}},
 	}
 	if paths := cloudBlockPaths(); len(paths) > 1 {
 		// A cluster is on one cloud.
@@ -613,7 +613,7 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 
 // wait blocks until the Cluster reaches the plan's wait target, watching
 // it and its infrastructure, and says whether the wait is still pending
-// (see reportWait). Clusters without an aws block have no reconcilers
+// (see reportWait). Clusters without a cloud block have no reconcilers
 // here: nothing to wait for.
 func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl client.WithWatch, cluster *clusterv1.Cluster, timeout time.Duration, since time.Time, creating bool, diags *diag.Diagnostics) bool {
 	if !m.Infrastructure.Set() || diags.HasError() {

@@ -82,8 +82,9 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 	duration := []validator.String{stringvalidator.RegexMatches(durationPattern, `must be a duration such as "5m" or "1h30m"`)}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A Cluster API `MachineDeployment` of a `capi_cluster`: a set of worker machines with an " +
-			"`AWSMachineTemplate`, a `KubeadmConfigTemplate` (kubeadm join) and, unless disabled, a `MachineHealthCheck`. " +
-			"Changing `replicas` scales in place; changing `version`, `aws` or `taints` rolls the machines onto new templates " +
+			"infrastructure template of its cluster's cloud (`AWSMachineTemplate`, `DOMachineTemplate`), a `KubeadmConfigTemplate` " +
+			"(kubeadm join) and, unless disabled, a `MachineHealthCheck`. Its cloud block (`aws` or `digitalocean`) must be its cluster's. " +
+			"Changing `replicas` scales in place; changing `version`, the cloud block or `taints` rolls the machines onto new templates " +
 			"in place, as Cluster API does with `max_surge` and `max_unavailable`. Neither replaces the Terraform resource. " +
 			"Apply waits until every machine is up to date and its node is Ready.",
 		Attributes: map[string]schema.Attribute{
@@ -114,7 +115,7 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 						Validators: []validator.String{stringvalidator.OneOf("NoSchedule", "PreferNoSchedule", "NoExecute")}},
 				}}},
 			"availability_zone": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.AWSZone()},
-				MarkdownDescription: "Failure domain (availability zone) of every machine: one of the cluster's `aws.availability_zones`. Default: Cluster API picks among the cluster's."},
+				MarkdownDescription: "Failure domain (availability zone, on AWS) of every machine: one of the cluster's `aws.availability_zones`. Default: Cluster API picks among the cluster's (on DigitalOcean, its region)."},
 			"kubeadm": kubeadmAttribute("Changing it makes a new bootstrap template and rolls the machines onto it as `rollout` says; the deployment is not replaced.", false),
 			"rollout": schema.SingleNestedAttribute{Optional: true,
 				MarkdownDescription: "How changes to the machines roll out. Default: `RollingUpdate` with `max_surge` 1 and `max_unavailable` 0.",

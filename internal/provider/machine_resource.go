@@ -80,10 +80,10 @@ func (r *machineResource) Metadata(_ context.Context, req resource.MetadataReque
 func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "One Cluster API `Machine` of a `capi_cluster`, with its `AWSMachine` and either a `KubeadmConfig` " +
+		MarkdownDescription: "One Cluster API `Machine` of a `capi_cluster`, with its infrastructure machine (an `AWSMachine`, a `DOMachine`) and either a `KubeadmConfig` " +
 			"(kubeadm join, the default) or a bootstrap script of your own (Cluster API's `dataSecretName`). A Machine's spec " +
 			"is immutable in Cluster API: changing it replaces the machine; labels and annotations change in place. " +
-			"The cluster must exist (or be a `capi_cluster` of the configuration) with an `aws` block, and the machine's zone and " +
+			"The cluster must exist (or be a `capi_cluster` of the configuration) with the cloud block the machine has, and the machine's zone and " +
 			"version must suit it (checked at plan). A create that outlasts its timeout is kept in the state, not tainted, and the " +
 			"next apply waits for it again instead of replacing it; a permanent cloud error fails the apply at once.",
 		Attributes: map[string]schema.Attribute{
@@ -95,7 +95,7 @@ func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Namespace, the cluster's (default `default`).", Validators: []validator.String{validators.DNS1123Label()}, PlanModifiers: replace},
 			"cluster": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the `capi_cluster` the machine belongs to.",
 				Validators: []validator.String{validators.ClusterName()}, PlanModifiers: replace},
-			"version": schema.StringAttribute{Optional: true, MarkdownDescription: "Kubernetes version of the node, such as `v1.36.0`: required with kubeadm; without it (a `bootstrap_script` machine) `aws.ami` is required.",
+			"version": schema.StringAttribute{Optional: true, MarkdownDescription: "Kubernetes version of the node, such as `v1.36.0`: required with kubeadm; without it (a `bootstrap_script` machine) `aws.ami` is required on AWS.",
 				Validators: []validator.String{validators.KubernetesVersion()}, PlanModifiers: replace},
 			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Labels of the Machine.",
 				Validators: []validator.Map{mapvalidator.KeysAre(validators.LabelKey()), mapvalidator.ValueStringsAre(validators.LabelValue())}},
@@ -111,7 +111,7 @@ func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "User data of your own instead of kubeadm join (stored in a Secret that the Machine's `dataSecretName` names).",
 				PlanModifiers:       replace},
 			"uid":         schema.StringAttribute{Computed: true, MarkdownDescription: "Kubernetes UID of the Machine.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"provider_id": schema.StringAttribute{Computed: true, MarkdownDescription: "`aws:///<zone>/<instance-id>` once the instance exists."},
+			"provider_id": schema.StringAttribute{Computed: true, MarkdownDescription: "`aws:///<zone>/<instance-id>` or `digitalocean://<droplet-id>` once the instance or droplet exists."},
 			"phase":       schema.StringAttribute{Computed: true, MarkdownDescription: "`status.phase` of the Machine."},
 			"conditions": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "`status.conditions` of the Machine.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{

@@ -204,7 +204,7 @@ func TestAccMachine_invalidInput(t *testing.T) {
 			`Attribute "bootstrap_script" cannot be specified when "kubeadm" is specified`},
 		{machine(`version = "v1.36.0"`), `Attribute cluster names Cluster default/c, which does not exist in the management cluster`},
 		{strings.Replace(machine(`version = "v1.36.0"`), `cluster = "c"`, `cluster = capi_cluster.c.name`, 1) + "\n" + `resource "capi_cluster" "c" { name = "c" }`,
-			`Attribute cluster names Cluster default/c, which has no aws block`},
+			`Attribute cluster names Cluster default/c, which has no aws or digitalocean block`},
 	} {
 		steps = append(steps, resource.TestStep{Config: c.config, PlanOnly: true, ExpectError: wrapped(c.want)})
 	}

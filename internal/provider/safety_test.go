@@ -253,7 +253,7 @@ resource "capi_cluster" "c" {
 	for _, c := range []struct{ config, want string }{
 		{deployment("md", `"nowhere"`, ``), `Attribute cluster names Cluster default/nowhere, which does not exist in the management cluster`},
 		{`resource "capi_cluster" "bare" { name = "bare" }` + "\n" + deployment("md", `capi_cluster.bare.name`, ``),
-			`Attribute cluster names Cluster default/bare, which has no aws block`},
+			`Attribute cluster names Cluster default/bare, which has no aws or digitalocean block`},
 		{cluster + deployment("md", `capi_cluster.c.name`, `availability_zone = "us-east-1b"`),
 			`Attribute availability_zone is us-east-1b, which is not one of Cluster default/planned's zones (us-east-1a)`},
 		{cluster + strings.Replace(deployment("md", `capi_cluster.c.name`, ``), `"v1.36.0"`, `"v1.37.0"`, 1),

@@ -12,9 +12,10 @@ import (
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean"
 )
 
-var all = []infrastructure.Infrastructure{aws.Infrastructure{}}
+var all = []infrastructure.Infrastructure{aws.Infrastructure{}, digitalocean.Infrastructure{}}
 
 // All are the clouds, in the order their blocks are documented.
 func All() []infrastructure.Infrastructure { return all }
