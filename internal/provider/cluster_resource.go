@@ -208,10 +208,10 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 						Validators:          []validator.String{validators.KubernetesVersion()},
 					},
 					"machine": schema.SingleNestedAttribute{
-						Required:            true,
+						Required: true,
 						MarkdownDescription: "The control plane's machines, with the settings of the cluster's cloud: `instance_type` and the image for `aws` (EC2 " +
 							"instances), `size` and `image` for `digitalocean` (droplets). Settings of another cloud are refused at plan.",
-						Attributes:          registry.ControlPlaneMachineAttributes(),
+						Attributes: registry.ControlPlaneMachineAttributes(),
 					},
 					"kubeadm": kubeadmAttribute("Changing it rolls the control plane machines one at a time (KCP); the cluster is not replaced.", true),
 				},
