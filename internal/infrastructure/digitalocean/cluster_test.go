@@ -25,8 +25,9 @@ import (
 // the VPC, the firewall and the load balancer appear in the simulator, the
 // endpoint is the load balancer's IP, the first control plane droplet runs
 // in the VPC with the tags the firewall and the load balancer go by, its
-// Machine gets its provider ID and addresses, and deleting the Cluster
-// leaves the simulator empty.
+// Machine gets its provider ID and addresses and, once the lab's kubeadm
+// has registered the node with KubeletProviderID, its node; deleting the
+// Cluster leaves the simulator empty.
 func TestAccDOClusterWithControlPlane(t *testing.T) {
 	e := startEngine(t)
 	ctx := context.Background()
@@ -68,6 +69,13 @@ func TestAccDOClusterWithControlPlane(t *testing.T) {
 	checkFirewall(t, e, id, st)
 	checkLoadBalancer(t, e, id, st)
 	checkControlPlaneDroplet(t, e, id, st, machines[0])
+	// The lab's kubeadm registers the node with the kubelet's provider-id
+	// (KubeletProviderID), which Cluster API matches to the Machine.
+	eventually(t, "control plane node matched to its Machine", 90*time.Second, func() (bool, error) {
+		m := &clusterv1.Machine{}
+		err := e.c.Get(ctx, client.ObjectKeyFromObject(&machines[0]), m)
+		return err == nil && m.Status.NodeRef.IsDefined() && m.Status.Phase == string(clusterv1.MachinePhaseRunning), err
+	})
 	kinds := countKinds(t)
 	// Tags: the cluster's, its control plane's and the machine's.
 	for kind, n := range map[string]int{"vpc": 1, "firewall": 1, "load_balancer": 1, "droplet": 1, "tag": 3} {

@@ -148,7 +148,7 @@ func (r *DOClusterReconciler) reconcileNormal(ctx context.Context, s *clusterSco
 	}
 	provisioned := ptr.Deref(s.doCluster.Status.Initialization.Provisioned, false)
 	phases := []clusterPhase{r.connect(infrav1.VPCReadyCondition, "VPCFailed")}
-	if last, ok := r.networked.Load(key); !ok || time.Since(last.(time.Time)) >= networkRecheckInterval {
+	if !r.recentlyNetworked(key, s.doCluster) {
 		phases = append(phases, r.reconcileVPC, r.reconcileFirewall, r.networkDone(key))
 	}
 	phases = append(phases, r.reconcileLoadBalancer, r.reconcileProvisioned)
@@ -163,6 +163,16 @@ func (r *DOClusterReconciler) reconcileNormal(ctx context.Context, s *clusterSco
 		}
 	}
 	return result, nil
+}
+
+// recentlyNetworked says whether the VPC and the firewall of c were
+// reconciled moments ago for key, its UID and generation, and c shows
+// them: a pass that the last one's own status patch brings reads c from
+// a cache that may not have that patch yet.
+func (r *DOClusterReconciler) recentlyNetworked(key string, c *infrav1.DOCluster) bool {
+	last, ok := r.networked.Load(key)
+	st := c.Status.Network
+	return ok && time.Since(last.(time.Time)) < networkRecheckInterval && st.VPCUUID != "" && st.VPCIPRange != "" && st.FirewallID != ""
 }
 
 // networkDone is the phase that records that the VPC and the firewall
