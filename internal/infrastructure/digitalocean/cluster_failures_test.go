@@ -132,7 +132,8 @@ func TestAccDOClusterRecoversFromTransientFailures(t *testing.T) {
 }
 
 // A cluster in an existing VPC (here the region's default one) puts its
-// firewall and load balancer there, and leaves the VPC when it is deleted.
+// firewall and load balancer there, updates its firewall when the spec
+// opens SSH, and leaves the VPC when it is deleted.
 func TestAccDOClusterInExistingVPC(t *testing.T) {
 	e := startEngine(t)
 	ctx := context.Background()
@@ -152,6 +153,31 @@ func TestAccDOClusterInExistingVPC(t *testing.T) {
 	}
 	if n := countKinds(t)["vpc"]; n != 0 {
 		t.Errorf("%d VPCs made for a cluster in an existing one", n)
+	}
+
+	// Opening SSH updates the firewall in place, once: the rules as
+	// DigitalOcean returns them are the spec's.
+	before := calls(t)
+	patched := dc.DeepCopy()
+	patched.Spec.Firewall.SSHSources = []string{"198.51.100.7/32"}
+	if err := e.c.Patch(ctx, patched, client.MergeFrom(dc)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "SSH open", 30*time.Second, func() (bool, error) {
+		fw, _, err := e.godo.Firewalls.Get(ctx, dc.Status.Network.FirewallID)
+		if err != nil {
+			return false, err
+		}
+		for _, r := range fw.InboundRules {
+			if r.Protocol == "tcp" && r.PortRange == "22" {
+				return len(r.Sources.Addresses) == 1 && r.Sources.Addresses[0] == "198.51.100.7/32", nil
+			}
+		}
+		return false, nil
+	})
+	time.Sleep(5 * time.Second)
+	if n := callsSince(t, before)["firewalls:update"]; n != 1 {
+		t.Errorf("firewalls:update called %d times for one change of the spec", n)
 	}
 	e.deleteCluster(t, cluster)
 	if _, _, err := e.godo.VPCs.Get(ctx, existing); err != nil {
