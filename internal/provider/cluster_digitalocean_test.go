@@ -1,0 +1,344 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/digitalocean/godo"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"golang.org/x/oauth2"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	doinfrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/api/v1alpha1"
+)
+
+// labDO is the lab's DigitalOcean API, through godo as the reconcilers
+// reach it, and its control API.
+type labDO struct {
+	t   *testing.T
+	url string
+	api *godo.Client
+}
+
+// useLabDO points the provider at the lab's DigitalOcean API, as `eval
+// "$(capi-lab env)"` does.
+func useLabDO(t *testing.T) labDO {
+	t.Helper()
+	labClient(t)
+	url, err := testLab.DigitalOceanEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DIGITALOCEAN_API_URL", url)
+	t.Setenv("DIGITALOCEAN_TOKEN", "capi-lab")
+	api, err := godo.New(oauth2.NewClient(context.Background(), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "capi-lab"})), godo.SetBaseURL(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return labDO{t: t, url: strings.TrimSuffix(url, "/"), api: api}
+}
+
+func (d labDO) control(method, path string, in, out any) {
+	d.t.Helper()
+	var body bytes.Buffer
+	if in != nil {
+		if err := json.NewEncoder(&body).Encode(in); err != nil {
+			d.t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(method, d.url+path, &body)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		d.t.Fatalf("%s %s: %s", method, path, resp.Status)
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			d.t.Fatal(err)
+		}
+	}
+}
+
+// image is the ID of the lab's snapshot with Kubernetes version v, as
+// image-builder names its DigitalOcean snapshots.
+func (d labDO) image(v string) string {
+	var images []struct {
+		ID                int    `json:"id"`
+		Name              string `json:"name"`
+		KubernetesVersion string `json:"kubernetesVersion"`
+	}
+	d.control(http.MethodGet, "/_lab/images", nil, &images)
+	for _, i := range images {
+		if i.Name == "cluster-api-ubuntu-2404-"+v {
+			return strconv.Itoa(i.ID)
+		}
+	}
+	d.t.Fatalf("no lab image with Kubernetes %s", v)
+	return ""
+}
+
+type doResource struct {
+	Kind, ID, Name, State string
+}
+
+func (d labDO) resources() []doResource {
+	var out []doResource
+	d.control(http.MethodGet, "/_lab/resources", nil, &out)
+	return out
+}
+
+func (d labDO) droplets() []doResource {
+	var out []doResource
+	for _, r := range d.resources() {
+		if r.Kind == "droplet" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (d labDO) setFaults(faults any) { d.control(http.MethodPut, "/_lab/faults", faults, nil) }
+
+const (
+	doCluster = "capi_cluster.do"
+	doWorkers = "capi_machine_deployment.workers"
+)
+
+func doClusterConfig(d labDO, name, version string, workers int) string {
+	image := d.image(version)
+	return fmt.Sprintf(`
+resource "capi_cluster" "do" {
+  name = %[1]q
+  digitalocean = {
+    region       = "nyc3"
+    vpc_ip_range = "10.40.0.0/20"
+  }
+  control_plane = {
+    replicas = 3
+    version  = %[2]q
+    machine = {
+      size  = "s-2vcpu-4gb"
+      image = %[4]q
+    }
+  }
+%[5]s
+}
+
+resource "capi_machine_deployment" "workers" {
+  cluster  = capi_cluster.do.name
+  name     = "%[1]s-workers"
+  replicas = %[3]d
+  version  = %[2]q
+  labels   = { "node-role.kubernetes.io/worker" = "" }
+  taints   = [{ key = "dedicated", value = "batch", effect = "NoSchedule" }]
+  digitalocean = {
+    size  = "s-2vcpu-2gb"
+    image = %[4]q
+  }
+}`, name, version, workers, image, cniAddon())
+}
+
+// The lifecycle of an HA cluster on DigitalOcean, through the real
+// terraform CLI against the lab's DigitalOcean API: three control plane
+// droplets behind the API server's load balancer and three workers reach
+// Ready nodes with digitalocean:// provider IDs; the workers scale 3 -> 5
+// while 30% of droplet creates are answered 500 after the droplet was made
+// (each machine still gets exactly one droplet), then to 2; a version
+// change rolls the control plane one machine at a time, then the workers
+// within max_surge and max_unavailable; a droplet deleted behind the
+// provider's back shows in the plan and the next apply replaces its
+// machine; destroy leaves no droplet, VPC, firewall, load balancer or tag,
+// and no Cluster API object.
+func TestAccDigitalOcean_haClusterWithWorkers(t *testing.T) {
+	do := useLabDO(t)
+	name := testClusterName()
+	key := client.ObjectKey{Namespace: "default", Name: name}
+	monitor := &rolloutMonitor{t: t, key: key}
+	var deleted string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNothingLeftOnDigitalOcean(t, do, key),
+		Steps: []resource.TestStep{
+			{
+				PreConfig: endApply,
+				Config:    doClusterConfig(do, name, "v1.36.0", 3),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(doWorkers, tfjsonpath.New("ready_replicas"), knownvalue.Int32Exact(3)),
+					statecheck.ExpectKnownValue(doCluster, tfjsonpath.New("digitalocean").AtMapKey("region"), knownvalue.StringExact("nyc3")),
+					statecheck.ExpectKnownValue(doCluster, tfjsonpath.New("aws"), knownvalue.Null()),
+				},
+				Check: resource.ComposeTestCheckFunc(checkWorkload(t, key, 3, 3, "v1.36.0"), checkDigitalOceanProviderIDs(t, do, key)),
+			},
+			{
+				PreConfig: func() {
+					endApply()
+					do.setFaults([]map[string]any{{"action": "droplets:create", "rate": 0.3, "error": "created-then-server"}})
+				},
+				Config: doClusterConfig(do, name, "v1.36.0", 5),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(doWorkers, plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction(doCluster, plancheck.ResourceActionNoop),
+				}},
+				Check: resource.ComposeTestCheckFunc(
+					checkWorkload(t, key, 3, 5, "v1.36.0"),
+					func(*terraform.State) error {
+						do.control(http.MethodDelete, "/_lab/faults", nil, nil)
+						if n := len(do.droplets()); n != 8 {
+							return fmt.Errorf("%d droplets for 8 machines: a create answered 500 made a second droplet", n)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				PreConfig: endApply,
+				Config:    doClusterConfig(do, name, "v1.36.0", 2),
+				Check:     checkWorkload(t, key, 3, 2, "v1.36.0"),
+			},
+			{
+				PreConfig: func() { endApply(); monitor.start() },
+				Config:    doClusterConfig(do, name, "v1.36.3", 2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(doCluster, plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction(doWorkers, plancheck.ResourceActionUpdate),
+				}},
+				Check: resource.ComposeTestCheckFunc(checkWorkload(t, key, 3, 2, "v1.36.3"), monitor.check(3, 2)),
+			},
+			{
+				PreConfig: func() {
+					endApply()
+					deleted = deleteWorkerDroplet(t, do, key)
+				},
+				Config: doClusterConfig(do, name, "v1.36.3", 2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(doWorkers, plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue(doWorkers, tfjsonpath.New("ready_replicas")),
+				}},
+				Check: resource.ComposeTestCheckFunc(
+					checkWorkload(t, key, 3, 2, "v1.36.3"),
+					func(*terraform.State) error {
+						for _, n := range workloadNodes(t, key) {
+							if n.Spec.ProviderID == doinfrav1.ProviderIDPrefix+deleted {
+								return fmt.Errorf("node %s of the deleted droplet %s is still there", n.Name, deleted)
+							}
+						}
+						return nil
+					},
+				),
+			},
+			{
+				PreConfig: endApply,
+				Config:    doClusterConfig(do, name, "v1.36.3", 2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+			},
+			{
+				ResourceName:      doCluster,
+				ImportState:       true,
+				ImportStateId:     "default/" + name,
+				ImportStateVerify: true,
+				// Defaults the configuration left out read back on import.
+				ImportStateVerifyIgnore: []string{"wait_for", "timeouts"},
+			},
+		},
+	})
+}
+
+// checkDigitalOceanProviderIDs checks that every machine's provider ID is
+// one of the lab's droplets.
+func checkDigitalOceanProviderIDs(t *testing.T, do labDO, key client.ObjectKey) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ids := map[string]bool{}
+		for _, d := range do.droplets() {
+			ids[doinfrav1.ProviderIDPrefix+d.ID] = true
+		}
+		var machines clusterv1.MachineList
+		if err := labClient(t).List(context.Background(), &machines, client.InNamespace(key.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: key.Name}); err != nil {
+			return err
+		}
+		for _, m := range machines.Items {
+			if !ids[m.Spec.ProviderID] {
+				return fmt.Errorf("machine %s has provider ID %q, no droplet of the lab", m.Name, m.Spec.ProviderID)
+			}
+		}
+		return nil
+	}
+}
+
+// deleteWorkerDroplet deletes one worker's droplet with the DigitalOcean
+// API, behind the provider's back, and waits until its node has left the
+// workload cluster. It returns the droplet ID.
+func deleteWorkerDroplet(t *testing.T, do labDO, key client.ObjectKey) string {
+	t.Helper()
+	var machines clusterv1.MachineList
+	if err := labClient(t).List(context.Background(), &machines, client.InNamespace(key.Namespace),
+		client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: key.Name + "-workers"}); err != nil || len(machines.Items) == 0 {
+		t.Fatalf("no worker machine (%v)", err)
+	}
+	providerID := machines.Items[0].Spec.ProviderID
+	id, err := strconv.Atoi(strings.TrimPrefix(providerID, doinfrav1.ProviderIDPrefix))
+	if err != nil {
+		t.Fatalf("provider ID %q: %v", providerID, err)
+	}
+	ctx := context.Background()
+	if _, err := do.api.Droplets.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		for _, n := range workloadNodes(t, key) {
+			if n.Spec.ProviderID == providerID {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("node of deleted droplet %d still in the workload cluster: %v", id, err)
+	}
+	return strconv.Itoa(id)
+}
+
+// checkNothingLeftOnDigitalOcean checks what checkNothingLeft does, and
+// that the lab's DigitalOcean has no droplet, VPC, firewall, load balancer
+// or tag left.
+func checkNothingLeftOnDigitalOcean(t *testing.T, do labDO, key client.ObjectKey) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		if err := checkNothingLeft(t, key)(s); err != nil {
+			return err
+		}
+		for _, list := range []client.ObjectList{&doinfrav1.DOClusterList{}, &doinfrav1.DOMachineList{}, &doinfrav1.DOMachineTemplateList{}} {
+			if err := labClient(t).List(context.Background(), list, client.InNamespace(key.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: key.Name}); err != nil {
+				return err
+			}
+			if n := len(mustExtract(list)); n != 0 {
+				return fmt.Errorf("%d %T left", n, list)
+			}
+		}
+		if live := do.resources(); len(live) != 0 {
+			return fmt.Errorf("DigitalOcean resources left: %+v", live)
+		}
+		return nil
+	}
+}
