@@ -1,12 +1,13 @@
 # The quickstart: a highly available Cluster API cluster on AWS
 # infrastructure (three kubeadm control plane machines behind a load
-# balancer) with a deployment of three workers. `make quickstart` runs it
-# against the lab: its management cluster (KUBECONFIG) and its AWS simulator
-# (AWS_ENDPOINT_URL), both from `capi-lab env`, where instances play kubeadm
-# and join a simulated workload cluster. Machines boot Cluster API's
-# published images for their Kubernetes version (looked up by name, as on
-# real AWS), and the cluster's network plugin comes as an add-on: nodes are
-# Ready only once it runs.
+# balancer) with a pool of three workers, made by the module in
+# ../modules/aws-cluster. `make quickstart` runs it against the lab: its
+# management cluster (KUBECONFIG) and its AWS simulator (AWS_ENDPOINT_URL),
+# both from `capi-lab env`, where instances play kubeadm and join a
+# simulated workload cluster. Machines boot Cluster API's published images
+# for their Kubernetes version (looked up by name, as on real AWS), and the
+# cluster's network plugin comes as an add-on: nodes are Ready only once it
+# runs. The same on DigitalOcean: ../quickstart-digitalocean.
 terraform {
   required_providers {
     capi = {
@@ -29,64 +30,44 @@ variable "workers" {
   default     = 3
 }
 
-resource "capi_cluster" "quickstart" {
-  name = "quickstart"
+module "cluster" {
+  source = "../modules/aws-cluster"
 
-  labels = {
-    "app.kubernetes.io/part-of" = "quickstart"
-  }
+  name               = "quickstart"
+  kubernetes_version = var.kubernetes_version
+  region             = "us-east-1"
+  control_plane      = { replicas = 3, instance_type = "t3.large" }
 
-  cluster_network = {
-    pod_cidrs      = ["192.168.0.0/16"]
-    service_cidrs  = ["10.128.0.0/12"]
-    service_domain = "cluster.local"
-  }
-
-  aws = {
-    region = "us-east-1"
-  }
-
-  control_plane = {
-    replicas = 3
-    version  = var.kubernetes_version
-    machine = {
-      instance_type = "t3.large"
+  node_pools = {
+    workers = {
+      replicas      = var.workers
+      instance_type = "t3.medium"
+      labels        = { "node-role.kubernetes.io/worker" = "" }
     }
   }
 
   # Applied to the workload cluster by Cluster API's ClusterResourceSet
   # reconciler once its API server answers.
   addons = {
-    cni = {
-      manifests = file("${path.module}/cni.yaml")
-    }
-  }
-}
-
-resource "capi_machine_deployment" "workers" {
-  cluster  = capi_cluster.quickstart.name
-  name     = "quickstart-workers"
-  replicas = var.workers
-  version  = var.kubernetes_version
-
-  labels = {
-    "node-role.kubernetes.io/worker" = ""
-  }
-
-  aws = {
-    instance_type = "t3.medium"
-  }
-
-  rollout = {
-    max_surge       = "1"
-    max_unavailable = "0"
+    cni = file("${path.module}/cni.yaml")
   }
 }
 
 output "cluster_id" {
-  value = capi_cluster.quickstart.id
+  value = module.cluster.cluster_id
 }
 
 output "api_server_endpoint" {
-  value = capi_cluster.quickstart.api_server_endpoint
+  value = module.cluster.api_server_endpoint
+}
+
+# Where the quickstart's resources were before it used the module.
+moved {
+  from = capi_cluster.quickstart
+  to   = module.cluster.capi_cluster.this
+}
+
+moved {
+  from = capi_machine_deployment.workers
+  to   = module.cluster.capi_machine_deployment.pool["workers"]
 }

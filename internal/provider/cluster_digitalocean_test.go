@@ -44,7 +44,7 @@ func useLabDO(t *testing.T) labDO {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("DIGITALOCEAN_API_URL", url)
+	t.Setenv("DIGITALOCEAN_API_URL", throughPrism(t, url))
 	t.Setenv("DIGITALOCEAN_TOKEN", "capi-lab")
 	api, err := godo.New(oauth2.NewClient(context.Background(), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "capi-lab"})), godo.SetBaseURL(url))
 	if err != nil {

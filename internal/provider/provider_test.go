@@ -28,11 +28,13 @@ var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServe
 var testLab *labtest.Lab
 
 func TestMain(m *testing.M) {
-	os.Exit(labtest.Main(m, func(l *labtest.Lab) {
+	code := labtest.Main(m, func(l *labtest.Lab) {
 		testLab = l
 		// The provider under test finds the lab the way a user's would.
 		os.Setenv("KUBE_CONFIG_PATH", l.Kubeconfig)
-	}))
+	})
+	stopPrism()
+	os.Exit(code)
 }
 
 // ensureCRDs installs the CRDs for tests that create objects directly,

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +39,8 @@ Usage:
                                                                     start it
   capi-lab down [--dir D]                                           stop it
   capi-lab env  [--dir D]                                           print shell exports for eval
+  capi-lab image digitalocean VERSION                              print the ID of the DigitalOcean
+                                                                    snapshot with Kubernetes VERSION
 
 D defaults to .lab in the current directory. Kubernetes objects persist in D
 across restarts; the simulated cloud resources and workload clusters live as
@@ -106,6 +109,8 @@ func main() {
 		err = down(os.Args[2:])
 	case "env":
 		err = env(os.Args[2:])
+	case "image":
+		err = image(os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -378,4 +383,17 @@ func alive(pid int) bool {
 
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// image prints the ID of a catalog image with a Kubernetes version: what a
+// configuration names as a droplet's image (IDs are stable across labs).
+func image(args []string) error {
+	if len(args) != 2 || args[0] != "digitalocean" {
+		return errors.New("usage: capi-lab image digitalocean VERSION")
+	}
+	if !slices.Contains(dosim.KubernetesVersions, args[1]) {
+		return fmt.Errorf("no DigitalOcean image with Kubernetes %s; the catalog has %s", args[1], strings.Join(dosim.KubernetesVersions, ", "))
+	}
+	fmt.Println(dosim.ImageID(dosim.KubernetesImageName("2404", args[1])))
+	return nil
 }
