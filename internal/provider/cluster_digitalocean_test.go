@@ -342,3 +342,52 @@ func checkNothingLeftOnDigitalOcean(t *testing.T, do labDO, key client.ObjectKey
 		return nil
 	}
 }
+
+// Bad DigitalOcean input fails at plan time with a message naming the
+// attribute and the rule, and nothing reaches the API server: a cluster on
+// two clouds, DigitalOcean slugs and ranges, control plane settings of the
+// wrong cloud, and machines on another cloud than their cluster's.
+func TestAccDigitalOcean_invalidInput(t *testing.T) {
+	useLabDO(t)
+	cluster := func(block, machine string) string {
+		return "resource \"capi_cluster\" \"c\" {\n name = \"do-invalid\"\n " + block +
+			"\n control_plane = {\n version = \"v1.36.0\"\n machine = { " + machine + " }\n }\n}\n"
+	}
+	do := `digitalocean = { region = "nyc3" }`
+	droplet := `size = "s-2vcpu-4gb", image = "184131703"`
+	deployment := func(block string) string {
+		return "resource \"capi_machine_deployment\" \"md\" {\n name = \"do-invalid-md\"\n cluster = capi_cluster.c.name\n replicas = 1\n" +
+			" version = \"v1.36.0\"\n " + block + "\n}\n"
+	}
+	var steps []resource.TestStep
+	for _, c := range []struct{ config, want string }{
+		{cluster(do+"\n aws = { region = \"us-east-1\" }", droplet), `These attributes cannot be configured together: [aws,digitalocean]`},
+		{cluster(`digitalocean = { region = "NYC3" }`, droplet), `Attribute digitalocean.region must be a DigitalOcean region slug such as nyc3`},
+		{cluster(`digitalocean = { region = "nyc3", vpc_ip_range = "8.8.0.0/16" }`, droplet),
+			`it is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`},
+		{cluster(`digitalocean = { region = "nyc3", vpc_ip_range = "10.0.0.0/12" }`, droplet), `its prefix length is /12`},
+		{cluster(`digitalocean = { region = "nyc3", vpc_uuid = "not-a-uuid" }`, droplet), `Attribute digitalocean.vpc_uuid must be a VPC UUID`},
+		{cluster(`digitalocean = { region = "nyc3", api_server_sources = ["0.0.0.0/33"] }`, droplet),
+			`Attribute digitalocean.api_server_sources[0] must be a network in CIDR notation`},
+		{cluster(do, droplet+`, instance_type = "t3.large"`),
+			`Attribute control_plane.machine.instance_type is not a setting of DigitalOcean machines (the cluster's digitalocean block)`},
+		{cluster(do, `image = "184131703"`), `Attribute control_plane.machine.size is required for DigitalOcean machines`},
+		{cluster(`aws = { region = "us-east-1" }`, `instance_type = "t3.large", size = "s-2vcpu-4gb"`),
+			`Attribute control_plane.machine.size is not a setting of AWS machines`},
+		{cluster(`aws = { region = "us-east-1" }`, `ami = "ami-0123456789abcdef0"`), `Attribute control_plane.machine.instance_type is required for AWS machines`},
+		{cluster(do, droplet) + deployment(`aws = { instance_type = "t3.medium" }`),
+			`Attribute aws sets AWS machines, but Cluster default/do-invalid is on DigitalOcean (its digitalocean block)`},
+		{cluster(do, droplet) + deployment(``), `Exactly one of these attributes must be configured: [aws,digitalocean]`},
+		{cluster(do, droplet) + deployment(`digitalocean = { size = "S 2", image = "184131703" }`),
+			`Attribute digitalocean.size must be a droplet size slug such as s-2vcpu-4gb`},
+		{cluster(do, droplet) + deployment(`digitalocean = { size = "s-2vcpu-2gb", image = "184131703", tags = ["bad tag"] }`),
+			`must be a DigitalOcean tag: letters, digits, _, - and :`},
+	} {
+		steps = append(steps, resource.TestStep{Config: c.config, PlanOnly: true, ExpectError: wrapped(c.want)})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkClusterGone(t, client.ObjectKey{Namespace: "default", Name: "do-invalid"}),
+		Steps:                    steps,
+	})
+}
