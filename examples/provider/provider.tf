@@ -21,6 +21,22 @@ provider "capi" {
   }
 }
 
+# DigitalOcean's reconcilers take the token from DIGITALOCEAN_TOKEN (or
+# DIGITALOCEAN_ACCESS_TOKEN), as in an HCP Terraform workspace's
+# environment; a block is needed only to set it from a variable or to reach
+# another API URL.
+provider "capi" {
+  alias = "digitalocean"
+  digitalocean {
+    token = var.digitalocean_token
+  }
+}
+
+variable "digitalocean_token" {
+  type      = string
+  sensitive = true
+}
+
 # Inline settings, for remote runs without local files. The same values can
 # come from KUBE_HOST, KUBE_TOKEN and KUBE_CLUSTER_CA_CERT_DATA instead.
 provider "capi" {

@@ -59,3 +59,35 @@ resource "capi_cluster" "object_only" {
     port = 6443
   }
 }
+
+# The same on DigitalOcean: a VPC of its own, a cloud firewall around the
+# cluster's droplets (SSH only from the office), and a load balancer for
+# the API server. The image is a snapshot with kubeadm, kubelet and
+# containerd of the version, such as Kubernetes image-builder makes; the
+# token comes from DIGITALOCEAN_TOKEN.
+resource "capi_cluster" "on_digitalocean" {
+  name = "example-do"
+
+  digitalocean = {
+    region             = "nyc3"
+    vpc_ip_range       = "10.40.0.0/20"
+    api_server_sources = ["203.0.113.0/24"]
+    ssh_sources        = ["203.0.113.0/24"]
+  }
+
+  control_plane = {
+    replicas = 3
+    version  = "v1.36.0"
+    machine = {
+      size     = "s-2vcpu-4gb"
+      image    = "184131703"
+      ssh_keys = ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"]
+    }
+  }
+
+  addons = {
+    cni = {
+      manifests = file("${path.module}/calico.yaml")
+    }
+  }
+}

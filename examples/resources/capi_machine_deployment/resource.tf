@@ -1,6 +1,7 @@
 # Three workers that join the cluster with kubeadm. Changing replicas
-# scales in place; changing version, aws or taints rolls the machines in
-# place, one extra machine at a time and none unavailable.
+# scales in place; changing version, the cloud block (aws, digitalocean)
+# or taints rolls the machines in place, one extra machine at a time and
+# none unavailable.
 resource "capi_machine_deployment" "workers" {
   cluster  = capi_cluster.example.name
   name     = "example-workers"
@@ -80,5 +81,20 @@ resource "capi_machine_deployment" "batch" {
 
   timeouts {
     update = "2h"
+  }
+}
+
+# Workers on DigitalOcean, in a cluster with a digitalocean block: droplets
+# of the snapshot with the version's Kubernetes.
+resource "capi_machine_deployment" "droplets" {
+  cluster  = capi_cluster.on_digitalocean.name
+  name     = "example-do-workers"
+  replicas = 3
+  version  = "v1.36.0"
+
+  digitalocean = {
+    size       = "s-2vcpu-4gb"
+    image      = "184131703"
+    monitoring = true
   }
 }
