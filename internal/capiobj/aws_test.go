@@ -11,6 +11,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws"
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 )
@@ -90,8 +91,18 @@ func awsModel() ClusterModel {
 	m.ControlPlaneEndpoint = types.ObjectNull(EndpointAttrTypes)
 	m.Infrastructure = InfraBlock{Cloud: awsCloud, Block: awsClusterBlockValue(awsClusterSettings())}
 	m.ControlPlane = &ControlPlaneModel{Replicas: types.Int32Value(3), Version: types.StringValue("v1.36.0"),
-		Machine: awsMachineTemplateValue(awsControlPlaneMachine())}
+		Machine: controlPlaneMachineValue(awsMachineTemplateValue(awsControlPlaneMachine()))}
 	return m
+}
+
+// controlPlaneMachineValue is a cloud's machine settings as
+// control_plane.machine holds them: with every cloud's attributes.
+func controlPlaneMachineValue(machine types.Object) types.Object {
+	v, diags := infrastructure.Widen(machine, infrastructure.BlockType(registry.ControlPlaneMachineAttributes()))
+	if diags.HasError() {
+		panic(diags)
+	}
+	return v
 }
 
 func TestExpandClusterWithAWSAndControlPlane(t *testing.T) {
@@ -167,9 +178,16 @@ func TestAWSRoundTrip(t *testing.T) {
 	if cp == nil || !cp.Replicas.Equal(in.ControlPlane.Replicas) || !cp.Version.Equal(in.ControlPlane.Version) || cp.Machine.IsNull() {
 		t.Fatalf("control_plane = %+v", cp)
 	}
+	if want := infrastructure.BlockType(registry.ControlPlaneMachineAttributes()); !cp.Machine.Type(context.Background()).Equal(types.ObjectType{AttrTypes: want}) {
+		t.Fatalf("control_plane.machine has type %s, not the schema's (every cloud's settings)", cp.Machine.Type(context.Background()))
+	}
 	wantMachine := awsControlPlaneMachine()
 	var machine awsMachineBlock
-	decodeBlock(t, cp.Machine, &machine)
+	narrow, diags := infrastructure.Narrow(cp.Machine, infrastructure.BlockType(awsCloud.MachineTemplateAttributes()))
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	decodeBlock(t, narrow, &machine)
 	if !machine.AMI.Equal(wantMachine.AMI) || !machine.SSHKeyName.Equal(wantMachine.SSHKeyName) ||
 		!machine.RootVolumeSize.IsNull() || !machine.IAMInstanceProfile.IsNull() {
 		t.Errorf("control_plane = %+v, machine %+v", cp, machine)
