@@ -11,9 +11,9 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
-	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws"
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 )
 
 // awsCloud is the cloud of the AWS-backed models below.
