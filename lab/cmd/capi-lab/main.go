@@ -35,7 +35,7 @@ Usage:
   capi-lab up   [--dir D] [--detach] [--port P] [--boot-delay 2s]
                 [--health-check-time-scale 0.1] [--consistency-delay 1s]
                 [--do-load-balancer-delay 5s] [--do-load-balancer-ip-delay 2s]
-                [--do-vpc-release-delay 0s]
+                [--do-vpc-release-delay 5s] [--do-rate-limit 250/5000]
                                                                     start it
   capi-lab down [--dir D]                                           stop it
   capi-lab env  [--dir D]                                           print shell exports for eval
@@ -57,7 +57,9 @@ is how long a new resource is not found by its ID, as with EC2's eventual
 consistency. --do-load-balancer-delay is how long a DigitalOcean load
 balancer stays new, --do-load-balancer-ip-delay how long it has no IP,
 --do-vpc-release-delay how long a deleted droplet or load balancer keeps its
-VPC from being deleted (403, as on DigitalOcean for a while).
+VPC from being deleted (403, as on DigitalOcean for a while). --do-rate-limit
+is DigitalOcean's requests per minute and per hour of a token (429 above
+them, with ratelimit-reset); 0/0 turns it off.
 
 The DigitalOcean API (v2, served at the URL root, any bearer token) refuses
 what DigitalOcean refuses: unknown regions, sizes, images and SSH keys,
@@ -145,7 +147,8 @@ func up(args []string) error {
 	consistency := fs.Duration("consistency-delay", time.Second, "how long a new resource is not found by its ID (EC2's eventual consistency)")
 	doLBDelay := fs.Duration("do-load-balancer-delay", 5*time.Second, "how long a DigitalOcean load balancer stays new")
 	doLBIPDelay := fs.Duration("do-load-balancer-ip-delay", 2*time.Second, "how long a DigitalOcean load balancer has no IP")
-	doVPCRelease := fs.Duration("do-vpc-release-delay", 0, "how long a deleted droplet or load balancer stays a member of its VPC")
+	doVPCRelease := fs.Duration("do-vpc-release-delay", 5*time.Second, "how long a deleted droplet or load balancer stays a member of its VPC")
+	doRateLimit := fs.String("do-rate-limit", "250/5000", "DigitalOcean's requests a minute/an hour per token (0/0: none)")
 	dir, err := parse(fs, args, d)
 	if err != nil {
 		return err
@@ -164,9 +167,14 @@ func up(args []string) error {
 	if err != nil {
 		return err
 	}
+	var perMinute, perHour int
+	if _, err := fmt.Sscanf(*doRateLimit, "%d/%d", &perMinute, &perHour); err != nil || perMinute < 0 || perHour < 0 {
+		return fmt.Errorf("--do-rate-limit must be requests a minute/an hour such as 250/5000, not %q", *doRateLimit)
+	}
 	sim := awssim.New(awssim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale, ConsistencyDelay: *consistency})
 	do := dosim.New(dosim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale,
-		LoadBalancerDelay: *doLBDelay, LoadBalancerIPDelay: *doLBIPDelay, VPCReleaseDelay: *doVPCRelease})
+		LoadBalancerDelay: *doLBDelay, LoadBalancerIPDelay: *doLBIPDelay, VPCReleaseDelay: *doVPCRelease,
+		RateLimitPerMinute: perMinute, RateLimitPerHour: perHour})
 	if err := simulateWorkloads(sim, do); err != nil {
 		return err
 	}
