@@ -101,8 +101,10 @@ func cloudBlockPaths() []path.Expression {
 	return out
 }
 
-// plannedCloud is the cloud whose block a plan sets, or nil.
-func plannedCloud(ctx context.Context, plan tfsdk.Plan, diags *diag.Diagnostics) infrastructure.Infrastructure {
+// plannedCloud is the cloud whose block a plan (or state) sets, or nil.
+func plannedCloud(ctx context.Context, plan interface {
+	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
+}, diags *diag.Diagnostics) infrastructure.Infrastructure {
 	for _, cloud := range registry.All() {
 		var block types.Object
 		diags.Append(plan.GetAttribute(ctx, path.Root(cloud.Name()), &block)...)
@@ -225,4 +227,27 @@ func hasUnknownCloud(ctx context.Context, config tfsdk.Config) bool {
 		}
 	}
 	return false
+}
+
+// replaceOnCloudChange replaces a cluster whose plan moves it to another
+// cloud or off its cloud: the InfraCluster's kind cannot change under a
+// Cluster (Cluster API refuses removing the reference and would roll the
+// control plane onto another cloud's machines behind the old endpoint),
+// and the old cloud's network would stay behind.
+func replaceOnCloudChange(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	was := plannedCloud(ctx, req.State, &resp.Diagnostics)
+	if was == nil || resp.Diagnostics.HasError() {
+		return
+	}
+	var block types.Object
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root(was.Name()), &block)...)
+	if block.IsUnknown() || !block.IsNull() {
+		return
+	}
+	for _, cloud := range registry.All() {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root(cloud.Name()))
+	}
 }

@@ -391,3 +391,46 @@ func TestAccDigitalOcean_invalidInput(t *testing.T) {
 		Steps:                    steps,
 	})
 }
+
+// Moving a cluster to another cloud replaces it: the plan says so, the
+// apply deletes the AWS cluster (and its network) before it makes the
+// DigitalOcean one, and destroy leaves nothing on either cloud.
+func TestAccCluster_switchingCloudReplacesIt(t *testing.T) {
+	useLabAWS(t)
+	do := useLabDO(t)
+	name := testClusterName()
+	key := client.ObjectKey{Namespace: "default", Name: name}
+	config := func(block string) string {
+		return fmt.Sprintf("resource \"capi_cluster\" \"moving\" {\n  name     = %q\n  wait_for = \"provisioned\"\n  %s\n}\n", name, block)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNothingLeftOnDigitalOcean(t, do, key),
+		Steps: []resource.TestStep{
+			{
+				PreConfig: endApply,
+				Config:    config(`aws = { region = "us-east-1", availability_zones = ["us-east-1a"] }`),
+			},
+			{
+				PreConfig: endApply,
+				Config:    config(`digitalocean = { region = "nyc3" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("capi_cluster.moving", plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("capi_cluster.moving", tfjsonpath.New("aws"), knownvalue.Null()),
+				},
+				Check: func(*terraform.State) error {
+					live, err := testLab.AWSResources()
+					if err != nil {
+						return err
+					}
+					if len(live) != 0 {
+						return fmt.Errorf("the AWS cluster's resources are left after the move: %+v", live)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}

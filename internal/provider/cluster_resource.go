@@ -35,6 +35,7 @@ import (
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
 
@@ -313,7 +314,7 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	named := r.data != nil && isKnown(namespace) && isKnown(name)
+	named := r.data != nil && tfconv.IsKnown(namespace) && tfconv.IsKnown(name)
 	if named && req.State.Raw.IsNull() && !replacing {
 		found := &clusterv1.Cluster{}
 		found.Namespace, found.Name = namespace.ValueString(), name.ValueString()
@@ -341,6 +342,7 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if req.State.Raw.IsNull() {
 		return
 	}
+	replaceOnCloudChange(ctx, req, resp)
 	checkControlPlaneUpgrade(ctx, req, &resp.Diagnostics)
 	var id, waitFor types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
@@ -377,7 +379,7 @@ func checkControlPlaneUpgrade(ctx context.Context, req resource.ModifyPlanReques
 	if req.State.GetAttribute(ctx, version, &before).HasError() || req.Plan.GetAttribute(ctx, version, &after).HasError() {
 		return
 	}
-	if !isKnown(before) || !isKnown(after) || before.Equal(after) {
+	if !tfconv.IsKnown(before) || !tfconv.IsKnown(after) || before.Equal(after) {
 		return
 	}
 	from, to := before.ValueString(), after.ValueString()

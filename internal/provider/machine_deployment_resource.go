@@ -32,6 +32,7 @@ import (
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
 
@@ -183,7 +184,7 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 		var namespace, name types.String
 		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
 		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
-		if isKnown(namespace) && isKnown(name) {
+		if tfconv.IsKnown(namespace) && tfconv.IsKnown(name) {
 			found := &clusterv1.MachineDeployment{}
 			found.Namespace, found.Name = namespace.ValueString(), name.ValueString()
 			checkCreateAtPlan(ctx, r.data, found, "MachineDeployment", &resp.Diagnostics)

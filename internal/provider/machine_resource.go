@@ -34,6 +34,7 @@ import (
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
 
@@ -261,7 +262,7 @@ func (r *machineResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			var namespace, name types.String
 			resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
 			resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
-			if isKnown(namespace) && isKnown(name) && !replacing {
+			if tfconv.IsKnown(namespace) && tfconv.IsKnown(name) && !replacing {
 				found := &clusterv1.Machine{}
 				found.Namespace, found.Name = namespace.ValueString(), name.ValueString()
 				checkCreateAtPlan(ctx, r.data, found, "Machine", &resp.Diagnostics)
@@ -274,7 +275,7 @@ func (r *machineResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			return
 		}
 		checkClusterReference(ctx, r.data, plan.clusterCheck(), &resp.Diagnostics)
-		if isKnown(plan.Namespace) && isKnown(plan.Name) {
+		if tfconv.IsKnown(plan.Namespace) && tfconv.IsKnown(plan.Name) {
 			found := &clusterv1.Machine{}
 			found.Namespace, found.Name = plan.Namespace.ValueString(), plan.Name.ValueString()
 			if !replacing {

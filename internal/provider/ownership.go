@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 )
 
 // creatingAnnotation marks the main object of a create (the Cluster, the
@@ -239,7 +240,7 @@ func planDeclares(ctx context.Context, data *providerData, state tfsdk.State, pl
 	var namespace, name types.String
 	diags.Append(plan.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
 	diags.Append(plan.GetAttribute(ctx, path.Root("name"), &name)...)
-	if diags.HasError() || !isKnown(namespace) || !isKnown(name) {
+	if diags.HasError() || !tfconv.IsKnown(namespace) || !tfconv.IsKnown(name) {
 		return false
 	}
 	id := namespace.ValueString() + "/" + name.ValueString()
@@ -251,8 +252,6 @@ func planDeclares(ctx context.Context, data *providerData, state tfsdk.State, pl
 	}
 	return replacing
 }
-
-func isKnown(v types.String) bool { return !v.IsNull() && !v.IsUnknown() }
 
 // checkRenameAtPlan is checkCreateAtPlan for a resource whose name or
 // namespace changes: Terraform deletes the old object before it creates
@@ -267,7 +266,7 @@ func checkRenameAtPlan(ctx context.Context, data *providerData, state tfsdk.Stat
 	diags.Append(state.GetAttribute(ctx, path.Root("name"), &oldName)...)
 	diags.Append(plan.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
 	diags.Append(plan.GetAttribute(ctx, path.Root("name"), &name)...)
-	if diags.HasError() || !isKnown(namespace) || !isKnown(name) || (namespace.Equal(oldNamespace) && name.Equal(oldName)) {
+	if diags.HasError() || !tfconv.IsKnown(namespace) || !tfconv.IsKnown(name) || (namespace.Equal(oldNamespace) && name.Equal(oldName)) {
 		return
 	}
 	empty.SetNamespace(namespace.ValueString())

@@ -17,6 +17,7 @@ import (
 	"github.com/terraform-capi/terraform-provider-capi/internal/capiobj"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
 
@@ -54,7 +55,7 @@ func (d *declarations) cluster(key string) (plannedCluster, bool) {
 // declaredCluster is what a capi_cluster's plan tells its machines.
 func declaredCluster(ctx context.Context, m capiobj.ClusterModel) plannedCluster {
 	c := plannedCluster{cloud: m.Infrastructure.Cloud}
-	if m.ControlPlane != nil && isKnown(m.ControlPlane.Version) {
+	if m.ControlPlane != nil && tfconv.IsKnown(m.ControlPlane.Version) {
 		c.version = m.ControlPlane.Version.ValueString()
 	}
 	if c.cloud != nil {
@@ -85,7 +86,7 @@ type machinesPlan struct {
 // infrastructure, a zone that is not the cluster's, and a version that
 // breaks Cluster API's version skew rules against the control plane.
 func checkClusterReference(ctx context.Context, data *providerData, p machinesPlan, diags *diag.Diagnostics) {
-	if data == nil || !isKnown(p.namespace) || !isKnown(p.cluster) {
+	if data == nil || !tfconv.IsKnown(p.namespace) || !tfconv.IsKnown(p.cluster) {
 		return
 	}
 	id := p.namespace.ValueString() + "/" + p.cluster.ValueString()
@@ -115,12 +116,12 @@ func checkClusterReference(ctx context.Context, data *providerData, p machinesPl
 				"Use a %s block instead.", p.cloud.Name(), p.cloud.Title(), id, c.cloud.Title(), c.cloud.Name(), c.cloud.Name()))
 		return
 	}
-	if isKnown(p.zone) && len(c.zones) > 0 && !slices.Contains(c.zones, p.zone.ValueString()) {
+	if tfconv.IsKnown(p.zone) && len(c.zones) > 0 && !slices.Contains(c.zones, p.zone.ValueString()) {
 		diags.AddAttributeError(p.zonePath, "Zone not in the cluster",
 			fmt.Sprintf("Attribute %s is %s, which is not one of Cluster %s's zones (%s): a machine there would have no subnet.",
 				p.zonePath, p.zone.ValueString(), id, strings.Join(c.zones, ", ")))
 	}
-	if !isKnown(p.version) || c.version == "" {
+	if !tfconv.IsKnown(p.version) || c.version == "" {
 		return
 	}
 	// A machine newer than its control plane is refused whatever the
@@ -210,7 +211,7 @@ func (positiveTimeouts) ValidateResource(ctx context.Context, req resource.Valid
 	for _, op := range []string{"create", "update", "delete"} {
 		p := path.Root("timeouts").AtName(op)
 		var v types.String
-		if d := req.Config.GetAttribute(ctx, p, &v); d.HasError() || !isKnown(v) {
+		if d := req.Config.GetAttribute(ctx, p, &v); d.HasError() || !tfconv.IsKnown(v) {
 			continue
 		}
 		if d, err := time.ParseDuration(v.ValueString()); err == nil && d <= 0 {

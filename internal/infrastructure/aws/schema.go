@@ -1,7 +1,6 @@
 package aws
 
 import (
-	"context"
 	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int32validator"
@@ -11,11 +10,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
 
@@ -57,8 +56,7 @@ func (Infrastructure) ClusterAttribute() schema.SingleNestedAttribute {
 		MarkdownDescription: "AWS infrastructure (an `AWSCluster`): a VPC with a public and a private subnet per zone, an internet " +
 			"gateway, NAT gateways, route tables, security groups and a network load balancer for the API server. " +
 			"With this block the provider runs Cluster API's reconcilers during apply and destroy.",
-		PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(regionChanged,
-			"Changing aws.region replaces the cluster.", "Changing `aws.region` replaces the cluster.")},
+		PlanModifiers: []planmodifier.Object{infrastructure.ReplaceWhenChanged("aws", "region", "vpc_id")},
 		Attributes: map[string]schema.Attribute{
 			"region": schema.StringAttribute{
 				Required:            true,
@@ -206,19 +204,5 @@ func (Infrastructure) MachineTemplateAttributes() map[string]schema.Attribute {
 			Optional:            true,
 			MarkdownDescription: "Existing IAM instance profile name.",
 		},
-	}
-}
-
-// regionChanged replaces the cluster when its region or VPC changes: its
-// network cannot move.
-func regionChanged(ctx context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
-	if req.StateValue.IsNull() || req.PlanValue.IsNull() || req.PlanValue.IsUnknown() {
-		return
-	}
-	for _, name := range []string{"region", "vpc_id"} {
-		before, after := req.StateValue.Attributes()[name], req.PlanValue.Attributes()[name]
-		if before != nil && after != nil && !after.IsUnknown() && !before.Equal(after) {
-			resp.RequiresReplace = true
-		}
 	}
 }

@@ -1,7 +1,6 @@
 package digitalocean
 
 import (
-	"context"
 	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -10,11 +9,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
 
@@ -61,8 +60,7 @@ func (Infrastructure) ClusterAttribute() schema.SingleNestedAttribute {
 		Optional: true,
 		MarkdownDescription: "DigitalOcean infrastructure (a `DOCluster`): a VPC, a cloud firewall around the cluster's droplets and a " +
 			"load balancer for the API server. With this block the provider runs its reconcilers during apply and destroy.",
-		PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(regionChanged,
-			"Changing digitalocean.region or digitalocean.vpc_uuid replaces the cluster.", "Changing `digitalocean.region` or `digitalocean.vpc_uuid` replaces the cluster.")},
+		PlanModifiers: []planmodifier.Object{infrastructure.ReplaceWhenChanged("digitalocean", "region", "vpc_uuid", "vpc_ip_range")},
 		Attributes: map[string]schema.Attribute{
 			"region": schema.StringAttribute{
 				Required:            true,
@@ -77,7 +75,7 @@ func (Infrastructure) ClusterAttribute() schema.SingleNestedAttribute {
 			"vpc_ip_range": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "Private range of a new VPC, an RFC 1918 network of /16 to /28 (default: one DigitalOcean chooses). " +
-					"Not with `vpc_uuid`.",
+					"Not with `vpc_uuid`. Changing it replaces the cluster.",
 				Validators: []validator.String{validators.CIDR(), validators.PrivateNetwork(16, 28),
 					stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("vpc_uuid"))},
 			},
@@ -123,12 +121,12 @@ func (Infrastructure) MachineTemplateAttributes() map[string]schema.Attribute {
 		"ssh_keys": schema.ListAttribute{
 			ElementType: types.StringType, Optional: true,
 			MarkdownDescription: "SSH keys of the account (IDs or fingerprints) to install for root.",
-			Validators:          []validator.List{listvalidator.UniqueValues(), listvalidator.ValueStringsAre(stringvalidator.RegexMatches(sshKeyPattern, "must be an SSH key ID or MD5 fingerprint"))},
+			Validators:          []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(), listvalidator.ValueStringsAre(stringvalidator.RegexMatches(sshKeyPattern, "must be an SSH key ID or MD5 fingerprint"))},
 		},
 		"tags": schema.ListAttribute{
 			ElementType: types.StringType, Optional: true,
 			MarkdownDescription: "Extra tags of the droplets (the provider adds its own).",
-			Validators:          []validator.List{listvalidator.UniqueValues(), listvalidator.ValueStringsAre(stringvalidator.RegexMatches(tagPattern, "must be a DigitalOcean tag: letters, digits, _, - and :"))},
+			Validators:          []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(), listvalidator.ValueStringsAre(stringvalidator.RegexMatches(tagPattern, "must be a DigitalOcean tag: letters, digits, _, - and :"))},
 		},
 		"monitoring": schema.BoolAttribute{
 			Optional:            true,
@@ -154,18 +152,4 @@ func (Infrastructure) MachineTemplateDataSourceAttributes() map[string]dschema.A
 // in its cluster's region.
 func (i Infrastructure) MachineAttributes() map[string]schema.Attribute {
 	return i.MachineTemplateAttributes()
-}
-
-// regionChanged replaces the cluster when its region or VPC changes: its
-// network cannot move.
-func regionChanged(_ context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
-	if req.StateValue.IsNull() || req.PlanValue.IsNull() || req.PlanValue.IsUnknown() {
-		return
-	}
-	for _, name := range []string{"region", "vpc_uuid", "vpc_ip_range"} {
-		before, after := req.StateValue.Attributes()[name], req.PlanValue.Attributes()[name]
-		if before != nil && after != nil && !after.IsUnknown() && !before.Equal(after) {
-			resp.RequiresReplace = true
-		}
-	}
 }
