@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
 
@@ -66,30 +67,14 @@ func (v clusterNetworkRules) MarkdownDescription(ctx context.Context) string {
 }
 
 func (clusterNetworkRules) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	strs := func(p path.Path) ([]string, bool) {
-		var list types.List
-		if d := req.Config.GetAttribute(ctx, p, &list); d.HasError() || list.IsUnknown() {
-			return nil, false
-		}
-		var out []string
-		for _, elem := range list.Elements() {
-			s, ok := elem.(types.String)
-			if !ok || s.IsUnknown() {
-				return nil, false
-			}
-			out = append(out, s.ValueString())
-		}
-		return out, true
-	}
 	network := path.Root("cluster_network")
-	pods, podsKnown := strs(network.AtName("pod_cidrs"))
-	services, servicesKnown := strs(network.AtName("service_cidrs"))
+	pods, podsKnown := tfconv.ConfigStrings(ctx, req.Config, network.AtName("pod_cidrs"))
+	services, servicesKnown := tfconv.ConfigStrings(ctx, req.Config, network.AtName("service_cidrs"))
 	if podsKnown && servicesKnown {
 		if err := validators.NetworkFamilies(pods, services); err != nil {
 			resp.Diagnostics.AddAttributeError(network, "Invalid cluster networks", "Attribute cluster_network: "+err.Error()+".")
 		}
 	}
-
 }
 
 // waitForReachable refuses a wait_for that the configuration can never

@@ -116,6 +116,12 @@ func checkClusterReference(ctx context.Context, data *providerData, p machinesPl
 				"Use a %s block instead.", p.cloud.Name(), p.cloud.Title(), id, c.cloud.Title(), c.cloud.Name(), c.cloud.Name()))
 		return
 	}
+	if tfconv.IsKnown(p.zone) && c.cloud.FailureDomainAttribute() == "" {
+		diags.AddAttributeError(p.zonePath, "No zones on "+c.cloud.Title(),
+			fmt.Sprintf("Attribute %s is set, but Cluster %s is on %s, which has no zones: all of a cluster's machines run in its region. "+
+				"Remove it.", p.zonePath, id, c.cloud.Title()))
+		return
+	}
 	if tfconv.IsKnown(p.zone) && len(c.zones) > 0 && !slices.Contains(c.zones, p.zone.ValueString()) {
 		diags.AddAttributeError(p.zonePath, "Zone not in the cluster",
 			fmt.Sprintf("Attribute %s is %s, which is not one of Cluster %s's zones (%s): a machine there would have no subnet.",

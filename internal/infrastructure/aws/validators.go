@@ -8,7 +8,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
 
@@ -63,30 +65,8 @@ func (v networkRules) MarkdownDescription(ctx context.Context) string {
 }
 
 func (networkRules) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	strs := func(p path.Path) ([]string, bool) {
-		var list types.List
-		if d := req.Config.GetAttribute(ctx, p, &list); d.HasError() || list.IsUnknown() {
-			return nil, false
-		}
-		var out []string
-		for _, elem := range list.Elements() {
-			s, ok := elem.(types.String)
-			if !ok || s.IsUnknown() {
-				return nil, false
-			}
-			out = append(out, s.ValueString())
-		}
-		return out, true
-	}
-	str := func(p path.Path) (types.String, bool) {
-		var s types.String
-		d := req.Config.GetAttribute(ctx, p, &s)
-		return s, !d.HasError() && !s.IsUnknown()
-	}
-	network := path.Root("cluster_network")
-	pods, _ := strs(network.AtName("pod_cidrs"))
-	services, _ := strs(network.AtName("service_cidrs"))
-
+	strs := func(p path.Path) ([]string, bool) { return tfconv.ConfigStrings(ctx, req.Config, p) }
+	str := func(p path.Path) (types.String, bool) { return tfconv.ConfigString(ctx, req.Config, p) }
 	var awsBlock types.Object
 	if d := req.Config.GetAttribute(ctx, path.Root("aws"), &awsBlock); d.HasError() || awsBlock.IsNull() || awsBlock.IsUnknown() {
 		return
@@ -120,15 +100,7 @@ func (networkRules) ValidateResource(ctx context.Context, req resource.ValidateC
 			resp.Diagnostics.AddAttributeError(aws.AtName("vpc_cidr"), "VPC too small for its zones", "Attribute aws.vpc_cidr: "+err.Error()+".")
 		}
 	}
-	for attr, cidrs := range map[string][]string{"pod_cidrs": pods, "service_cidrs": services} {
-		for i, c := range cidrs {
-			if validators.CIDRsOverlap(c, vpc) {
-				resp.Diagnostics.AddAttributeError(network.AtName(attr).AtListIndex(i), "Cluster network overlaps the VPC",
-					fmt.Sprintf("Attribute cluster_network.%s[%d] (%s) overlaps the VPC's network %s, which the nodes' addresses come from: "+
-						"packets to pods or Services would be routed to nodes. Choose a network outside %s.", attr, i, c, vpc, vpc))
-			}
-		}
-	}
+	infrastructure.CheckClusterNetworksApart(ctx, req.Config, vpc, "the VPC's network", &resp.Diagnostics)
 }
 
 // defaultZoneCount is how many of the region's zones a cluster without

@@ -76,8 +76,11 @@ func (Infrastructure) EngineProvider(ctx context.Context, config types.Object) (
 	return Provider{Settings: Settings{Token: m.Token.ValueString(), APIURL: m.APIEndpoint.ValueString()}}, diags
 }
 
-// ClusterValidators: none beyond the block's own.
-func (Infrastructure) ClusterValidators() []resource.ConfigValidator { return nil }
+// ClusterValidators check the VPC's range against DigitalOcean's and the
+// cluster's networks.
+func (Infrastructure) ClusterValidators() []resource.ConfigValidator {
+	return []resource.ConfigValidator{networkRules{}}
+}
 
 // MachineValidators: none beyond the block's own.
 func (Infrastructure) MachineValidators() []resource.ConfigValidator { return nil }

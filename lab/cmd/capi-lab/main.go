@@ -212,11 +212,19 @@ func simulateWorkloads(sim *awssim.Simulator, do *dosim.Simulator) error {
 	do.OnDropletActive = func(d dosim.Droplet) {
 		wl.InstanceRunning(workload.Instance{
 			Cloud: workload.DigitalOcean, ID: strconv.Itoa(d.ID), Name: d.Name, Region: d.Region,
-			PrivateIP: d.PrivateIP, KubernetesVersion: d.KubernetesVersion, UserData: d.UserData,
+			PrivateIP: d.PrivateIP, PublicIP: d.PublicIP, KubernetesVersion: d.KubernetesVersion, UserData: d.UserData,
 		})
 	}
 	do.OnDropletDeleted = func(id int) { wl.InstanceTerminated(strconv.Itoa(id)) }
 	do.OnLoadBalancerHealth = wl.LoadBalancerHealth
+	// Clients reach a load balancer's address from their public address:
+	// the droplets from theirs, the lab's host (Terraform, the provider's
+	// reconcilers, kubectl) from 127.0.0.1. AWS's load balancers have no
+	// firewall of their own in the lab.
+	wl.Admits = func(endpoint, source string) bool {
+		host, _, err := net.SplitHostPort(endpoint)
+		return err != nil || do.LoadBalancerAdmits(host, source)
+	}
 	return nil
 }
 

@@ -30,6 +30,10 @@ type apiServer struct {
 	endpoint string
 	handler  http.Handler
 	server   *http.Server
+	// admits, when set, says whether a client at a source address gets
+	// through the load balancer's firewall; the others' connections are
+	// closed as soon as they are made.
+	admits func(source string) bool
 
 	mu        sync.Mutex
 	listener  net.Listener
@@ -123,6 +127,9 @@ func (s *apiServer) start() error {
 	if err != nil {
 		return fmt.Errorf("workload API server at %s: %w", s.endpoint, err)
 	}
+	if s.admits != nil {
+		l = firewalled{Listener: l, admits: s.admits}
+	}
 	// A stopped http.Server cannot serve again: each start has its own.
 	s.listener = l
 	s.server = &http.Server{
@@ -133,6 +140,27 @@ func (s *apiServer) start() error {
 	}
 	go func(srv *http.Server) { _ = srv.ServeTLS(l, "", "") }(s.server)
 	return nil
+}
+
+// firewalled is a listener behind a load balancer's firewall. A real one
+// drops the packets of a source it does not admit, and the client's
+// connection times out; closing it at once fails the same clients sooner.
+type firewalled struct {
+	net.Listener
+	admits func(source string) bool
+}
+
+func (l firewalled) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if host, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil && l.admits(host) {
+			return c, nil
+		}
+		_ = c.Close()
+	}
 }
 
 // stop closes the listener and every open connection (watches included),

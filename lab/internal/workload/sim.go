@@ -113,6 +113,9 @@ const (
 type Instance struct {
 	// ID is the EC2 instance ID, or the droplet ID in decimal.
 	ID, PrivateIP, PrivateDNSName, AvailabilityZone string
+	// PublicIP is the address the instance reaches public addresses from
+	// ("" for none), such as its control plane endpoint.
+	PublicIP string
 	// Cloud is where the instance runs: AWS unless set.
 	Cloud Cloud
 	// Name is a droplet's name, which DigitalOcean gives the droplet as
@@ -165,6 +168,10 @@ type Simulator struct {
 	// whose API server is not up yet, a token not yet created), as kubeadm
 	// join does.
 	JoinRetry time.Duration
+	// Admits, when set, says whether a client at source (an IP address)
+	// gets through to the control plane endpoint, as the firewall of the
+	// load balancer there decides; nil admits everyone.
+	Admits func(endpoint, source string) bool
 
 	events chan func()
 	// stopped is closed once the simulator has stopped with its context.
@@ -346,6 +353,20 @@ func (s *Simulator) HostDeleted(host string) {
 // errRetry marks a join that can succeed later.
 var errRetry = errors.New("retry")
 
+// reaches says whether the instance gets through to endpoint, as an
+// error to retry on: kubeadm retries until its timeout, and a firewall
+// rule added meanwhile lets it through.
+func (s *Simulator) reaches(i Instance, endpoint string) error {
+	if s.Admits == nil || s.Admits(endpoint, i.PublicIP) {
+		return nil
+	}
+	source := i.PublicIP
+	if source == "" {
+		source = "an instance without a public address"
+	}
+	return fmt.Errorf("%w: the load balancer at %s drops connections from %s (its firewall)", errRetry, endpoint, source)
+}
+
 func (s *Simulator) boot(i Instance, deadline time.Time) {
 	b, err := ParseBootstrap(i)
 	if errors.Is(err, ErrNotKubeadm) {
@@ -386,6 +407,12 @@ func (s *Simulator) kubeadmInit(ctx context.Context, i Instance, b *Bootstrap, n
 	if err := s.versionChecks(i, b.KubernetesVersion, true); err != nil {
 		return err
 	}
+	// kubeadm init uploads its configuration, and makes the bootstrap
+	// token and the add-ons, through the control plane endpoint: a load
+	// balancer that drops the machine's own traffic stops it there.
+	if err := s.reaches(i, b.Endpoint); err != nil {
+		return err
+	}
 	clusterCA, err := parseCA(b.Files[ClusterCACert], b.Files[ClusterCAKey])
 	if err != nil {
 		return fmt.Errorf("cluster CA: %w", err)
@@ -408,6 +435,10 @@ func (s *Simulator) kubeadmInit(ctx context.Context, i Instance, b *Bootstrap, n
 		s.mgr.DeleteResourceGroup(b.Endpoint)
 		return err
 	}
+	if admits := s.Admits; admits != nil {
+		endpoint := b.Endpoint
+		server.admits = func(source string) bool { return admits(endpoint, source) }
+	}
 	c = &cluster{endpoint: b.Endpoint, server: server, client: s.mgr.GetResourceGroup(b.Endpoint).GetClient(), ccmErrors: map[string]string{}}
 	if err := c.uploadConfig(ctx, b); err != nil {
 		s.mgr.DeleteResourceGroup(b.Endpoint)
@@ -426,6 +457,9 @@ func (s *Simulator) kubeadmJoin(ctx context.Context, i Instance, b *Bootstrap, n
 	s.mu.Unlock()
 	if !answers {
 		return fmt.Errorf("%w: no API server answers at %s", errRetry, b.Endpoint)
+	}
+	if err := s.reaches(i, b.Endpoint); err != nil {
+		return err
 	}
 	if err := c.checkToken(ctx, b.Token); err != nil {
 		return err
