@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -255,14 +256,17 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"api_server_endpoint": schema.StringAttribute{
 				Computed:            true,
 				MarkdownDescription: "URL of the workload cluster's API server (`https://host:port`), once known.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseNonNullStateForUnknown()},
 			},
 			"phase": schema.StringAttribute{
 				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				MarkdownDescription: "`status.phase` as Cluster API reports it (`Pending`, `Provisioning`, `Provisioned`, `Deleting`, `Failed`); empty until a controller has reconciled the cluster.",
 			},
 			"conditions": schema.ListNestedAttribute{
 				Computed:            true,
-				MarkdownDescription: "`status.conditions`: what `kubectl describe cluster` shows.",
+				MarkdownDescription: "`status.conditions`: what `kubectl describe cluster` shows, as of the last refresh.",
+				PlanModifiers:       []planmodifier.List{listplanmodifier.UseStateForUnknown()},
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"type":    schema.StringAttribute{Computed: true, MarkdownDescription: "Condition type, such as `Available`."},
 					"status":  schema.StringAttribute{Computed: true, MarkdownDescription: "`True`, `False` or `Unknown`."},
@@ -548,6 +552,7 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
 	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
+	keepPlannedObserved(ctx, req.Plan, &resp.State, &resp.Diagnostics, "api_server_endpoint", "phase", "conditions")
 }
 
 func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -100,6 +100,7 @@ resource "capi_cluster" "test" {
 }`, name),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(testResource, plancheck.ResourceActionUpdate),
+					expectObservedKept(testResource, "phase", "conditions"),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("paused"), knownvalue.Bool(true)),
@@ -160,6 +161,7 @@ resource "capi_cluster" "test" {
 }`, name),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(testResource, plancheck.ResourceActionUpdate),
+					expectObservedKept(testResource, "phase", "conditions", "api_server_endpoint"),
 				}},
 				Check: checkCluster(t, key, func(c *clusterv1.Cluster) error {
 					if c.Labels["env"] != "prod" || c.Labels["owner"] != "someone-else" {

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int32planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -149,7 +150,7 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 				}},
 			"uid": schema.StringAttribute{Computed: true, MarkdownDescription: "Kubernetes UID of the MachineDeployment.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"ready_replicas": schema.Int32Attribute{Computed: true,
+			"ready_replicas": schema.Int32Attribute{Computed: true, PlanModifiers: []planmodifier.Int32{int32planmodifier.UseStateForUnknown()},
 				MarkdownDescription: "Machines of the current template whose node is Ready in the workload cluster, as seen at the last refresh. " +
 					"When it is below `replicas` (a node gone or not Ready, a rollout not finished) the plan shows an update, and apply " +
 					"waits until Cluster API has replaced the broken machines and finished the rollout."},
@@ -226,8 +227,11 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 		resp.Diagnostics.AddWarning(fmt.Sprintf("MachineDeployment %s: %d of %d machines are not up to date with a Ready node", id, plan.Replicas.ValueInt32()-ready.ValueInt32(), plan.Replicas.ValueInt32()),
 			"Applying runs Cluster API's reconcilers: the health check replaces machines whose node is gone or not Ready, a rollout in progress goes on, "+
 				"and apply waits until every machine is up to date with a Ready node.")
-	} else {
-		planWaitAgain(ctx, req, resp, "MachineDeployment", id, "rolled out")
+	} else if !planWaitAgain(ctx, req, resp, "MachineDeployment", id, "rolled out") &&
+		(makesMachines || state.Replicas.ValueInt32() != plan.Replicas.ValueInt32()) {
+		// The apply changes which machines there are; other changes (a
+		// label, a timeout) leave the count as the last refresh saw it.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ready_replicas"), types.Int32Unknown())...)
 	}
 	if state.Replicas.ValueInt32() != plan.Replicas.ValueInt32() {
 		tflog.Info(ctx, "machine deployment scales", map[string]any{"id": id, "from": state.Replicas.ValueInt32(), "to": plan.Replicas.ValueInt32()})
@@ -405,6 +409,7 @@ func (r *machineDeploymentResource) Update(ctx context.Context, req resource.Upd
 	pending := r.waitAndRead(ctx, &plan, cl, timeout, started, false, &resp.Diagnostics)
 	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
+	keepPlannedObserved(ctx, req.Plan, &resp.State, &resp.Diagnostics, "ready_replicas")
 }
 
 func (r *machineDeploymentResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
@@ -111,15 +113,18 @@ func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"bootstrap_script": schema.StringAttribute{Optional: true, Sensitive: true,
 				MarkdownDescription: "User data of your own instead of kubeadm join (stored in a Secret that the Machine's `dataSecretName` names).",
 				PlanModifiers:       replace},
-			"uid":         schema.StringAttribute{Computed: true, MarkdownDescription: "Kubernetes UID of the Machine.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"provider_id": schema.StringAttribute{Computed: true, MarkdownDescription: "`aws:///<zone>/<instance-id>` or `digitalocean://<droplet-id>` once the instance or droplet exists."},
-			"phase":       schema.StringAttribute{Computed: true, MarkdownDescription: "`status.phase` of the Machine."},
-			"conditions": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "`status.conditions` of the Machine.",
+			"uid": schema.StringAttribute{Computed: true, MarkdownDescription: "Kubernetes UID of the Machine.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"provider_id": schema.StringAttribute{Computed: true, MarkdownDescription: "`aws:///<zone>/<instance-id>` or `digitalocean://<droplet-id>` once the instance or droplet exists.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseNonNullStateForUnknown()}},
+			"phase": schema.StringAttribute{Computed: true, MarkdownDescription: "`status.phase` of the Machine, as of the last refresh.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"conditions": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "`status.conditions` of the Machine, as of the last refresh.",
+				PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"type": schema.StringAttribute{Computed: true}, "status": schema.StringAttribute{Computed: true},
 					"reason": schema.StringAttribute{Computed: true}, "message": schema.StringAttribute{Computed: true},
 				}}},
-			"node_ready": schema.BoolAttribute{Computed: true,
+			"node_ready": schema.BoolAttribute{Computed: true, PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
 				MarkdownDescription: "Whether the machine's node is in the workload cluster and Ready, as seen at the last refresh (null until " +
 					"the machine has a node). When it is `false` (the instance was terminated behind Terraform's back, say) the plan replaces the machine."},
 			"wait_for": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(waitNodeReady),
@@ -341,6 +346,7 @@ func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
 	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
+	keepPlannedObserved(ctx, req.Plan, &resp.State, &resp.Diagnostics, "provider_id", "phase", "conditions", "node_ready")
 }
 
 func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -104,6 +104,7 @@ func TestAccMachine_bootstrapScript(t *testing.T) {
 				Config: machinesConfig(name, "ingress", ami),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(worker, plancheck.ResourceActionUpdate),
+					expectObservedKept(worker, "phase", "conditions", "provider_id", "node_ready"),
 				}},
 				Check: checkMachine(t, client.ObjectKey{Namespace: "default", Name: name + "-worker-0"}, func(m *clusterv1.Machine) error {
 					if m.Labels["role"] != "ingress" {

@@ -233,3 +233,18 @@ func setState(ctx context.Context, state *tfsdk.State, m cloudModel, diags *diag
 	}
 	state.Raw = known
 }
+
+// keepPlannedObserved keeps in the state the observed attributes named
+// whose planned value is known: their plan modifiers keep the prior state
+// for an update that does not alter them (a label, a timeout), so that
+// the plan does not list them as changing, and Terraform holds an apply
+// to the values it planned. The next refresh reads them anew.
+func keepPlannedObserved(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, diags *diag.Diagnostics, names ...string) {
+	for _, name := range names {
+		var v attr.Value
+		if d := plan.GetAttribute(ctx, path.Root(name), &v); d.HasError() || v == nil || v.IsUnknown() {
+			continue
+		}
+		diags.Append(state.SetAttribute(ctx, path.Root(name), v)...)
+	}
+}
