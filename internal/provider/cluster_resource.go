@@ -640,6 +640,9 @@ func (r *clusterResource) wait(ctx context.Context, m *clusterResourceModel, cl 
 	if err == nil && target == waitAvailable && m.ControlPlane != nil {
 		err = waitControlPlaneRolledOut(ctx, cl, obj, since)
 	}
+	if err == nil {
+		settleCluster(ctx, cl, obj.Namespace, obj.Name)
+	}
 	hint := fmt.Sprintf("See its conditions with `kubectl describe cluster -n %s %s` or `clusterctl describe cluster -n %s %s`.",
 		obj.Namespace, obj.Name, obj.Namespace, obj.Name)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {

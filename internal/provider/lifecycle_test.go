@@ -94,7 +94,7 @@ func TestAccLifecycle_haClusterWithWorkers(t *testing.T) {
 					statecheck.ExpectKnownValue(lifecycleWorkers, tfjsonpath.New("ready_replicas"), knownvalue.Int32Exact(3)),
 					statecheck.ExpectKnownValue(lifecycleWorkers, tfjsonpath.New("rollout").AtMapKey("max_surge"), knownvalue.StringExact("1")),
 				},
-				Check: checkWorkload(t, key, 3, 3, "v1.36.0"),
+				Check: resource.ComposeTestCheckFunc(checkWorkload(t, key, 3, 3, "v1.36.0"), checkStatusesSettled(t, key, 3, 3)),
 			},
 			{
 				PreConfig: endApply,
@@ -103,7 +103,7 @@ func TestAccLifecycle_haClusterWithWorkers(t *testing.T) {
 					plancheck.ExpectResourceAction(lifecycleWorkers, plancheck.ResourceActionUpdate),
 					plancheck.ExpectResourceAction(lifecycleCluster, plancheck.ResourceActionNoop),
 				}},
-				Check: checkWorkload(t, key, 3, 5, "v1.36.0"),
+				Check: resource.ComposeTestCheckFunc(checkWorkload(t, key, 3, 5, "v1.36.0"), checkStatusesSettled(t, key, 3, 5)),
 			},
 			{
 				PreConfig: endApply,
@@ -111,7 +111,7 @@ func TestAccLifecycle_haClusterWithWorkers(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(lifecycleWorkers, plancheck.ResourceActionUpdate),
 				}},
-				Check: checkWorkload(t, key, 3, 2, "v1.36.0"),
+				Check: resource.ComposeTestCheckFunc(checkWorkload(t, key, 3, 2, "v1.36.0"), checkStatusesSettled(t, key, 3, 2)),
 			},
 			{
 				PreConfig: func() { endApply(); monitor.start() },
@@ -123,6 +123,7 @@ func TestAccLifecycle_haClusterWithWorkers(t *testing.T) {
 				Check: resource.ComposeTestCheckFunc(
 					checkWorkload(t, key, 3, 2, "v1.36.3"),
 					monitor.check(3, 2),
+					checkStatusesSettled(t, key, 3, 2),
 				),
 			},
 			{
@@ -165,6 +166,13 @@ func TestAccLifecycle_haClusterWithWorkers(t *testing.T) {
 				// The configuration spells out Cluster API's default rollout,
 				// which an import cannot tell from no rollout block.
 				ImportStateVerifyIgnore: []string{"rollout"},
+			},
+			{
+				// The deployment destroyed: the Cluster no longer counts it,
+				// nor says its deletion is in progress.
+				PreConfig: endApply,
+				Config:    haClusterConfig(name, "v1.36.3", 2)[:strings.Index(haClusterConfig(name, "v1.36.3", 2), `resource "capi_machine_deployment"`)],
+				Check:     checkStatusesSettled(t, key, 3, 0),
 			},
 		},
 	})

@@ -440,6 +440,8 @@ func (r *machineDeploymentResource) Delete(ctx context.Context, req resource.Del
 	if err := deleteDeploymentTemplates(ctx, cl, namespace, name, nil); err != nil {
 		resp.Diagnostics.AddWarning("MachineDeployment templates left", err.Error())
 	}
+	// The Cluster stops counting the deployment's machines.
+	settleCluster(ctx, cl, namespace, state.Cluster.ValueString())
 }
 
 func (r *machineDeploymentResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
@@ -463,6 +465,7 @@ func (r *machineDeploymentResource) waitAndRead(ctx context.Context, m *machineD
 		if err := deleteDeploymentTemplates(ctx, cl, namespace, name, cl); err != nil {
 			diags.AddWarning("Old MachineDeployment templates left", err.Error())
 		}
+		settleCluster(ctx, cl, namespace, m.Cluster.ValueString())
 	}
 	ctx, cancel := afterWait(ctx)
 	defer cancel()

@@ -433,6 +433,9 @@ func (r *machineResource) wait(ctx context.Context, m *machineResourceModel, cl 
 		hint = strings.TrimSpace(machineProblems(ctx, cl, namespace, client.MatchingLabels{clusterv1.ClusterNameLabel: obj.Spec.ClusterName})+" "+hint) +
 			" To wait longer, raise timeouts."
 	}
+	if err == nil {
+		settleCluster(ctx, cl, namespace, obj.Spec.ClusterName)
+	}
 	return reportWait(err, creating, waitReport{kind: "Machine", id: m.ID.ValueString(), target: target, timeout: timeout, hint: hint}, diags)
 }
 
