@@ -7,22 +7,16 @@ import (
 	"strings"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/failure"
 )
 
 // PermanentError is a failure that retrying the same request cannot
-// clear: the spec, the image or the account has to change first.
-type PermanentError struct {
-	// Reason is a condition reason, such as ImageNotFound; empty leaves it
-	// to the caller, who knows which step failed.
-	Reason string
-	Err    error
-}
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
+// clear (see failure.PermanentError).
+type PermanentError = failure.PermanentError
 
 func permanent(reason, format string, args ...any) error {
-	return &PermanentError{Reason: reason, Err: fmt.Errorf(format, args...)}
+	return failure.Permanent(reason, format, args...)
 }
 
 // permanentCodes are the EC2 and ELBv2 error codes of requests that AWS
@@ -92,8 +86,7 @@ var permanentCodes = map[string]bool{
 // IAM is eventually consistent, and EC2 refuses a profile made moments
 // ago as one that does not exist.
 func AsPermanent(err error) *PermanentError {
-	var p *PermanentError
-	if errors.As(err, &p) {
+	if p := failure.As(err); p != nil {
 		return p
 	}
 	var invalid smithy.InvalidParamsError

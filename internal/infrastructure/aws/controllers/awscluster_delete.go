@@ -9,18 +9,16 @@ import (
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/reconcile"
 )
 
 func (r *AWSClusterReconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
-	if wait := r.backoff.wait(s.awsCluster); wait > 0 {
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
 	// What a cloud controller manager made for Services goes before the
 	// network it blocks. That is done for every cluster, not only those
 	// with the provider's cloud controller manager (the label
 	// terraform-capi.io/cloud-controller-manager): a user may run one of
 	// their own, and without one the lookups find nothing.
-	return runPhases(ctx, r.backoff, s,
+	return r.passes.Run(ctx, s.awsCluster, "Reconciling the AWSCluster", s,
 		connect(r.Clients, func(s *scope, err error) error { return r.deleteFailed(s, "Configuring AWS", err) }),
 		r.lookUpVPCs,
 		r.deleting("load balancer", deleteLoadBalancer),
@@ -35,9 +33,9 @@ func (r *AWSClusterReconciler) reconcileDelete(ctx context.Context, s *scope) (c
 // deleteFailed reports a failed delete step in Ready and a warning event,
 // with the cloud's message, and returns err.
 func (r *AWSClusterReconciler) deleteFailed(s *scope, what string, err error) error {
-	reason, msg := failureReason(err, infrav1.DeleteFailedReason, infrav1.DeletePermanentFailureReason), what+": "+cloud.Message(err)
-	setCondition(s.awsCluster, infrav1.ReadyCondition, false, reason, msg)
-	r.recorder.Eventf(s.awsCluster, corev1.EventTypeWarning, reason, "%s", msg)
+	reason, msg := reconcile.FailureReason(cloud.AsPermanent, err, infrav1.DeleteFailedReason, infrav1.DeletePermanentFailureReason), what+": "+cloud.Message(err)
+	reconcile.SetCondition(s.awsCluster, infrav1.ReadyCondition, false, reason, msg)
+	r.passes.Recorder.Eventf(s.awsCluster, corev1.EventTypeWarning, reason, "%s", msg)
 	return err
 }
 
@@ -63,7 +61,7 @@ func (r *AWSClusterReconciler) deleting(what string, del deleteStep) phase {
 			return ctrl.Result{}, r.deleteFailed(s, "Deleting the "+what, err)
 		}
 		if !done {
-			setCondition(s.awsCluster, infrav1.ReadyCondition, false, infrav1.DeletingReason, waitingMessage(what, waiting))
+			reconcile.SetCondition(s.awsCluster, infrav1.ReadyCondition, false, infrav1.DeletingReason, waitingMessage(what, waiting))
 			return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 		}
 		return ctrl.Result{}, nil
@@ -100,7 +98,7 @@ func (r *AWSClusterReconciler) forServices(del deleteForServices) deleteStep {
 		for _, vpc := range s.vpcs {
 			deleted, left, err := del(s.clients, ctx, s.id(), vpc)
 			for _, res := range deleted {
-				r.recorder.Eventf(s.awsCluster, corev1.EventTypeNormal, "ServiceResourceDeleted", "Deleted %s, left by a cloud controller manager", res)
+				r.passes.Recorder.Eventf(s.awsCluster, corev1.EventTypeNormal, "ServiceResourceDeleted", "Deleted %s, left by a cloud controller manager", res)
 			}
 			if err != nil {
 				return false, nil, err
@@ -128,7 +126,7 @@ func waitingMessage(what string, resources []cloud.ServiceResource) string {
 
 // removeClusterFinalizer ends the deletion once everything is gone.
 func (r *AWSClusterReconciler) removeClusterFinalizer(_ context.Context, s *scope) (ctrl.Result, error) {
-	r.recorder.Eventf(s.awsCluster, corev1.EventTypeNormal, "Deleted", "Deleted the load balancer, security groups and network")
+	r.passes.Recorder.Eventf(s.awsCluster, corev1.EventTypeNormal, "Deleted", "Deleted the load balancer, security groups and network")
 	controllerutil.RemoveFinalizer(s.awsCluster, infrav1.ClusterFinalizer)
 	return ctrl.Result{}, nil
 }

@@ -11,6 +11,8 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/reconcile"
 )
 
 // The phases of an AWSCluster's pass, after connect, in order: each needs
@@ -25,10 +27,10 @@ func (r *AWSClusterReconciler) reconcileNetwork(ctx context.Context, s *scope) (
 			"Reconciling the network", err)
 	}
 	if !ready {
-		setCondition(s.awsCluster, infrav1.NetworkReadyCondition, false, infrav1.NATGatewaysPendingReason, "Waiting for the NAT gateways to become available")
+		reconcile.SetCondition(s.awsCluster, infrav1.NetworkReadyCondition, false, infrav1.NATGatewaysPendingReason, "Waiting for the NAT gateways to become available")
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}
-	setCondition(s.awsCluster, infrav1.NetworkReadyCondition, true, infrav1.NetworkReadyReason,
+	reconcile.SetCondition(s.awsCluster, infrav1.NetworkReadyCondition, true, infrav1.NetworkReadyReason,
 		fmt.Sprintf("VPC %s with %d subnets", st.VPCID, len(st.Subnets)))
 	return ctrl.Result{}, nil
 }
@@ -38,7 +40,7 @@ func (r *AWSClusterReconciler) reconcileSecurityGroups(ctx context.Context, s *s
 		return ctrl.Result{}, r.stepFailed(s, infrav1.SecurityGroupsReadyCondition, infrav1.SecurityGroupsFailedReason, infrav1.SecurityGroupsPermanentFailureReason,
 			"Reconciling the security groups", err)
 	}
-	setCondition(s.awsCluster, infrav1.SecurityGroupsReadyCondition, true, infrav1.SecurityGroupsReadyReason, "")
+	reconcile.SetCondition(s.awsCluster, infrav1.SecurityGroupsReadyCondition, true, infrav1.SecurityGroupsReadyReason, "")
 	return ctrl.Result{}, nil
 }
 
@@ -52,10 +54,10 @@ func (r *AWSClusterReconciler) reconcileLoadBalancer(ctx context.Context, s *sco
 	// The endpoint is known as soon as the load balancer exists.
 	s.awsCluster.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: st.LoadBalancer.DNSName, Port: apiServerPort(s.awsCluster)}
 	if !ready {
-		setCondition(s.awsCluster, infrav1.LoadBalancerReadyCondition, false, infrav1.LoadBalancerProvisioningReason, "Waiting for the load balancer to become active")
+		reconcile.SetCondition(s.awsCluster, infrav1.LoadBalancerReadyCondition, false, infrav1.LoadBalancerProvisioningReason, "Waiting for the load balancer to become active")
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}
-	setCondition(s.awsCluster, infrav1.LoadBalancerReadyCondition, true, infrav1.LoadBalancerActiveReason, st.LoadBalancer.DNSName)
+	reconcile.SetCondition(s.awsCluster, infrav1.LoadBalancerReadyCondition, true, infrav1.LoadBalancerActiveReason, st.LoadBalancer.DNSName)
 	return ctrl.Result{}, nil
 }
 
@@ -75,7 +77,7 @@ func (r *AWSClusterReconciler) reconcileProvisioned(_ context.Context, s *scope)
 	}
 	c.Status.Initialization.Provisioned = ptr.To(true)
 	if first {
-		r.recorder.Eventf(c, corev1.EventTypeNormal, "Provisioned", "VPC %s, %d zones, API server load balancer %s",
+		r.passes.Recorder.Eventf(c, corev1.EventTypeNormal, "Provisioned", "VPC %s, %d zones, API server load balancer %s",
 			st.VPCID, len(c.Status.FailureDomains), st.LoadBalancer.DNSName)
 	}
 	return ctrl.Result{}, nil
@@ -86,4 +88,16 @@ func apiServerPort(awsCluster *infrav1.AWSCluster) int32 {
 		return p
 	}
 	return 6443
+}
+
+// stepFailed reports a failed step of a pass in condType (and so in
+// Ready) and a warning event, with the cloud's message; an error that no
+// retry can clear gets a reason that says so (infrav1.IsPermanentFailure).
+// It returns err.
+func (r *AWSClusterReconciler) stepFailed(s *scope, condType, reason, permanentReason, what string, err error) error {
+	reason = reconcile.FailureReason(cloud.AsPermanent, err, reason, permanentReason)
+	msg := cloud.Message(err)
+	reconcile.SetCondition(s.awsCluster, condType, false, reason, msg)
+	r.passes.Recorder.Eventf(s.awsCluster, corev1.EventTypeWarning, reason, "%s: %s", what, msg)
+	return err
 }

@@ -14,10 +14,7 @@ import (
 )
 
 func (r *AWSMachineReconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
-	if wait := r.backoff.wait(s.awsMachine); wait > 0 {
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
-	return runPhases(ctx, r.backoff, s,
+	return r.passes.Run(ctx, s.awsMachine, "Reconciling the AWSMachine", s,
 		connect(r.Clients, func(s *scope, err error) error { return r.deleteFailed(s, "configuring AWS", err) }),
 		r.lookUpInstanceToDelete,
 		r.deregisterTarget,
@@ -76,13 +73,12 @@ func (r *AWSMachineReconciler) terminateInstance(ctx context.Context, s *scope) 
 		r.waiting(s.awsMachine, infrav1.DeletingReason, "Waiting for instance "+id+" to terminate")
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}
-	r.recorder.Eventf(s.awsMachine, corev1.EventTypeNormal, "InstanceTerminated", "Instance %s terminated", id)
+	r.passes.Recorder.Eventf(s.awsMachine, corev1.EventTypeNormal, "InstanceTerminated", "Instance %s terminated", id)
 	return ctrl.Result{}, nil
 }
 
 // removeMachineFinalizer forgets the AWSMachine and ends its deletion.
 func (r *AWSMachineReconciler) removeMachineFinalizer(_ context.Context, s *scope) (ctrl.Result, error) {
-	r.checked.Delete(s.awsMachine.UID)
 	r.unseen.Delete(s.awsMachine.UID)
 	controllerutil.RemoveFinalizer(s.awsMachine, infrav1.MachineFinalizer)
 	return ctrl.Result{}, nil

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -17,6 +16,7 @@ import (
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/reconcile"
 )
 
 // The phases of an AWSMachine's pass, in order. Their errors are
@@ -25,16 +25,8 @@ import (
 // waitForNextCheck holds off describing an instance described moments
 // ago (see instanceCheckInterval).
 func (r *AWSMachineReconciler) waitForNextCheck(_ context.Context, s *scope) (ctrl.Result, error) {
-	if last, ok := r.checked.Load(s.awsMachine.UID); ok {
-		c, interval := last.(instanceCheck), pendingRequeue
-		if c.running && ptr.Deref(s.awsMachine.Status.Initialization.Provisioned, false) {
-			interval = instanceCheckInterval
-		}
-		if wait := interval - time.Since(c.at); wait > 0 {
-			return ctrl.Result{RequeueAfter: wait}, nil
-		}
-	}
-	return ctrl.Result{}, nil
+	provisioned := ptr.Deref(s.awsMachine.Status.Initialization.Provisioned, false)
+	return ctrl.Result{RequeueAfter: r.passes.Checks.Wait(s.awsMachine.UID, provisioned, pendingRequeue, instanceCheckInterval)}, nil
 }
 
 // reconcileInstanceLookup finds the AWSMachine's instance. One recorded
@@ -53,8 +45,8 @@ func (r *AWSMachineReconciler) reconcileInstanceLookup(ctx context.Context, s *s
 	}
 	if instance == nil && m.Spec.InstanceID != "" {
 		r.waiting(m, infrav1.InstanceNotFoundReason, fmt.Sprintf("Instance %s no longer exists", m.Spec.InstanceID))
-		r.recorder.Eventf(m, corev1.EventTypeWarning, infrav1.InstanceNotFoundReason, "Instance %s no longer exists", m.Spec.InstanceID)
-		return ctrl.Result{}, errPassDone
+		r.passes.Recorder.Eventf(m, corev1.EventTypeWarning, infrav1.InstanceNotFoundReason, "Instance %s no longer exists", m.Spec.InstanceID)
+		return ctrl.Result{}, reconcile.ErrPassDone
 	}
 	s.instance = instance
 	return ctrl.Result{}, nil
@@ -78,7 +70,7 @@ func (r *AWSMachineReconciler) reconcileInstanceRun(ctx context.Context, s *scop
 	if err != nil {
 		return ctrl.Result{}, r.failed(m, infrav1.RunInstanceFailedReason, infrav1.InstancePermanentFailureReason, "", err)
 	}
-	r.recorder.Eventf(m, corev1.EventTypeNormal, "InstanceCreated", "Instance %s (%s, image %s %s) in %s",
+	r.passes.Recorder.Eventf(m, corev1.EventTypeNormal, "InstanceCreated", "Instance %s (%s, image %s %s) in %s",
 		aws.ToString(instance.InstanceId), spec.InstanceType, spec.Image.ID, spec.Image.Name, aws.ToString(instance.Placement.AvailabilityZone))
 	s.instance = instance
 	return ctrl.Result{}, nil
@@ -89,7 +81,7 @@ func (r *AWSMachineReconciler) reconcileInstanceRun(ctx context.Context, s *scop
 func (r *AWSMachineReconciler) reconcileInstanceState(_ context.Context, s *scope) (ctrl.Result, error) {
 	m, instance := s.awsMachine, s.instance
 	recordInstance(m, instance)
-	r.checked.Store(m.UID, instanceCheck{at: time.Now(), running: instance.State.Name == ec2types.InstanceStateNameRunning})
+	r.passes.Checks.Read(m.UID, instance.State.Name == ec2types.InstanceStateNameRunning)
 	switch instance.State.Name {
 	case ec2types.InstanceStateNameRunning:
 		return ctrl.Result{}, nil
@@ -98,7 +90,7 @@ func (r *AWSMachineReconciler) reconcileInstanceState(_ context.Context, s *scop
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	default:
 		r.waiting(m, infrav1.InstanceNotRunningReason, fmt.Sprintf("Instance %s is %s", m.Spec.InstanceID, instance.State.Name))
-		return ctrl.Result{}, errPassDone
+		return ctrl.Result{}, reconcile.ErrPassDone
 	}
 }
 
@@ -114,11 +106,11 @@ func (r *AWSMachineReconciler) reconcileProvisioned(ctx context.Context, s *scop
 					"registering "+m.Spec.InstanceID+" with the API server load balancer", err)
 			}
 		}
-		r.recorder.Eventf(m, corev1.EventTypeNormal, infrav1.InstanceRunningReason, "Instance %s is running", m.Spec.InstanceID)
+		r.passes.Recorder.Eventf(m, corev1.EventTypeNormal, infrav1.InstanceRunningReason, "Instance %s is running", m.Spec.InstanceID)
 	}
 	m.Status.Initialization.Provisioned = ptr.To(true)
-	setCondition(m, infrav1.InstanceReadyCondition, true, infrav1.InstanceRunningReason, m.Spec.InstanceID)
-	setCondition(m, infrav1.ReadyCondition, true, infrav1.ReadyReason, "")
+	reconcile.SetCondition(m, infrav1.InstanceReadyCondition, true, infrav1.InstanceRunningReason, m.Spec.InstanceID)
+	reconcile.SetCondition(m, infrav1.ReadyCondition, true, infrav1.ReadyReason, "")
 	return ctrl.Result{RequeueAfter: instanceCheckInterval}, nil
 }
 

@@ -1,15 +1,15 @@
 package controllers
 
 import (
+	"context"
+
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/go-logr/logr"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
-	"sigs.k8s.io/cluster-api/util/patch"
-	"sigs.k8s.io/cluster-api/util/paused"
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/reconcile"
 )
 
 // scope is what one pass over an AWSCluster or an AWSMachine works on: its
@@ -24,10 +24,6 @@ type scope struct {
 
 	// clients reach the cluster's region; the connect phase sets them.
 	clients cloud.Clients
-	// patchHelper patches what the pass changed in its object, after the
-	// pass (see patching).
-	patchHelper *patch.Helper
-	log         logr.Logger
 
 	// vpcs are the cluster's VPCs, looked up before its deletion.
 	vpcs []string
@@ -35,24 +31,20 @@ type scope struct {
 	instance *ec2types.Instance
 }
 
-// object is the object the pass reconciles and patches: the AWSMachine,
-// or in a pass over an AWSCluster, the AWSCluster.
-func (s *scope) object() paused.ConditionSetter {
-	if s.awsMachine != nil {
-		return s.awsMachine
-	}
-	return s.awsCluster
-}
-
-// kind names the object's kind, for the log.
-func (s *scope) kind() string {
-	if s.awsMachine != nil {
-		return "AWSMachine"
-	}
-	return "AWSCluster"
-}
-
 // id identifies the cluster's cloud resources.
 func (s *scope) id() cloud.Cluster {
 	return cloud.Cluster{Namespace: s.cluster.Namespace, Name: s.cluster.Name, UID: string(s.awsCluster.UID)}
+}
+
+// newClusterScope is the scope of a pass over awsCluster.
+func newClusterScope(_ context.Context, awsCluster *infrav1.AWSCluster, cluster *clusterv1.Cluster, _ *clusterv1.Machine) (*scope, error) {
+	return &scope{cluster: cluster, awsCluster: awsCluster}, nil
+}
+
+// newScope is the scope of a pass over awsMachine, in its cluster's
+// AWSCluster.
+func (r *AWSMachineReconciler) newScope(ctx context.Context, awsMachine *infrav1.AWSMachine, cluster *clusterv1.Cluster,
+	machine *clusterv1.Machine) (*scope, error) {
+	s := &scope{cluster: cluster, awsCluster: &infrav1.AWSCluster{}, machine: machine, awsMachine: awsMachine}
+	return s, reconcile.GetInfrastructureCluster(ctx, r.Client, cluster, s.awsCluster)
 }

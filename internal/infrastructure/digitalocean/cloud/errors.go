@@ -9,22 +9,15 @@ import (
 	"github.com/digitalocean/godo"
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/failure"
 )
 
 // PermanentError is a failure that retrying the same request cannot
-// clear: the spec or the account has to change first.
-type PermanentError struct {
-	// Reason is a condition reason, such as UserDataTooLarge; empty leaves
-	// it to the caller, who knows which step failed.
-	Reason string
-	Err    error
-}
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
+// clear (see failure.PermanentError).
+type PermanentError = failure.PermanentError
 
 func permanent(reason, format string, args ...any) error {
-	return &PermanentError{Reason: reason, Err: fmt.Errorf(format, args...)}
+	return failure.Permanent(reason, format, args...)
 }
 
 // statusOf returns the HTTP status of a DigitalOcean API error, or 0.
@@ -46,8 +39,7 @@ func IsNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
 // token) and 403 (its scopes). 404 is not among them: a resource made
 // moments ago may not be known yet. 409, 429 and 5xx pass.
 func AsPermanent(err error) *PermanentError {
-	var p *PermanentError
-	if errors.As(err, &p) {
+	if p := failure.As(err); p != nil {
 		return p
 	}
 	switch statusOf(err) {

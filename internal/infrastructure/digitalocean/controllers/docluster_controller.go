@@ -2,30 +2,17 @@ package controllers
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
-	"sigs.k8s.io/cluster-api/util"
-	"sigs.k8s.io/cluster-api/util/conditions"
-	"sigs.k8s.io/cluster-api/util/finalizers"
-	"sigs.k8s.io/cluster-api/util/patch"
-	"sigs.k8s.io/cluster-api/util/paused"
-	"sigs.k8s.io/cluster-api/util/predicates"
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/reconcile"
 )
 
 // Requeue intervals. DigitalOcean has no watch, and its rate limit (250
@@ -44,144 +31,69 @@ const (
 	// taken to stay as they were reconciled, while the passes wait for the
 	// load balancer: each would cost two list calls.
 	networkRecheckInterval = time.Minute
-	// notOwnedRequeue is how soon a cluster another process holds is
-	// looked at again.
-	notOwnedRequeue = 10 * time.Second
 )
+
+// clusterKind is what the passes need to know of the DOCluster.
+var clusterKind = reconcile.Kind{Cloud: doCloud, Finalizer: infrav1.ClusterFinalizer,
+	Conditions: []string{infrav1.VPCReadyCondition, infrav1.FirewallReadyCondition, infrav1.LoadBalancerReadyCondition}}
 
 // DOClusterReconciler makes a DOCluster's VPC, firewall and API server
 // load balancer exist, and deletes them.
 type DOClusterReconciler struct {
-	Client           client.Client
 	Cloud            ClientFactory
+	Client           client.Client
 	WatchFilterValue string
 	// Owns says whether this process may act on a cluster (nil: all).
-	Owns     func(namespace, cluster string) bool
-	recorder record.EventRecorder
-	// checked records when each DOCluster (by UID and generation) was
-	// last reconciled against the cloud.
-	checked sync.Map
+	Owns func(namespace, cluster string) bool
 	// networked records when each DOCluster (by UID and generation) last
 	// had its VPC and firewall reconciled: while its load balancer comes
 	// up, the passes that wait for it skip them.
-	networked sync.Map
-	backoff   *failureBackoff
+	networked reconcile.Reconciled
+	passes    *reconcile.Passes[*infrav1.DOCluster, *clusterScope]
 }
 
-// clusterConditions are the conditions the reconciler owns on a DOCluster.
-var clusterConditions = []string{infrav1.ReadyCondition, infrav1.VPCReadyCondition, infrav1.FirewallReadyCondition,
-	infrav1.LoadBalancerReadyCondition, clusterv1.PausedCondition}
-
-// SetupWithManager registers the reconciler.
+// SetupWithManager registers the reconciler: its passes are
+// reconcile.Passes', over the DOCluster's phases.
 func (r *DOClusterReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
-	log := ctrl.LoggerFrom(ctx)
-	r.recorder = mgr.GetEventRecorderFor("docluster-controller")
-	r.backoff = newFailureBackoff(time.Now)
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&infrav1.DOCluster{}).
-		Named("docluster").
-		WithOptions(options).
-		WithEventFilter(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue)).
-		// Of the Cluster only pausing and unpausing matter: the owner
-		// reference that brings the first pass is on the DOCluster.
-		Watches(&clusterv1.Cluster{},
-			handler.EnqueueRequestsFromMapFunc(util.ClusterToInfrastructureMapFunc(ctx, infrav1.GroupVersion.WithKind("DOCluster"), mgr.GetClient(), &infrav1.DOCluster{})),
-			builder.WithPredicates(predicates.ClusterPausedTransitions(mgr.GetScheme(), log))).
-		Complete(r)
-}
-
-// Reconcile is one pass over a DOCluster.
-func (r *DOClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	doCluster := &infrav1.DOCluster{}
-	if err := r.Client.Get(ctx, req.NamespacedName, doCluster); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	cluster, err := util.GetOwnerCluster(ctx, r.Client, doCluster.ObjectMeta)
-	if err != nil || cluster == nil {
-		// The Cluster controller sets the owner reference.
-		return ctrl.Result{}, err
-	}
-	if r.Owns != nil && !r.Owns(cluster.Namespace, cluster.Name) {
-		return ctrl.Result{RequeueAfter: notOwnedRequeue}, nil
-	}
-	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, doCluster); err != nil || isPaused || requeue {
-		return ctrl.Result{}, err
-	}
-	s := &clusterScope{cluster: cluster, doCluster: doCluster}
-	if !doCluster.DeletionTimestamp.IsZero() {
-		return r.patching(ctx, s, r.reconcileDelete)
-	}
-	if added, err := finalizers.EnsureFinalizer(ctx, r.Client, doCluster, infrav1.ClusterFinalizer); err != nil || added {
-		return ctrl.Result{}, err
-	}
-	return r.patching(ctx, s, r.reconcileNormal)
-}
-
-// patching runs phase and patches what it changed, conditions included.
-func (r *DOClusterReconciler) patching(ctx context.Context, s *clusterScope, phase clusterPhase) (ctrl.Result, error) {
-	helper, err := patch.NewHelper(s.doCluster, r.Client)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	result, err := phase(ctx, s)
-	summarizeCluster(s.doCluster)
-	if perr := helper.Patch(ctx, s.doCluster, patch.WithOwnedConditions{Conditions: clusterConditions}); perr != nil && !apierrors.IsNotFound(perr) {
-		return ctrl.Result{}, perr
-	}
-	return result, err
+	r.passes = reconcile.New(clusterKind, r.Client, r.Owns, newClusterScope, r.reconcileNormal, r.reconcileDelete)
+	return r.passes.SetupCluster(ctx, mgr, options, &infrav1.DOCluster{}, r.WatchFilterValue)
 }
 
 // clusterPhase is a step of a pass over a DOCluster.
-type clusterPhase = phase[*clusterScope]
+type clusterPhase = reconcile.Phase[*clusterScope]
 
 func (r *DOClusterReconciler) reconcileNormal(ctx context.Context, s *clusterScope) (ctrl.Result, error) {
-	if wait := r.backoff.wait(s.doCluster); wait > 0 {
-		// A pass failed moments ago: whatever brought this one, the cloud
-		// is not asked again before its backoff is over.
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
-	key := fmt.Sprintf("%s/%d", s.doCluster.UID, s.doCluster.Generation)
-	if last, ok := r.checked.Load(key); ok && ptr.Deref(s.doCluster.Status.Initialization.Provisioned, false) {
-		if wait := driftCheckInterval - time.Since(last.(time.Time)); wait > 0 {
-			return ctrl.Result{RequeueAfter: wait}, nil
+	c := s.doCluster
+	provisioned := ptr.Deref(c.Status.Initialization.Provisioned, false)
+	return r.passes.DriftChecked(c, c.Status.Initialization.Provisioned, driftCheckInterval, func() ctrl.Result {
+		phases := []clusterPhase{r.connect(infrav1.VPCReadyCondition, "VPCFailed")}
+		if !r.recentlyNetworked(c) {
+			phases = append(phases, r.reconcileVPC, r.reconcileFirewall, r.networkDone)
 		}
-	}
-	provisioned := ptr.Deref(s.doCluster.Status.Initialization.Provisioned, false)
-	phases := []clusterPhase{r.connect(infrav1.VPCReadyCondition, "VPCFailed")}
-	if !r.recentlyNetworked(key, s.doCluster) {
-		phases = append(phases, r.reconcileVPC, r.reconcileFirewall, r.networkDone(key))
-	}
-	phases = append(phases, r.reconcileLoadBalancer, r.reconcileProvisioned)
-	result := runPhases(ctx, r.backoff, s.doCluster, "Reconciling the DOCluster", s, phases...)
-	if result.IsZero() {
-		r.checked.Store(key, time.Now())
-		result.RequeueAfter = driftCheckInterval
-		if !provisioned {
-			r.recorder.Eventf(s.doCluster, corev1.EventTypeNormal, "Provisioned", "VPC %s, firewall %s, API server load balancer %s at %s",
-				s.doCluster.Status.Network.VPCUUID, s.doCluster.Status.Network.FirewallID, s.doCluster.Status.Network.LoadBalancer.ID,
-				s.doCluster.Spec.ControlPlaneEndpoint.Host)
+		phases = append(phases, r.reconcileLoadBalancer, r.reconcileProvisioned)
+		result := r.passes.Run(ctx, c, "Reconciling the DOCluster", s, phases...)
+		if result.IsZero() && !provisioned {
+			r.passes.Recorder.Eventf(c, corev1.EventTypeNormal, "Provisioned", "VPC %s, firewall %s, API server load balancer %s at %s",
+				c.Status.Network.VPCUUID, c.Status.Network.FirewallID, c.Status.Network.LoadBalancer.ID, c.Spec.ControlPlaneEndpoint.Host)
 		}
-	}
-	return result, nil
+		return result
+	}), nil
 }
 
 // recentlyNetworked says whether the VPC and the firewall of c were
-// reconciled moments ago for key, its UID and generation, and c shows
-// them: a pass that the last one's own status patch brings reads c from
-// a cache that may not have that patch yet.
-func (r *DOClusterReconciler) recentlyNetworked(key string, c *infrav1.DOCluster) bool {
-	last, ok := r.networked.Load(key)
+// reconciled moments ago, at its generation, and c shows them: a pass
+// that the last one's own status patch brings reads c from a cache that
+// may not have that patch yet.
+func (r *DOClusterReconciler) recentlyNetworked(c *infrav1.DOCluster) bool {
 	st := c.Status.Network
-	return ok && time.Since(last.(time.Time)) < networkRecheckInterval && st.VPCUUID != "" && st.VPCIPRange != "" && st.FirewallID != ""
+	return r.networked.Wait(c, networkRecheckInterval) > 0 && st.VPCUUID != "" && st.VPCIPRange != "" && st.FirewallID != ""
 }
 
 // networkDone is the phase that records that the VPC and the firewall
-// of key (a DOCluster's UID and generation) are as the spec says.
-func (r *DOClusterReconciler) networkDone(key string) clusterPhase {
-	return func(context.Context, *clusterScope) (ctrl.Result, error) {
-		r.networked.Store(key, time.Now())
-		return ctrl.Result{}, nil
-	}
+// of a DOCluster, at its generation, are as the spec says.
+func (r *DOClusterReconciler) networkDone(_ context.Context, s *clusterScope) (ctrl.Result, error) {
+	r.networked.Done(s.doCluster)
+	return ctrl.Result{}, nil
 }
 
 // connect is the phase that gets the DigitalOcean client; a failure is
@@ -202,28 +114,9 @@ func (r *DOClusterReconciler) connect(condType, reason string) clusterPhase {
 // clear gets a reason that says so (infrav1.IsPermanentFailure). It
 // returns err.
 func (r *DOClusterReconciler) stepFailed(c *infrav1.DOCluster, condType, reason, permanentReason, what string, err error) error {
-	reason = failureReason(err, reason, permanentReason)
+	reason = reconcile.FailureReason(cloud.AsPermanent, err, reason, permanentReason)
 	msg := what + ": " + cloud.Message(err)
-	setCondition(c, condType, false, reason, msg)
-	r.recorder.Eventf(c, corev1.EventTypeWarning, reason, "%s", msg)
+	reconcile.SetCondition(c, condType, false, reason, msg)
+	r.passes.Recorder.Eventf(c, corev1.EventTypeWarning, reason, "%s", msg)
 	return err
-}
-
-// summarizeCluster sets Ready from the other conditions, unless deletion
-// set it.
-func summarizeCluster(c *infrav1.DOCluster) {
-	if !c.DeletionTimestamp.IsZero() {
-		return
-	}
-	for _, t := range []string{infrav1.VPCReadyCondition, infrav1.FirewallReadyCondition, infrav1.LoadBalancerReadyCondition} {
-		if cond := conditions.Get(c, t); cond == nil || cond.Status != "True" {
-			reason, message := "Provisioning", t+" not reported yet"
-			if cond != nil {
-				reason, message = cond.Reason, cond.Message
-			}
-			setCondition(c, infrav1.ReadyCondition, false, reason, message)
-			return
-		}
-	}
-	setCondition(c, infrav1.ReadyCondition, true, "Ready", "")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
@@ -15,6 +14,7 @@ import (
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/reconcile"
 )
 
 func (r *DOClusterReconciler) reconcileVPC(ctx context.Context, s *clusterScope) (ctrl.Result, error) {
@@ -29,10 +29,10 @@ func (r *DOClusterReconciler) reconcileVPC(ctx context.Context, s *clusterScope)
 			fmt.Errorf("VPC %s has no IP range", vpc.ID))
 	}
 	if created {
-		r.recorder.Eventf(c, corev1.EventTypeNormal, "VPCCreated", "VPC %s (%s, %s) in %s", vpc.Name, vpc.ID, vpc.IPRange, vpc.RegionSlug)
+		r.passes.Recorder.Eventf(c, corev1.EventTypeNormal, "VPCCreated", "VPC %s (%s, %s) in %s", vpc.Name, vpc.ID, vpc.IPRange, vpc.RegionSlug)
 	}
 	c.Status.Network.VPCUUID, c.Status.Network.VPCIPRange = vpc.ID, vpc.IPRange
-	setCondition(c, infrav1.VPCReadyCondition, true, "VPCAvailable", fmt.Sprintf("VPC %s (%s)", vpc.ID, vpc.IPRange))
+	reconcile.SetCondition(c, infrav1.VPCReadyCondition, true, "VPCAvailable", fmt.Sprintf("VPC %s (%s)", vpc.ID, vpc.IPRange))
 	return ctrl.Result{}, nil
 }
 
@@ -46,12 +46,12 @@ func (r *DOClusterReconciler) reconcileFirewall(ctx context.Context, s *clusterS
 	}
 	switch done {
 	case "created":
-		r.recorder.Eventf(c, corev1.EventTypeNormal, "FirewallCreated", "Firewall %s (%s) for the droplets tagged %s", fw.Name, fw.ID, s.id().Tag())
+		r.passes.Recorder.Eventf(c, corev1.EventTypeNormal, "FirewallCreated", "Firewall %s (%s) for the droplets tagged %s", fw.Name, fw.ID, s.id().Tag())
 	case "updated":
-		r.recorder.Eventf(c, corev1.EventTypeNormal, "FirewallUpdated", "Firewall %s (%s) has the rules of the spec again", fw.Name, fw.ID)
+		r.passes.Recorder.Eventf(c, corev1.EventTypeNormal, "FirewallUpdated", "Firewall %s (%s) has the rules of the spec again", fw.Name, fw.ID)
 	}
 	c.Status.Network.FirewallID = fw.ID
-	setCondition(c, infrav1.FirewallReadyCondition, true, "FirewallAvailable", fw.ID)
+	reconcile.SetCondition(c, infrav1.FirewallReadyCondition, true, "FirewallAvailable", fw.ID)
 	return ctrl.Result{}, nil
 }
 
@@ -65,10 +65,10 @@ func (r *DOClusterReconciler) reconcileLoadBalancer(ctx context.Context, s *clus
 	}
 	switch done {
 	case "created":
-		r.recorder.Eventf(c, corev1.EventTypeNormal, "LoadBalancerCreated", "Load balancer %s (%s) for port %d of the droplets tagged %s",
+		r.passes.Recorder.Eventf(c, corev1.EventTypeNormal, "LoadBalancerCreated", "Load balancer %s (%s) for port %d of the droplets tagged %s",
 			lb.Name, lb.ID, c.APIServerPort(), s.id().ControlPlaneTag())
 	case "updated":
-		r.recorder.Eventf(c, corev1.EventTypeNormal, "LoadBalancerUpdated", "Load balancer %s (%s) forwards port %d", lb.Name, lb.ID, c.APIServerPort())
+		r.passes.Recorder.Eventf(c, corev1.EventTypeNormal, "LoadBalancerUpdated", "Load balancer %s (%s) forwards port %d", lb.Name, lb.ID, c.APIServerPort())
 	}
 	st.ID, st.IP, st.Status = lb.ID, lb.IP, lb.Status
 	if lb.IP != "" {
@@ -80,11 +80,11 @@ func (r *DOClusterReconciler) reconcileLoadBalancer(ctx context.Context, s *clus
 		return ctrl.Result{}, r.stepFailed(c, infrav1.LoadBalancerReadyCondition, "LoadBalancerErrored", infrav1.LoadBalancerPermanentFailureReason,
 			"Reconciling the API server load balancer", fmt.Errorf("load balancer %s is errored", lb.ID))
 	case lb.Status != cloud.LoadBalancerActive || lb.IP == "":
-		setCondition(c, infrav1.LoadBalancerReadyCondition, false, "LoadBalancerProvisioning",
+		reconcile.SetCondition(c, infrav1.LoadBalancerReadyCondition, false, "LoadBalancerProvisioning",
 			fmt.Sprintf("Waiting for load balancer %s to become active (%s) and get its IP", lb.ID, lb.Status))
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}
-	setCondition(c, infrav1.LoadBalancerReadyCondition, true, "LoadBalancerActive", lb.IP)
+	reconcile.SetCondition(c, infrav1.LoadBalancerReadyCondition, true, "LoadBalancerActive", lb.IP)
 	return ctrl.Result{}, nil
 }
 
@@ -99,10 +99,7 @@ func (r *DOClusterReconciler) reconcileProvisioned(_ context.Context, s *cluster
 }
 
 func (r *DOClusterReconciler) reconcileDelete(ctx context.Context, s *clusterScope) (ctrl.Result, error) {
-	if wait := r.backoff.wait(s.doCluster); wait > 0 {
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
-	return runPhases(ctx, r.backoff, s.doCluster, "Deleting the DOCluster's cloud resources", s,
+	return r.passes.Run(ctx, s.doCluster, "Deleting the DOCluster's cloud resources", s,
 		r.connect(infrav1.ReadyCondition, "DeleteFailed"), r.deleteLoadBalancer, r.deleteFirewall, r.deleteVPC, r.deleteTags), nil
 }
 
@@ -118,7 +115,7 @@ func (r *DOClusterReconciler) deleteLoadBalancer(ctx context.Context, s *cluster
 		return ctrl.Result{}, r.deleteFailed(s.doCluster, "Deleting the API server load balancer", err)
 	}
 	if deleted {
-		r.recorder.Eventf(s.doCluster, corev1.EventTypeNormal, "LoadBalancerDeleted", "Deleted the API server load balancer %s", s.id().LoadBalancerName())
+		r.passes.Recorder.Eventf(s.doCluster, corev1.EventTypeNormal, "LoadBalancerDeleted", "Deleted the API server load balancer %s", s.id().LoadBalancerName())
 	}
 	return ctrl.Result{}, nil
 }
@@ -129,7 +126,7 @@ func (r *DOClusterReconciler) deleteFirewall(ctx context.Context, s *clusterScop
 		return ctrl.Result{}, r.deleteFailed(s.doCluster, "Deleting the firewall", err)
 	}
 	if deleted {
-		r.recorder.Eventf(s.doCluster, corev1.EventTypeNormal, "FirewallDeleted", "Deleted the firewall %s", s.id().FirewallName())
+		r.passes.Recorder.Eventf(s.doCluster, corev1.EventTypeNormal, "FirewallDeleted", "Deleted the firewall %s", s.id().FirewallName())
 	}
 	return ctrl.Result{}, nil
 }
@@ -147,11 +144,11 @@ func (r *DOClusterReconciler) deleteVPC(ctx context.Context, s *clusterScope) (c
 		if len(members) > 0 {
 			msg += ": " + strings.Join(members, ", ")
 		}
-		setCondition(c, infrav1.ReadyCondition, false, "Deleting", msg)
+		reconcile.SetCondition(c, infrav1.ReadyCondition, false, "Deleting", msg)
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}
 	if c.Spec.VPC.VPCUUID == "" && c.Status.Network.VPCUUID != "" {
-		r.recorder.Eventf(c, corev1.EventTypeNormal, "VPCDeleted", "Deleted the VPC %s", c.Status.Network.VPCUUID)
+		r.passes.Recorder.Eventf(c, corev1.EventTypeNormal, "VPCDeleted", "Deleted the VPC %s", c.Status.Network.VPCUUID)
 		c.Status.Network.VPCUUID = ""
 	}
 	return ctrl.Result{}, nil
@@ -163,15 +160,8 @@ func (r *DOClusterReconciler) deleteTags(ctx context.Context, s *clusterScope) (
 	if err := s.cloud.DeleteClusterTags(ctx, s.id()); err != nil {
 		return ctrl.Result{}, r.deleteFailed(s.doCluster, "Deleting the cluster's tags", err)
 	}
-	for _, m := range []*sync.Map{&r.checked, &r.networked} {
-		m.Range(func(k, _ any) bool {
-			if strings.HasPrefix(k.(string), string(s.doCluster.UID)+"/") {
-				m.Delete(k)
-			}
-			return true
-		})
-	}
-	r.recorder.Eventf(s.doCluster, corev1.EventTypeNormal, "Deleted", "Deleted the load balancer, firewall and VPC")
+	r.networked.Forget(s.doCluster.UID)
+	r.passes.Recorder.Eventf(s.doCluster, corev1.EventTypeNormal, "Deleted", "Deleted the load balancer, firewall and VPC")
 	controllerutil.RemoveFinalizer(s.doCluster, infrav1.ClusterFinalizer)
 	return ctrl.Result{}, nil
 }

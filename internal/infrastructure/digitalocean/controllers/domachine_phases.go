@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/digitalocean/godo"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +18,7 @@ import (
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/reconcile"
 )
 
 // reconcileDroplet makes the DOMachine's droplet exist and records it.
@@ -33,7 +33,7 @@ func (r *DOMachineReconciler) reconcileDroplet(ctx context.Context, s *machineSc
 		// The droplet was there and is gone: report it, do not replace it
 		// behind Cluster API's back (a MachineHealthCheck remediates).
 		r.dropletGone(m, fmt.Sprintf("Droplet %d no longer exists", s.dropletID()))
-		r.checked.Store(m.UID, dropletCheck{at: time.Now()})
+		r.passes.Checks.Read(m.UID, false)
 		return ctrl.Result{RequeueAfter: dropletCheckInterval}, nil
 	}
 	if d == nil {
@@ -44,10 +44,10 @@ func (r *DOMachineReconciler) reconcileDroplet(ctx context.Context, s *machineSc
 		if d, err = s.cloud.CreateDroplet(ctx, spec); err != nil {
 			return ctrl.Result{}, r.failed(m, "DropletCreateFailed", infrav1.DropletPermanentFailureReason, "", err)
 		}
-		r.recorder.Eventf(m, corev1.EventTypeNormal, "DropletCreated", "Droplet %d (%s, image %s) in %s", d.ID, spec.Size, spec.Image, spec.Cluster.Region)
+		r.passes.Recorder.Eventf(m, corev1.EventTypeNormal, "DropletCreated", "Droplet %d (%s, image %s) in %s", d.ID, spec.Size, spec.Image, spec.Cluster.Region)
 	}
 	recordDroplet(m, d)
-	r.checked.Store(m.UID, dropletCheck{at: time.Now(), active: d.Status == cloud.DropletActive})
+	r.passes.Checks.Read(m.UID, d.Status == cloud.DropletActive)
 
 	switch d.Status {
 	case cloud.DropletActive:
@@ -59,11 +59,11 @@ func (r *DOMachineReconciler) reconcileDroplet(ctx context.Context, s *machineSc
 		return ctrl.Result{RequeueAfter: dropletCheckInterval}, nil
 	}
 	if !ptr.Deref(m.Status.Initialization.Provisioned, false) {
-		r.recorder.Eventf(m, corev1.EventTypeNormal, "DropletActive", "Droplet %d is active", d.ID)
+		r.passes.Recorder.Eventf(m, corev1.EventTypeNormal, "DropletActive", "Droplet %d is active", d.ID)
 	}
 	m.Status.Initialization.Provisioned = ptr.To(true)
-	setCondition(m, infrav1.DropletReadyCondition, true, "DropletActive", strconv.Itoa(d.ID))
-	setCondition(m, infrav1.ReadyCondition, true, "Ready", "")
+	reconcile.SetCondition(m, infrav1.DropletReadyCondition, true, "DropletActive", strconv.Itoa(d.ID))
+	reconcile.SetCondition(m, infrav1.ReadyCondition, true, "Ready", "")
 	return ctrl.Result{RequeueAfter: dropletCheckInterval}, nil
 }
 
@@ -71,7 +71,7 @@ func (r *DOMachineReconciler) reconcileDroplet(ctx context.Context, s *machineSc
 // the first time.
 func (r *DOMachineReconciler) dropletGone(m *infrav1.DOMachine, msg string) {
 	if c := conditions.Get(m, infrav1.DropletReadyCondition); c == nil || c.Reason != "DropletNotFound" {
-		r.recorder.Eventf(m, corev1.EventTypeWarning, "DropletNotFound", "%s", msg)
+		r.passes.Recorder.Eventf(m, corev1.EventTypeWarning, "DropletNotFound", "%s", msg)
 	}
 	r.waiting(m, "DropletNotFound", msg)
 	m.Status.DropletStatus = ""
@@ -97,31 +97,20 @@ func (r *DOMachineReconciler) findDroplet(ctx context.Context, s *machineScope) 
 		if err := s.cloud.DeleteDroplet(ctx, extra.ID); err != nil {
 			return nil, err
 		}
-		r.recorder.Eventf(s.doMachine, corev1.EventTypeWarning, "DuplicateDropletDeleted", "Deleted droplet %d, a second one for this machine (droplet %d)",
+		r.passes.Recorder.Eventf(s.doMachine, corev1.EventTypeWarning, "DuplicateDropletDeleted", "Deleted droplet %d, a second one for this machine (droplet %d)",
 			extra.ID, droplets[0].ID)
 	}
 	return &droplets[0], nil
 }
 
 // failed reports a failed step, what (may be empty when err says it), in
-// DropletReady and Ready and in a warning event, with the cloud's message,
-// and returns err. An error that no retry can clear (an unknown size or
-// image, the droplet limit) gets a reason that says so
-// (infrav1.IsPermanentFailure), so that an apply waiting on the machine
-// sees why. An error a retry may clear, on a machine whose droplet is
-// active, leaves the conditions as they are: the droplet is no less ready
-// for a throttled look at it.
+// DropletReady and Ready and in a warning event (see
+// reconcile.Passes.MachineFailed), and returns err. An error that no retry
+// can clear (an unknown size or image, the droplet limit) gets a reason
+// that says so (infrav1.IsPermanentFailure). An error a retry may clear,
+// on a machine whose droplet is active, leaves the conditions as they are.
 func (r *DOMachineReconciler) failed(m *infrav1.DOMachine, reason, permanentReason, what string, err error) error {
-	reason, msg := failureReason(err, reason, permanentReason), cloud.Message(err)
-	if what != "" {
-		msg = what + ": " + msg
-	}
-	active := ptr.Deref(m.Status.Initialization.Provisioned, false) && m.DeletionTimestamp.IsZero()
-	if !active || cloud.AsPermanent(err) != nil {
-		r.waiting(m, reason, msg)
-	}
-	r.recorder.Eventf(m, corev1.EventTypeWarning, reason, "%s", msg)
-	return err
+	return r.passes.MachineFailed(m, ptr.Deref(m.Status.Initialization.Provisioned, false), reason, permanentReason, what, err)
 }
 
 // dropletSpec is the droplet of the DOMachine, with the Machine's
@@ -183,7 +172,6 @@ func (r *DOMachineReconciler) deleteDroplet(ctx context.Context, s *machineScope
 		if err := s.cloud.DeleteMachineTag(ctx, string(m.UID)); err != nil {
 			return ctrl.Result{}, failed("", err)
 		}
-		r.checked.Delete(m.UID)
 		controllerutil.RemoveFinalizer(m, infrav1.MachineFinalizer)
 		return ctrl.Result{}, nil
 	}
@@ -191,7 +179,7 @@ func (r *DOMachineReconciler) deleteDroplet(ctx context.Context, s *machineScope
 		if err := s.cloud.DeleteDroplet(ctx, id); err != nil {
 			return ctrl.Result{}, failed("", err)
 		}
-		r.recorder.Eventf(m, corev1.EventTypeNormal, "DropletDeleted", "Deleted droplet %d", id)
+		r.passes.Recorder.Eventf(m, corev1.EventTypeNormal, "DropletDeleted", "Deleted droplet %d", id)
 	}
 	r.waiting(m, "Deleting", "Waiting for the droplet to be gone")
 	return ctrl.Result{RequeueAfter: pendingRequeue}, nil

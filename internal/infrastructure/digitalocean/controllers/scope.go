@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/cloud"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/reconcile"
 )
 
 // clusterScope is what one pass over a DOCluster works on.
@@ -31,6 +33,19 @@ type machineScope struct {
 	doCluster *infrav1.DOCluster
 	doMachine *infrav1.DOMachine
 	cloud     *cloud.Client
+}
+
+// newClusterScope is the scope of a pass over doCluster.
+func newClusterScope(_ context.Context, doCluster *infrav1.DOCluster, cluster *clusterv1.Cluster, _ *clusterv1.Machine) (*clusterScope, error) {
+	return &clusterScope{cluster: cluster, doCluster: doCluster}, nil
+}
+
+// newScope is the scope of a pass over doMachine, in its cluster's
+// DOCluster.
+func (r *DOMachineReconciler) newScope(ctx context.Context, doMachine *infrav1.DOMachine, cluster *clusterv1.Cluster,
+	machine *clusterv1.Machine) (*machineScope, error) {
+	s := &machineScope{cluster: cluster, machine: machine, doCluster: &infrav1.DOCluster{}, doMachine: doMachine}
+	return s, reconcile.GetInfrastructureCluster(ctx, r.Client, cluster, s.doCluster)
 }
 
 // dropletID is the droplet recorded in the DOMachine's provider ID, or 0.
