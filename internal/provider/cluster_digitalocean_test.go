@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -133,6 +134,9 @@ resource "capi_cluster" "do" {
   digitalocean = {
     region       = "nyc3"
     vpc_ip_range = "10.40.0.0/20"
+    # The lab's host (terraform, the provider's reconcilers) reaches the
+    # load balancer from 127.0.0.1; the provider admits the droplets.
+    api_server_sources = ["127.0.0.1/32"]
   }
   control_plane = {
     replicas = 3
@@ -153,8 +157,9 @@ resource "capi_machine_deployment" "workers" {
   labels   = { "node-role.kubernetes.io/worker" = "" }
   taints   = [{ key = "dedicated", value = "batch", effect = "NoSchedule" }]
   digitalocean = {
-    size  = "s-2vcpu-2gb"
-    image = %[4]q
+    size       = "s-2vcpu-2gb"
+    image      = %[4]q
+    monitoring = false
   }
 }`, name, version, workers, image, cniAddon())
 }
@@ -188,7 +193,8 @@ func TestAccDigitalOcean_haClusterWithWorkers(t *testing.T) {
 					statecheck.ExpectKnownValue(doCluster, tfjsonpath.New("digitalocean").AtMapKey("region"), knownvalue.StringExact("nyc3")),
 					statecheck.ExpectKnownValue(doCluster, tfjsonpath.New("aws"), knownvalue.Null()),
 				},
-				Check: resource.ComposeTestCheckFunc(checkWorkload(t, key, 3, 3, "v1.36.0"), checkDigitalOceanProviderIDs(t, do, key)),
+				Check: resource.ComposeTestCheckFunc(checkWorkload(t, key, 3, 3, "v1.36.0"), checkDigitalOceanProviderIDs(t, do, key),
+					checkLoadBalancerAdmitsDroplets(do, "cidr:127.0.0.1/32")),
 			},
 			{
 				PreConfig: func() {
@@ -282,6 +288,41 @@ func checkDigitalOceanProviderIDs(t *testing.T, do labDO, key client.ObjectKey) 
 			if !ids[m.Spec.ProviderID] {
 				return fmt.Errorf("machine %s has provider ID %q, no droplet of the lab", m.Name, m.Spec.ProviderID)
 			}
+		}
+		return nil
+	}
+}
+
+// checkLoadBalancerAdmitsDroplets checks that the firewall of the lab's
+// one load balancer allows the sources given and the public address of
+// every droplet, and nothing else.
+func checkLoadBalancerAdmitsDroplets(do labDO, sources ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := context.Background()
+		lbs, _, err := do.api.LoadBalancers.List(ctx, &godo.ListOptions{PerPage: 200})
+		if err != nil || len(lbs) != 1 {
+			return fmt.Errorf("%d load balancers, want 1 (%v)", len(lbs), err)
+		}
+		droplets, _, err := do.api.Droplets.List(ctx, &godo.ListOptions{PerPage: 200})
+		if err != nil {
+			return err
+		}
+		want := slices.Clone(sources)
+		for _, d := range droplets {
+			ip, err := d.PublicIPv4()
+			if err != nil || ip == "" {
+				return fmt.Errorf("droplet %d has no public address (%v)", d.ID, err)
+			}
+			want = append(want, "ip:"+ip)
+		}
+		var have []string
+		if fw := lbs[0].Firewall; fw != nil {
+			have = fw.Allow
+		}
+		slices.Sort(want)
+		have = slices.Sorted(slices.Values(have))
+		if !slices.Equal(have, want) {
+			return fmt.Errorf("load balancer firewall allows %v, want %v", have, want)
 		}
 		return nil
 	}

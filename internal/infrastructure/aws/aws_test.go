@@ -20,7 +20,6 @@ import (
 	"github.com/go-logr/logr/testr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/crds"
 	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
+	"github.com/terraform-capi/terraform-provider-capi/internal/engine/enginetest"
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
 	"github.com/terraform-capi/terraform-provider-capi/internal/labtest"
@@ -392,28 +392,9 @@ func checkAPILoadBalancer(t *testing.T, e env, awsCluster *infrav1.AWSCluster, i
 	}
 }
 
-// dumpObjects logs what is left, with finalizers and conditions, for a
-// failed test.
+// dumpObjects logs what is left, for a failed test.
 func dumpObjects(t *testing.T, c client.Client) {
-	ctx := context.Background()
-	lists := []client.ObjectList{&clusterv1.ClusterList{}, &controlplanev1.KubeadmControlPlaneList{}, &clusterv1.MachineList{},
-		&infrav1.AWSClusterList{}, &infrav1.AWSMachineList{}}
-	for _, l := range lists {
-		if err := c.List(ctx, l); err != nil {
-			t.Log(err)
-			continue
-		}
-		items, _ := meta.ExtractList(l)
-		for _, item := range items {
-			o := item.(client.Object)
-			t.Logf("%T %s finalizers=%v deleting=%v", o, o.GetName(), o.GetFinalizers(), o.GetDeletionTimestamp() != nil)
-			if g, ok := o.(interface{ GetConditions() []metav1.Condition }); ok {
-				for _, cond := range g.GetConditions() {
-					t.Logf("    %s=%s %s: %s", cond.Type, cond.Status, cond.Reason, cond.Message)
-				}
-			}
-		}
-	}
+	enginetest.DumpObjects(t, c, &infrav1.AWSClusterList{}, &infrav1.AWSMachineList{})
 }
 
 // With 30% of RunInstances calls throttled, a control plane Machine and two

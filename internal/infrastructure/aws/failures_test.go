@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +15,7 @@ import (
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
+	"github.com/terraform-capi/terraform-provider-capi/internal/engine/enginetest"
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 )
 
@@ -52,17 +52,7 @@ func failingCluster(t *testing.T, e env, name string, spec func(*infrav1.AWSClus
 // warnings counts the warning events of an object with reason.
 func warnings(t *testing.T, e env, name, reason string) int {
 	t.Helper()
-	var events corev1.EventList
-	if err := e.c.List(context.Background(), &events, client.InNamespace("default"), client.MatchingFields{"involvedObject.name": name}); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, ev := range events.Items {
-		if ev.Type == corev1.EventTypeWarning && ev.Reason == reason {
-			n += int(ev.Count)
-		}
-	}
-	return n
+	return enginetest.Warnings(t, e.c, "default", name, reason)
 }
 
 // maxFailingCallsPerMinute bounds the calls a permanently failing create

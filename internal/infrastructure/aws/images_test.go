@@ -23,6 +23,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
+	"github.com/terraform-capi/terraform-provider-capi/internal/engine/enginetest"
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
 )
@@ -32,15 +33,7 @@ var testLabels = map[string]string{clusterv1.WatchLabel: engine.WatchFilterValue
 // create admits and creates objects as the provider does.
 func (e env) create(t *testing.T, objects ...client.Object) {
 	t.Helper()
-	ctx := context.Background()
-	for _, obj := range objects {
-		if _, err := engine.Admit(ctx, e.c, obj, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.c.Create(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
+	enginetest.Create(t, e.c, objects...)
 }
 
 // networkOnlyCluster makes a Cluster with AWS infrastructure in one zone

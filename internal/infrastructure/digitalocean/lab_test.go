@@ -17,7 +17,6 @@ import (
 	"github.com/go-logr/logr/testr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/crds"
 	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
+	"github.com/terraform-capi/terraform-provider-capi/internal/engine/enginetest"
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/labtest"
 )
@@ -113,15 +113,7 @@ func startEngine(t *testing.T) env {
 // create admits and creates objects as the provider does.
 func (e env) create(t *testing.T, objects ...client.Object) {
 	t.Helper()
-	ctx := context.Background()
-	for _, obj := range objects {
-		if _, err := engine.Admit(ctx, e.c, obj, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.c.Create(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
+	enginetest.Create(t, e.c, objects...)
 }
 
 // testCluster returns a DOCluster and its Cluster named name (without a
@@ -211,41 +203,12 @@ func (e env) machinesProvisioned(t *testing.T, cluster string, n int, timeout ti
 // warnings counts the warning events of an object with reason.
 func (e env) warnings(t *testing.T, name, reason string) int {
 	t.Helper()
-	var events corev1.EventList
-	if err := e.c.List(context.Background(), &events, client.InNamespace("default"), client.MatchingFields{"involvedObject.name": name}); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, ev := range events.Items {
-		if ev.Type == corev1.EventTypeWarning && ev.Reason == reason {
-			n += int(ev.Count)
-		}
-	}
-	return n
+	return enginetest.Warnings(t, e.c, "default", name, reason)
 }
 
-// dumpObjects logs what is left, with finalizers and conditions, for a
-// failed test.
+// dumpObjects logs what is left, for a failed test.
 func dumpObjects(t *testing.T, c client.Client) {
-	ctx := context.Background()
-	lists := []client.ObjectList{&clusterv1.ClusterList{}, &controlplanev1.KubeadmControlPlaneList{}, &clusterv1.MachineList{},
-		&infrav1.DOClusterList{}, &infrav1.DOMachineList{}}
-	for _, l := range lists {
-		if err := c.List(ctx, l); err != nil {
-			t.Log(err)
-			continue
-		}
-		items, _ := meta.ExtractList(l)
-		for _, item := range items {
-			o := item.(client.Object)
-			t.Logf("%T %s finalizers=%v deleting=%v", o, o.GetName(), o.GetFinalizers(), o.GetDeletionTimestamp() != nil)
-			if g, ok := o.(interface{ GetConditions() []metav1.Condition }); ok {
-				for _, cond := range g.GetConditions() {
-					t.Logf("    %s=%s %s: %s", cond.Type, cond.Status, cond.Reason, cond.Message)
-				}
-			}
-		}
-	}
+	enginetest.DumpObjects(t, c, &infrav1.DOClusterList{}, &infrav1.DOMachineList{})
 }
 
 // liveResource is an entry of the simulator's leak check.

@@ -74,20 +74,17 @@ func (i Infrastructure) FlattenCluster(ctx context.Context, obj client.Object, _
 
 func expandMachineSpec(ctx context.Context, m machineModel, diags *diag.Diagnostics) infrav1.DOMachineSpec {
 	return infrav1.DOMachineSpec{
-		Size: m.Size.ValueString(), Image: m.Image.ValueString(), Monitoring: m.Monitoring.ValueBool(),
+		Size: m.Size.ValueString(), Image: m.Image.ValueString(), Monitoring: m.Monitoring.ValueBoolPointer(),
 		SSHKeys: tfconv.Strings(ctx, m.SSHKeys, diags), Tags: tfconv.Strings(ctx, m.Tags, diags),
 	}
 }
 
 func flattenMachineSpec(ctx context.Context, s infrav1.DOMachineSpec, diags *diag.Diagnostics) machineModel {
-	m := machineModel{
-		Size: types.StringValue(s.Size), Image: types.StringValue(s.Image), Monitoring: types.BoolNull(),
+	// monitoring reads back as it was set: false stays false, unset null.
+	return machineModel{
+		Size: types.StringValue(s.Size), Image: types.StringValue(s.Image), Monitoring: types.BoolPointerValue(s.Monitoring),
 		SSHKeys: tfconv.StringList(ctx, s.SSHKeys, diags), Tags: tfconv.StringList(ctx, s.Tags, diags),
 	}
-	if s.Monitoring {
-		m.Monitoring = types.BoolValue(true)
-	}
-	return m
 }
 
 // ExpandMachineTemplate builds a DOMachineTemplate.

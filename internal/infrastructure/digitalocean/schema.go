@@ -79,8 +79,10 @@ func (Infrastructure) ClusterAttribute() schema.SingleNestedAttribute {
 				Validators: []validator.String{validators.CIDR(), validators.PrivateNetwork(16, 28),
 					stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("vpc_uuid"))},
 			},
-			"api_server_sources": sources("Networks allowed to reach the API server's load balancer (default: everywhere, `0.0.0.0/0` and `::/0`)."),
-			"ssh_sources":        sources("Networks allowed to reach the droplets' SSH port. Default: none, SSH is closed."),
+			"api_server_sources": sources("Networks allowed to reach the API server, through its load balancer's firewall and the droplets' " +
+				"(default: everywhere, `0.0.0.0/0` and `::/0`). Include the address Terraform runs from: the provider's reconcilers reach the " +
+				"API server through the load balancer. The cluster's droplets are admitted by the provider (their public addresses)."),
+			"ssh_sources": sources("Networks allowed to reach the droplets' SSH port. Default: none, SSH is closed."),
 		},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
@@ -23,15 +24,28 @@ import (
 // the infrastructure cluster, and the Cluster's status changes, which
 // mirror the infrastructure cluster's own conditions, would only bring
 // passes back.
-func (p *Passes[O, S]) SetupCluster(ctx context.Context, mgr ctrl.Manager, options controller.Options, obj O, watchFilter string) error {
+func (p *Passes[O, S]) SetupCluster(ctx context.Context, mgr ctrl.Manager, options controller.Options, obj O, watchFilter string,
+	watches ...Watch) error {
 	b, gvk, err := p.setup(ctx, mgr, options, obj, false, watchFilter)
 	if err != nil {
 		return err
+	}
+	for _, w := range watches {
+		b = b.Watches(w.Object, w.Handler, builder.WithPredicates(w.Predicates...))
 	}
 	return b.Watches(&clusterv1.Cluster{},
 		handler.EnqueueRequestsFromMapFunc(util.ClusterToInfrastructureMapFunc(ctx, gvk, mgr.GetClient(), obj.DeepCopyObject().(O))),
 		builder.WithPredicates(predicates.ClusterPausedTransitions(mgr.GetScheme(), ctrl.LoggerFrom(ctx)))).
 		Complete(p)
+}
+
+// Watch is another kind whose objects bring passes of a reconciler, such
+// as the infrastructure machines whose addresses a cluster's firewall
+// admits.
+type Watch struct {
+	Object     client.Object
+	Handler    handler.EventHandler
+	Predicates []predicate.Predicate
 }
 
 // SetupMachine registers p, the reconciler of an infrastructure machine

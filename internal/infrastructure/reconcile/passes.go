@@ -174,6 +174,11 @@ func (p *Passes[O, S]) DriftChecked(obj O, provisioned *bool, interval time.Dura
 	return result
 }
 
+// Recheck makes the next DriftChecked pass over obj go to the cloud,
+// however recently it did: something its generation does not show has
+// changed (such as the addresses of the cluster's machines).
+func (p *Passes[O, S]) Recheck(obj O) { p.reconciled.Forget(obj.GetUID()) }
+
 // owners returns obj's Cluster and, for an infrastructure machine, its
 // Machine; no Cluster while obj has no owner.
 func (p *Passes[O, S]) owners(ctx context.Context, obj O) (*clusterv1.Cluster, *clusterv1.Machine, error) {

@@ -3,6 +3,7 @@ package cloud
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/digitalocean/godo"
 )
@@ -23,10 +24,41 @@ const (
 	apiUnhealthyThreshold         = 3
 )
 
-// loadBalancerRequest is the API server load balancer: TCP on port to the
-// same port of the droplets with the control plane tag, in the VPC.
-func loadBalancerRequest(cl Cluster, port int32, vpcUUID string) *godo.LoadBalancerRequest {
-	p := int(port)
+// LoadBalancerSpec is what the API server load balancer is made with.
+type LoadBalancerSpec struct {
+	// Port is the API server port, on the load balancer and the droplets.
+	Port int32
+	// VPCUUID is the cluster's VPC.
+	VPCUUID string
+	// Allow are the load balancer's firewall rules (ip:<address> or
+	// cidr:<network>); none admits every source. See AllowRules.
+	Allow []string
+}
+
+// AllowRules are the firewall rules of an API server load balancer that
+// only sources may reach: they, and the cluster's own droplets at their
+// public addresses (kubelets and kubeadm reach the API server through the
+// load balancer's public IP, from the droplet's public address). No
+// sources admit every client, and no rule is needed.
+func AllowRules(sources, dropletAddresses []string) []string {
+	if len(sources) == 0 {
+		return nil
+	}
+	var rules []string
+	for _, s := range sources {
+		rules = append(rules, "cidr:"+s)
+	}
+	for _, a := range dropletAddresses {
+		rules = append(rules, "ip:"+a)
+	}
+	return sorted(union(rules, nil))
+}
+
+// loadBalancerRequest is the API server load balancer: TCP on the port to
+// the same port of the droplets with the control plane tag, in the VPC,
+// behind the firewall rules.
+func loadBalancerRequest(cl Cluster, spec LoadBalancerSpec) *godo.LoadBalancerRequest {
+	p := int(spec.Port)
 	return &godo.LoadBalancerRequest{
 		Name:            cl.LoadBalancerName(),
 		Region:          cl.Region,
@@ -35,17 +67,18 @@ func loadBalancerRequest(cl Cluster, port int32, vpcUUID string) *godo.LoadBalan
 		HealthCheck: &godo.HealthCheck{Protocol: protocolTCP, Port: p,
 			CheckIntervalSeconds: apiHealthCheckIntervalSeconds, ResponseTimeoutSeconds: apiHealthCheckTimeoutSeconds,
 			HealthyThreshold: apiHealthyThreshold, UnhealthyThreshold: apiUnhealthyThreshold},
-		Tag:     cl.ControlPlaneTag(),
-		VPCUUID: vpcUUID,
+		Tag:      cl.ControlPlaneTag(),
+		VPCUUID:  spec.VPCUUID,
+		Firewall: &godo.LBFirewall{Allow: spec.Allow},
 	}
 }
 
-// EnsureLoadBalancer makes the API server load balancer exist, forwarding
-// port, and returns it, and what it did: "created", "updated" (another
-// port, after a change of the spec) or "". Its IP comes some time after it
-// is made.
-func (c *Client) EnsureLoadBalancer(ctx context.Context, cl Cluster, port int32, vpcUUID string) (*godo.LoadBalancer, string, error) {
-	want := loadBalancerRequest(cl, port, vpcUUID)
+// EnsureLoadBalancer makes the API server load balancer exist as spec
+// says and returns it, and what it did: "created", "updated" (another
+// port or other firewall rules, after a change of the spec or of the
+// cluster's droplets) or "". Its IP comes some time after it is made.
+func (c *Client) EnsureLoadBalancer(ctx context.Context, cl Cluster, spec LoadBalancerSpec) (*godo.LoadBalancer, string, error) {
+	want := loadBalancerRequest(cl, spec)
 	lb, err := c.findLoadBalancerByName(ctx, cl)
 	if err != nil {
 		return nil, "", err
@@ -60,10 +93,10 @@ func (c *Client) EnsureLoadBalancer(ctx context.Context, cl Cluster, port int32,
 		}
 		return lb, "created", nil
 	}
-	if lb.VPCUUID != "" && lb.VPCUUID != vpcUUID {
-		return nil, "", permanent("", "load balancer %s is in VPC %s, not in the cluster's VPC %s", lb.ID, lb.VPCUUID, vpcUUID)
+	if lb.VPCUUID != "" && lb.VPCUUID != spec.VPCUUID {
+		return nil, "", permanent("", "load balancer %s is in VPC %s, not in the cluster's VPC %s", lb.ID, lb.VPCUUID, spec.VPCUUID)
 	}
-	if forwards(lb, want) {
+	if forwards(lb, want) && admitsAsWanted(lb, want) {
 		return lb, "", nil
 	}
 	if lb.Status != LoadBalancerActive {
@@ -86,6 +119,16 @@ func forwards(lb *godo.LoadBalancer, want *godo.LoadBalancerRequest) bool {
 	r, w := lb.ForwardingRules[0], want.ForwardingRules[0]
 	return r.EntryProtocol == w.EntryProtocol && r.EntryPort == w.EntryPort && r.TargetProtocol == w.TargetProtocol && r.TargetPort == w.TargetPort &&
 		lb.HealthCheck.Protocol == want.HealthCheck.Protocol && lb.HealthCheck.Port == want.HealthCheck.Port
+}
+
+// admitsAsWanted says whether lb's firewall has want's rules, in any
+// order, and no deny rule.
+func admitsAsWanted(lb *godo.LoadBalancer, want *godo.LoadBalancerRequest) bool {
+	var have godo.LBFirewall
+	if lb.Firewall != nil {
+		have = *lb.Firewall
+	}
+	return len(have.Deny) == 0 && slices.Equal(sorted(have.Allow), sorted(want.Firewall.Allow))
 }
 
 // findLoadBalancerByName returns the cluster's API server load balancer:

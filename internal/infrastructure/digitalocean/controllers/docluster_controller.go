@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -9,6 +10,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/api/v1alpha1"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/cloud"
@@ -55,8 +61,50 @@ type DOClusterReconciler struct {
 // SetupWithManager registers the reconciler: its passes are
 // reconcile.Passes', over the DOCluster's phases.
 func (r *DOClusterReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
-	r.passes = reconcile.New(clusterKind, r.Client, r.Owns, newClusterScope, r.reconcileNormal, r.reconcileDelete)
-	return r.passes.SetupCluster(ctx, mgr, options, &infrav1.DOCluster{}, r.WatchFilterValue)
+	r.passes = reconcile.New(clusterKind, r.Client, r.Owns, r.newClusterScope, r.reconcileNormal, r.reconcileDelete)
+	// The load balancer's firewall admits the droplets' public addresses:
+	// a droplet that gets or loses one brings a pass.
+	return r.passes.SetupCluster(ctx, mgr, options, &infrav1.DOCluster{}, r.WatchFilterValue, reconcile.Watch{
+		Object:     &infrav1.DOMachine{},
+		Handler:    handler.EnqueueRequestsFromMapFunc(r.doMachineToDOCluster),
+		Predicates: []predicate.Predicate{addressesChanged()},
+	})
+}
+
+// doMachineToDOCluster maps a DOMachine to its cluster's DOCluster.
+func (r *DOClusterReconciler) doMachineToDOCluster(ctx context.Context, o client.Object) []ctrl.Request {
+	name := o.GetLabels()[clusterv1.ClusterNameLabel]
+	if name == "" {
+		return nil
+	}
+	cluster := &clusterv1.Cluster{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: o.GetNamespace(), Name: name}, cluster); err != nil {
+		return nil
+	}
+	if ref := cluster.Spec.InfrastructureRef; ref.Kind != "DOCluster" || ref.Name == "" {
+		return nil
+	}
+	return []ctrl.Request{{NamespacedName: client.ObjectKey{Namespace: cluster.Namespace, Name: cluster.Spec.InfrastructureRef.Name}}}
+}
+
+// addressesChanged lets through the DOMachine events that change the
+// public addresses of the cluster's droplets.
+func addressesChanged() predicate.Funcs {
+	return predicate.Funcs{
+		CreateFunc: func(e event.CreateEvent) bool { return hasAddresses(e.Object) },
+		DeleteFunc: func(e event.DeleteEvent) bool { return hasAddresses(e.Object) },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			before, okBefore := e.ObjectOld.(*infrav1.DOMachine)
+			after, okAfter := e.ObjectNew.(*infrav1.DOMachine)
+			return okBefore && okAfter && !slices.Equal(externalAddresses(before), externalAddresses(after))
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+func hasAddresses(o client.Object) bool {
+	m, ok := o.(*infrav1.DOMachine)
+	return ok && len(externalAddresses(m)) > 0
 }
 
 // clusterPhase is a step of a pass over a DOCluster.
@@ -65,6 +113,11 @@ type clusterPhase = reconcile.Phase[*clusterScope]
 func (r *DOClusterReconciler) reconcileNormal(ctx context.Context, s *clusterScope) (ctrl.Result, error) {
 	c := s.doCluster
 	provisioned := ptr.Deref(c.Status.Initialization.Provisioned, false)
+	if !slices.Equal(s.lbAllow, c.Status.Network.LoadBalancer.Allow) {
+		// A droplet came or went: its address is for the load balancer's
+		// firewall now, not at the next drift check.
+		r.passes.Recheck(c)
+	}
 	return r.passes.DriftChecked(c, c.Status.Initialization.Provisioned, driftCheckInterval, func() ctrl.Result {
 		phases := []clusterPhase{r.connect(infrav1.VPCReadyCondition, "VPCFailed")}
 		if !r.recentlyNetworked(c) {

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -58,7 +59,8 @@ func (r *DOClusterReconciler) reconcileFirewall(ctx context.Context, s *clusterS
 func (r *DOClusterReconciler) reconcileLoadBalancer(ctx context.Context, s *clusterScope) (ctrl.Result, error) {
 	c := s.doCluster
 	st := &c.Status.Network.LoadBalancer
-	lb, done, err := s.cloud.EnsureLoadBalancer(ctx, s.id(), c.APIServerPort(), c.Status.Network.VPCUUID)
+	lb, done, err := s.cloud.EnsureLoadBalancer(ctx, s.id(), cloud.LoadBalancerSpec{Port: c.APIServerPort(), VPCUUID: c.Status.Network.VPCUUID,
+		Allow: s.lbAllow})
 	if err != nil {
 		return ctrl.Result{}, r.stepFailed(c, infrav1.LoadBalancerReadyCondition, "LoadBalancerFailed", infrav1.LoadBalancerPermanentFailureReason,
 			"Reconciling the API server load balancer", err)
@@ -68,9 +70,14 @@ func (r *DOClusterReconciler) reconcileLoadBalancer(ctx context.Context, s *clus
 		r.passes.Recorder.Eventf(c, corev1.EventTypeNormal, "LoadBalancerCreated", "Load balancer %s (%s) for port %d of the droplets tagged %s",
 			lb.Name, lb.ID, c.APIServerPort(), s.id().ControlPlaneTag())
 	case "updated":
-		r.passes.Recorder.Eventf(c, corev1.EventTypeNormal, "LoadBalancerUpdated", "Load balancer %s (%s) forwards port %d", lb.Name, lb.ID, c.APIServerPort())
+		r.passes.Recorder.Eventf(c, corev1.EventTypeNormal, "LoadBalancerUpdated", "Load balancer %s (%s) forwards port %d, admitting %s",
+			lb.Name, lb.ID, c.APIServerPort(), admitted(s.lbAllow))
 	}
 	st.ID, st.IP, st.Status = lb.ID, lb.IP, lb.Status
+	st.Allow = nil
+	if lb.Firewall != nil && len(lb.Firewall.Allow) > 0 {
+		st.Allow = slices.Sorted(slices.Values(lb.Firewall.Allow))
+	}
 	if lb.IP != "" {
 		// The endpoint is known as soon as the address is.
 		c.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: lb.IP, Port: c.APIServerPort()}
@@ -86,6 +93,14 @@ func (r *DOClusterReconciler) reconcileLoadBalancer(ctx context.Context, s *clus
 	}
 	reconcile.SetCondition(c, infrav1.LoadBalancerReadyCondition, true, "LoadBalancerActive", lb.IP)
 	return ctrl.Result{}, nil
+}
+
+// admitted says whom firewall rules admit, for an event.
+func admitted(rules []string) string {
+	if len(rules) == 0 {
+		return "everyone"
+	}
+	return strings.Join(rules, ", ")
 }
 
 // reconcileProvisioned reports the infrastructure provisioned, with the

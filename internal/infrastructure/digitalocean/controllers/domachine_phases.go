@@ -125,7 +125,7 @@ func (r *DOMachineReconciler) dropletSpec(ctx context.Context, s *machineScope) 
 	return cloud.DropletSpec{
 		Cluster: cloudCluster(s.cluster, s.doCluster), Name: s.machine.Name, MachineUID: string(s.doMachine.UID),
 		ControlPlane: util.IsControlPlaneMachine(s.machine), Size: spec.Size, Image: spec.Image, SSHKeys: spec.SSHKeys,
-		Tags: spec.Tags, Monitoring: spec.Monitoring, VPCUUID: s.doCluster.Status.Network.VPCUUID, UserData: data.Data["value"],
+		Tags: spec.Tags, Monitoring: ptr.Deref(spec.Monitoring, false), VPCUUID: s.doCluster.Status.Network.VPCUUID, UserData: data.Data["value"],
 	}, nil
 }
 

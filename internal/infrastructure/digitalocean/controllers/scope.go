@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/api/v1alpha1"
@@ -17,6 +19,9 @@ type clusterScope struct {
 	cluster   *clusterv1.Cluster
 	doCluster *infrav1.DOCluster
 	cloud     *cloud.Client
+	// lbAllow are the firewall rules the load balancer should have (see
+	// cloud.AllowRules), from the spec and the cluster's DOMachines.
+	lbAllow []string
 }
 
 // id identifies the cluster's cloud resources.
@@ -36,8 +41,40 @@ type machineScope struct {
 }
 
 // newClusterScope is the scope of a pass over doCluster.
-func newClusterScope(_ context.Context, doCluster *infrav1.DOCluster, cluster *clusterv1.Cluster, _ *clusterv1.Machine) (*clusterScope, error) {
-	return &clusterScope{cluster: cluster, doCluster: doCluster}, nil
+func (r *DOClusterReconciler) newClusterScope(ctx context.Context, doCluster *infrav1.DOCluster, cluster *clusterv1.Cluster,
+	_ *clusterv1.Machine) (*clusterScope, error) {
+	s := &clusterScope{cluster: cluster, doCluster: doCluster}
+	if len(doCluster.Spec.Firewall.APIServerSources) == 0 {
+		return s, nil
+	}
+	addresses, err := dropletAddresses(ctx, r.Client, cluster)
+	s.lbAllow = cloud.AllowRules(doCluster.Spec.Firewall.APIServerSources, addresses)
+	return s, err
+}
+
+// dropletAddresses are the public addresses of the cluster's droplets,
+// as its DOMachines report them (from the cache: no cloud call).
+func dropletAddresses(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) ([]string, error) {
+	var machines infrav1.DOMachineList
+	if err := c.List(ctx, &machines, client.InNamespace(cluster.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name}); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range machines.Items {
+		out = append(out, externalAddresses(&m)...)
+	}
+	return out, nil
+}
+
+// externalAddresses are a DOMachine's public addresses.
+func externalAddresses(m *infrav1.DOMachine) []string {
+	var out []string
+	for _, a := range m.Status.Addresses {
+		if a.Type == clusterv1.MachineExternalIP {
+			out = append(out, a.Address)
+		}
+	}
+	return out
 }
 
 // newScope is the scope of a pass over doMachine, in its cluster's

@@ -165,6 +165,13 @@ type LoadBalancerStatus struct {
 	// status is DigitalOcean's: new, active or errored.
 	// +optional
 	Status string `json:"status,omitempty"`
+	// allow are the rules of its firewall (ip:<address> or
+	// cidr:<network>): spec.firewall.apiServerSources and the public
+	// address of each of the cluster's droplets. None admits everyone.
+	// +optional
+	// +kubebuilder:validation:MaxItems=1000
+	// +kubebuilder:validation:items:MaxLength=64
+	Allow []string `json:"allow,omitempty"`
 }
 
 // DOCluster is the cloud network of a Cluster API cluster on DigitalOcean.

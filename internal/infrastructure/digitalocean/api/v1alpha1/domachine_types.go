@@ -54,9 +54,9 @@ type DOMachineSpec struct {
 	// +kubebuilder:validation:items:Pattern=`^[a-zA-Z0-9_\-:]+$`
 	Tags []string `json:"tags,omitempty"`
 
-	// monitoring installs DigitalOcean's metrics agent.
+	// monitoring installs DigitalOcean's metrics agent (default false).
 	// +optional
-	Monitoring bool `json:"monitoring,omitempty"`
+	Monitoring *bool `json:"monitoring,omitempty"`
 }
 
 // DOMachineStatus is what exists in the cloud.
