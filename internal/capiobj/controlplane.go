@@ -150,19 +150,18 @@ func ExpandCluster(ctx context.Context, m ClusterModel) (ClusterObjects, diag.Di
 	return objs, diags
 }
 
-// Nested attributes with defaults are not computed (Terraform would plan
-// them as unknown on every change): a default value reads back as null
-// unless the configuration had set it.
+// Nested attributes whose default the schema does not hold read back as
+// null while they have the default value, unless the configuration had
+// set them; those with a schema default (replicas) read back as values.
 
 func flattenControlPlane(ctx context.Context, objs ClusterObjects, prior *ControlPlaneModel, diags *diag.Diagnostics) *ControlPlaneModel {
 	kcp := objs.ControlPlane
 	if kcp == nil {
 		return nil
 	}
-	replicas := types.Int32Value(ptr.Deref(kcp.Spec.Replicas, 1))
-	if replicas.ValueInt32() == DefaultControlPlaneReplicas && (prior == nil || prior.Replicas.IsNull()) {
-		replicas = types.Int32Null()
-	}
+	// replicas has a default in the schema: it reads back as a value
+	// always, so that an import matches any configuration.
+	replicas := types.Int32Value(ptr.Deref(kcp.Spec.Replicas, DefaultControlPlaneReplicas))
 	m := &ControlPlaneModel{Replicas: replicas, Version: types.StringValue(kcp.Spec.Version),
 		Machine: infrastructure.NullBlock(registry.ControlPlaneMachineAttributes())}
 	var nodes infrastructure.Nodes

@@ -103,7 +103,7 @@ func TestAccCluster_aws(t *testing.T) {
 					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("aws").AtMapKey("region"), knownvalue.StringExact("us-east-1")),
 					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("api_server_endpoint"),
 						knownvalue.StringRegexp(loadBalancerEndpoint)),
-					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("control_plane").AtMapKey("replicas"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("control_plane").AtMapKey("replicas"), knownvalue.Int32Exact(1)),
 				},
 				Check: resource.ComposeTestCheckFunc(
 					checkControlPlane(t, key, 1),

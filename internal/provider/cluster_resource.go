@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int32default"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
@@ -201,6 +202,8 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Attributes: map[string]schema.Attribute{
 					"replicas": schema.Int32Attribute{
 						Optional:            true,
+						Computed:            true,
+						Default:             int32default.StaticInt32(capiobj.DefaultControlPlaneReplicas),
 						MarkdownDescription: "Control plane machines: 1, 3 or 5 (etcd needs an odd number). Default 1.",
 						Validators:          []validator.Int32{int32validator.OneOf(1, 3, 5)},
 					},

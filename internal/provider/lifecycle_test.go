@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -159,6 +160,21 @@ func TestAccLifecycle_haClusterWithWorkers(t *testing.T) {
 				}},
 			},
 			{
+				// A control plane machine is KCP's: importing it as a
+				// capi_machine is refused, naming what to import instead.
+				Config: haClusterConfig(name, "v1.36.3", 2) + `
+resource "capi_machine" "stolen" {
+  cluster = capi_cluster.ha.name
+  name    = "stolen"
+  version = "v1.36.3"
+  aws     = { instance_type = "t3.large" }
+}`,
+				ResourceName:      "capi_machine.stolen",
+				ImportState:       true,
+				ImportStateIdFunc: func(*terraform.State) (string, error) { return "default/" + controlPlaneMachine(t, key), nil },
+				ExpectError:       regexp.MustCompile(`(?s)belongs\s+to\s+KubeadmControlPlane\s+` + name + `.*Import\s+Cluster\s+default/` + name + `\s+as\s+capi_cluster`),
+			},
+			{
 				ResourceName:      lifecycleWorkers,
 				ImportState:       true,
 				ImportStateId:     "default/" + name + "-workers",
@@ -176,6 +192,16 @@ func TestAccLifecycle_haClusterWithWorkers(t *testing.T) {
 			},
 		},
 	})
+}
+
+// controlPlaneMachine names one of the cluster's control plane machines.
+func controlPlaneMachine(t *testing.T, key client.ObjectKey) string {
+	var machines clusterv1.MachineList
+	if err := labClient(t).List(context.Background(), &machines, client.InNamespace(key.Namespace),
+		client.MatchingLabels{clusterv1.ClusterNameLabel: key.Name, clusterv1.MachineControlPlaneLabel: ""}); err != nil || len(machines.Items) == 0 {
+		t.Fatalf("no control plane machine of %s: %v", key, err)
+	}
+	return machines.Items[0].Name
 }
 
 // endApply ends the previous step's apply as the end of a terraform process

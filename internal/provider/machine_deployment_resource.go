@@ -117,7 +117,10 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 						Validators: []validator.String{stringvalidator.OneOf("NoSchedule", "PreferNoSchedule", "NoExecute")}},
 				}}},
 			"availability_zone": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.AWSZone()},
-				MarkdownDescription: "Failure domain (availability zone, on AWS) of every machine: one of the cluster's `aws.availability_zones`. Default: Cluster API picks among the cluster's (on DigitalOcean, its region)."},
+				MarkdownDescription: "Failure domain (availability zone, on AWS) of every machine: one of the cluster's `aws.availability_zones`. " +
+					"Without it, every machine of the deployment lands in one failure domain, the first of the cluster's: to spread workers over " +
+					"zones, make one deployment per zone (Cluster API's convention; see the example with `for_each`). Not on DigitalOcean, " +
+					"whose clusters are in one region."},
 			"kubeadm": kubeadmAttribute("Changing it makes a new bootstrap template and rolls the machines onto it as `rollout` says; the deployment is not replaced.", false),
 			"rollout": schema.SingleNestedAttribute{Optional: true,
 				MarkdownDescription: "How changes to the machines roll out. Default: `RollingUpdate` with `max_surge` 1 and `max_unavailable` 0.",

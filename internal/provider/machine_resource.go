@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -404,6 +405,42 @@ func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest
 
 func (r *machineResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	importByNamespacedName(ctx, req, resp)
+	if resp.Diagnostics.HasError() || r.data == nil {
+		return
+	}
+	namespace, name, _ := capiobj.ParseNamespacedID(req.ID)
+	cl, err := r.data.kube.Reader()
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import Machine "+req.ID, err.Error())
+		return
+	}
+	m := &clusterv1.Machine{}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, m); err != nil {
+		// A Machine that does not exist is the refresh's to report.
+		if !kube.IsNotFound(err) {
+			resp.Diagnostics.AddError("Cannot import Machine "+req.ID, err.Error())
+		}
+		return
+	}
+	if owner := metav1.GetControllerOf(m); owner != nil {
+		resp.Diagnostics.AddError("Machine "+req.ID+" belongs to "+owner.Kind+" "+owner.Name, ownedMachineImport(m, owner))
+	}
+}
+
+// ownedMachineImport says why a Machine that a MachineSet or a control
+// plane owns is not a capi_machine, and what to import instead.
+func ownedMachineImport(m *clusterv1.Machine, owner *metav1.OwnerReference) string {
+	instead := "its owner"
+	switch owner.Kind {
+	case "MachineSet":
+		if md := m.Labels[clusterv1.MachineDeploymentNameLabel]; md != "" {
+			instead = fmt.Sprintf("MachineDeployment %s/%s as capi_machine_deployment", m.Namespace, md)
+		}
+	case "KubeadmControlPlane":
+		instead = fmt.Sprintf("Cluster %s/%s as capi_cluster (its control_plane)", m.Namespace, m.Spec.ClusterName)
+	}
+	return fmt.Sprintf("Machine %s/%s is one of %s %s's machines: its owner makes, replaces and deletes it, so a capi_machine of it would "+
+		"fight the owner, and destroying it would delete it behind the owner's back. Import %s instead.", m.Namespace, m.Name, owner.Kind, owner.Name, instead)
 }
 
 // wait blocks until the machine reaches its wait target, and says whether

@@ -84,6 +84,24 @@ resource "capi_machine_deployment" "batch" {
   }
 }
 
+# One deployment per zone, the Cluster API convention: a deployment's
+# machines are all in one failure domain (without availability_zone,
+# the first of the cluster's), so spreading workers over zones takes a
+# deployment in each.
+resource "capi_machine_deployment" "per_zone" {
+  for_each = toset(["eu-west-1a", "eu-west-1b", "eu-west-1c"])
+
+  cluster           = capi_cluster.example.name
+  name              = "example-workers-${each.key}"
+  replicas          = 2
+  version           = "v1.36.0"
+  availability_zone = each.key
+
+  aws = {
+    instance_type = "t3.large"
+  }
+}
+
 # Workers on DigitalOcean, in a cluster with a digitalocean block: droplets
 # of the snapshot with the version's Kubernetes.
 resource "capi_machine_deployment" "droplets" {
