@@ -115,6 +115,31 @@ func TestAccLifecycle_haClusterWithWorkers(t *testing.T) {
 				Check: resource.ComposeTestCheckFunc(checkWorkload(t, key, 3, 2, "v1.36.0"), checkStatusesSettled(t, key, 3, 2)),
 			},
 			{
+				// A label added to the deployment is on every machine when the
+				// apply returns: Cluster API changes it in place.
+				PreConfig: endApply,
+				Config: strings.Replace(haClusterConfig(name, "v1.36.0", 2), `labels   = { "node-role.kubernetes.io/worker" = "" }`,
+					`labels   = { "node-role.kubernetes.io/worker" = "", "example.com/tier" = "batch" }`, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(lifecycleWorkers, plancheck.ResourceActionUpdate),
+					expectObservedKept(lifecycleWorkers, "ready_replicas"),
+				}},
+				Check: func(*terraform.State) error {
+					endApply()
+					var machines clusterv1.MachineList
+					if err := labClient(t).List(context.Background(), &machines, client.InNamespace(key.Namespace),
+						client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: name + "-workers"}); err != nil {
+						return err
+					}
+					for _, m := range machines.Items {
+						if m.Labels["example.com/tier"] != "batch" {
+							return fmt.Errorf("machine %s has labels %v after the apply, without the deployment's new label", m.Name, m.Labels)
+						}
+					}
+					return nil
+				},
+			},
+			{
 				PreConfig: func() { endApply(); monitor.start() },
 				Config:    haClusterConfig(name, "v1.36.3", 2),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{

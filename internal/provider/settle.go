@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -157,8 +158,9 @@ func reported(desired, current, ready, available, upToDate *int32) replicas {
 }
 
 // unsettled says which status does not reflect the level below it yet,
-// "" when each does: every object has observed its generation, and the
-// counters of each MachineSet, MachineDeployment, control plane and the
+// "" when each does: every object has observed its generation, every
+// Machine of a MachineSet has what the MachineSet changes in place (see
+// outOfSync), and the counters of each MachineSet, MachineDeployment, control plane and the
 // Cluster are those Cluster API computes from the level below (its
 // MachineSet, MachineDeployment and Cluster reconcilers' own sums).
 func (s clusterStatuses) unsettled() string {
@@ -190,6 +192,11 @@ func (s clusterStatuses) unsettled() string {
 		ms := &s.machineSets[i]
 		if ms.Status.ObservedGeneration < ms.Generation {
 			return "MachineSet " + ms.Name + " to observe its generation"
+		}
+		for _, m := range byOwner["MachineSet/"+ms.Name] {
+			if why := outOfSync(ms, m); why != "" {
+				return why
+			}
 		}
 		have := reported(ms.Spec.Replicas, ms.Status.Replicas, ms.Status.ReadyReplicas, ms.Status.AvailableReplicas, ms.Status.UpToDateReplicas)
 		want := counted(byOwner["MachineSet/"+ms.Name])
@@ -247,6 +254,44 @@ func (s clusterStatuses) unsettled() string {
 		}
 		if cluster != have {
 			return fmt.Sprintf("the Cluster to count its control plane (reports %s, it has %s)", cluster, have)
+		}
+	}
+	return ""
+}
+
+// outOfSync says what of its MachineSet's template a Machine has not got
+// yet, "" when it has it all: the MachineSet reconciler changes these in
+// place (labels, annotations, taints and the deletion timeouts), a label
+// or a timeout changed on a deployment reaches its machines only then.
+// A machine being deleted is left out: it gets the timeouts only.
+func outOfSync(ms *clusterv1.MachineSet, m *clusterv1.Machine) string {
+	if !m.DeletionTimestamp.IsZero() {
+		return ""
+	}
+	t := ms.Spec.Template
+	for k, v := range t.Labels {
+		if got, ok := m.Labels[k]; !ok || got != v {
+			return fmt.Sprintf("Machine %s to get label %s=%s of MachineSet %s", m.Name, k, v, ms.Name)
+		}
+	}
+	for k, v := range t.Annotations {
+		if got, ok := m.Annotations[k]; !ok || got != v {
+			return fmt.Sprintf("Machine %s to get annotation %s of MachineSet %s", m.Name, k, ms.Name)
+		}
+	}
+	if !equality.Semantic.DeepEqual(t.Spec.Taints, m.Spec.Taints) && (len(t.Spec.Taints) > 0 || len(m.Spec.Taints) > 0) {
+		return fmt.Sprintf("Machine %s to get the taints of MachineSet %s", m.Name, ms.Name)
+	}
+	for _, d := range []struct {
+		name       string
+		want, have *int32
+	}{
+		{"node drain", t.Spec.Deletion.NodeDrainTimeoutSeconds, m.Spec.Deletion.NodeDrainTimeoutSeconds},
+		{"volume detach", t.Spec.Deletion.NodeVolumeDetachTimeoutSeconds, m.Spec.Deletion.NodeVolumeDetachTimeoutSeconds},
+		{"node deletion", t.Spec.Deletion.NodeDeletionTimeoutSeconds, m.Spec.Deletion.NodeDeletionTimeoutSeconds},
+	} {
+		if d.want != nil && ptr.Deref(d.have, -1) != *d.want {
+			return fmt.Sprintf("Machine %s to get the %s timeout of MachineSet %s", m.Name, d.name, ms.Name)
 		}
 	}
 	return ""

@@ -75,6 +75,12 @@ func TestStatusesSettled(t *testing.T) {
 		{"deployment deleted, cluster still counting it", func(s *clusterStatuses) {
 			s.deployments, s.machineSets, s.machines = nil, nil, s.machines[:3]
 		}, "the Cluster to count its workers (reports 2 desired"},
+		{"a deployment's new label not on its machines yet", func(s *clusterStatuses) {
+			s.machineSets[0].Spec.Template.Labels = map[string]string{"tier": "web"}
+		}, "Machine md-1-a to get label tier=web of MachineSet md-1"},
+		{"a deployment's new drain timeout not on its machines yet", func(s *clusterStatuses) {
+			s.machineSets[0].Spec.Template.Spec.Deletion.NodeDrainTimeoutSeconds = ptr.To[int32](300)
+		}, "Machine md-1-a to get the node drain timeout of MachineSet md-1"},
 		{"control plane machine updating", func(s *clusterStatuses) { s.controlPlane.Status.UpToDateReplicas = ptr.To[int32](2) },
 			"KubeadmControlPlane c to count its machines"},
 		{"cluster behind its control plane", func(s *clusterStatuses) { s.cluster.Status.ControlPlane.ReadyReplicas = ptr.To[int32](2) },
