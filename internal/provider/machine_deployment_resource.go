@@ -221,7 +221,12 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 			admitAtPlan(ctx, r.data, "MachineDeployment", capiobj.NamespacedID(md.Namespace, md.Name), deploymentObjectsInOrder(objs), &resp.Diagnostics)
 		}
 	}
-	if req.State.Raw.IsNull() || plan.Replicas.IsUnknown() {
+	if req.State.Raw.IsNull() {
+		return
+	}
+	if plan.Replicas.IsUnknown() {
+		// Known only at apply, it may scale.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ready_replicas"), types.Int32Unknown())...)
 		return
 	}
 	id := state.ID.ValueString()

@@ -3,17 +3,18 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/annotations"
 	"sigs.k8s.io/cluster-api/util/conditions"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/identity"
@@ -79,6 +80,9 @@ type clusterStatuses struct {
 	deployments  []clusterv1.MachineDeployment
 	machineSets  []clusterv1.MachineSet
 	machines     []clusterv1.Machine
+	// machinePools says whether the cluster has MachinePools, which the
+	// Cluster counts among its workers and this step does not read.
+	machinePools bool
 }
 
 func readStatuses(ctx context.Context, cl client.Reader, namespace, name string) (clusterStatuses, error) {
@@ -109,6 +113,12 @@ func readStatuses(ctx context.Context, cl client.Reader, namespace, name string)
 		}
 	}
 	s.deployments, s.machineSets, s.machines = mds.Items, mss.Items, ms.Items
+	// The provider makes no MachinePool; a management cluster without
+	// their kind has none.
+	var pools clusterv1.MachinePoolList
+	if err := cl.List(ctx, &pools, of...); err == nil {
+		s.machinePools = len(pools.Items) > 0
+	}
 	return s, nil
 }
 
@@ -117,7 +127,27 @@ func readStatuses(ctx context.Context, cl client.Reader, namespace, name string)
 // deleted.
 func (s clusterStatuses) reconciledHere() bool {
 	c := s.cluster
-	return c.Labels[clusterv1.WatchLabel] == identity.WatchFilterValue && !ptr.Deref(c.Spec.Paused, false) && c.DeletionTimestamp.IsZero()
+	if c.Labels[clusterv1.WatchLabel] != identity.WatchFilterValue || annotations.IsPaused(c, c) || !c.DeletionTimestamp.IsZero() {
+		return false
+	}
+	// A paused object's reconciler updates neither its status nor its
+	// observed generation.
+	objects := []metav1.Object{}
+	if s.controlPlane != nil {
+		objects = append(objects, s.controlPlane)
+	}
+	for i := range s.deployments {
+		objects = append(objects, &s.deployments[i])
+	}
+	for i := range s.machineSets {
+		objects = append(objects, &s.machineSets[i])
+	}
+	for _, o := range objects {
+		if annotations.HasPaused(o) {
+			return false
+		}
+	}
+	return true
 }
 
 // replicas are the counters every level of Cluster API reports.
@@ -187,6 +217,7 @@ func (s clusterStatuses) unsettled() string {
 	}
 
 	var workers replicas
+	unwatched := false
 	setsOf := map[string]replicas{}
 	for i := range s.machineSets {
 		ms := &s.machineSets[i]
@@ -210,6 +241,7 @@ func (s clusterStatuses) unsettled() string {
 			setsOf[md] = setsOf[md].add(have)
 		case ownedBy(ms.OwnerReferences, "Cluster", c.Name):
 			workers = workers.add(have)
+			unwatched = true
 		}
 	}
 	for i := range s.deployments {
@@ -225,10 +257,12 @@ func (s clusterStatuses) unsettled() string {
 		}
 		workers = workers.add(have)
 	}
-	// The Cluster's reconciler watches control plane machines only: a
-	// standalone worker's change shows in the Cluster's counters at its
-	// next pass for another reason, which nothing here can bring about.
-	if w := c.Status.Workers; len(standalone) == 0 && (w != nil || workers != (replicas{})) {
+	// The Cluster's reconciler watches control plane machines and
+	// deployments only: a standalone worker's or MachineSet's change shows
+	// in the Cluster's counters at its next pass for another reason, which
+	// nothing here can bring about. MachinePools are not read here.
+	unwatched = unwatched || len(standalone) > 0 || s.machinePools
+	if w := c.Status.Workers; !unwatched && (w != nil || workers != (replicas{})) {
 		var have replicas
 		if w != nil {
 			have = reported(w.DesiredReplicas, w.Replicas, w.ReadyReplicas, w.AvailableReplicas, w.UpToDateReplicas)
@@ -279,8 +313,14 @@ func outOfSync(ms *clusterv1.MachineSet, m *clusterv1.Machine) string {
 			return fmt.Sprintf("Machine %s to get annotation %s of MachineSet %s", m.Name, k, ms.Name)
 		}
 	}
-	if !equality.Semantic.DeepEqual(t.Spec.Taints, m.Spec.Taints) && (len(t.Spec.Taints) > 0 || len(m.Spec.Taints) > 0) {
-		return fmt.Sprintf("Machine %s to get the taints of MachineSet %s", m.Name, ms.Name)
+	// Others may own taints of their own on the machine (a map list):
+	// each of the template's must be there, in any order.
+	for _, want := range t.Spec.Taints {
+		if !slices.ContainsFunc(m.Spec.Taints, func(have clusterv1.MachineTaint) bool {
+			return have.Key == want.Key && have.Effect == want.Effect && have.Value == want.Value
+		}) {
+			return fmt.Sprintf("Machine %s to get taint %s of MachineSet %s", m.Name, want.Key, ms.Name)
+		}
 	}
 	for _, d := range []struct {
 		name       string

@@ -92,6 +92,32 @@ func TestStatusesSettled(t *testing.T) {
 			t.Errorf("%s: unsettled() = %q, want it to say %q", c.name, why, c.want)
 		}
 	}
+	for name, change := range map[string]func(*clusterStatuses){
+		"a taint of someone else's besides the template's": func(s *clusterStatuses) {
+			taint := clusterv1.MachineTaint{Key: "dedicated", Value: "batch", Effect: "NoSchedule"}
+			s.machineSets[0].Spec.Template.Spec.Taints = []clusterv1.MachineTaint{taint}
+			for i := range s.machines {
+				s.machines[i].Spec.Taints = []clusterv1.MachineTaint{{Key: "example.com/other", Effect: "NoExecute"}, taint}
+			}
+		},
+		"a deployment paused by annotation, its status behind": func(s *clusterStatuses) {
+			s.deployments[0].Annotations = map[string]string{clusterv1.PausedAnnotation: ""}
+			s.deployments[0].Status.AvailableReplicas = ptr.To[int32](0)
+		},
+		"a MachineSet of the Cluster's own, which the Cluster's reconciler does not watch": func(s *clusterStatuses) {
+			ms := s.machineSets[0].DeepCopy()
+			ms.Name, ms.OwnerReferences = "standalone", []metav1.OwnerReference{{APIVersion: clusterv1.GroupVersion.String(), Kind: "Cluster", Name: "c"}}
+			ms.Status = clusterv1.MachineSetStatus{ObservedGeneration: 1}
+			ms.Spec.Replicas = ptr.To[int32](1) // not in the Cluster's counters yet
+			s.machineSets = append(s.machineSets, *ms)
+		},
+	} {
+		s := settledCluster()
+		change(&s)
+		if why := s.unsettled(); why != "" {
+			t.Errorf("%s: unsettled() = %q, want settled", name, why)
+		}
+	}
 	other := settledCluster()
 	other.cluster.Labels = nil
 	other.cluster.Status.ObservedGeneration = 0

@@ -3,6 +3,7 @@ package cloud
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/digitalocean/godo"
@@ -36,22 +37,35 @@ type LoadBalancerSpec struct {
 }
 
 // AllowRules are the firewall rules of an API server load balancer that
-// only sources may reach: they, and the cluster's own droplets at their
-// public addresses (kubelets and kubeadm reach the API server through the
-// load balancer's public IP, from the droplet's public address). No
-// sources admit every client, and no rule is needed.
+// only sources (addresses or CIDRs) may reach: they, and the cluster's own
+// droplets at their public addresses (kubelets and kubeadm reach the API
+// server through the load balancer's public IP, from the droplet's public
+// address). No sources admit every client, and no rule is needed. The
+// load balancer is on IPv4 only (its default network stack): IPv6
+// sources, which the droplets' firewall takes, have no rule here.
 func AllowRules(sources, dropletAddresses []string) []string {
 	if len(sources) == 0 {
 		return nil
 	}
 	var rules []string
-	for _, s := range sources {
-		rules = append(rules, "cidr:"+s)
-	}
-	for _, a := range dropletAddresses {
-		rules = append(rules, "ip:"+a)
+	for _, s := range append(slices.Clone(sources), dropletAddresses...) {
+		if rule := allowRule(s); rule != "" {
+			rules = append(rules, rule)
+		}
 	}
 	return sorted(union(rules, nil))
+}
+
+// allowRule is a load balancer rule for an IPv4 address (ip:) or network
+// (cidr:), the only forms the API takes; "" for anything else.
+func allowRule(source string) string {
+	if a, err := netip.ParseAddr(source); err == nil && a.Unmap().Is4() {
+		return "ip:" + a.Unmap().String()
+	}
+	if p, err := netip.ParsePrefix(source); err == nil && p.Addr().Unmap().Is4() {
+		return "cidr:" + source
+	}
+	return ""
 }
 
 // loadBalancerRequest is the API server load balancer: TCP on the port to

@@ -11,8 +11,8 @@ func TestLoadBalancerAllowRules(t *testing.T) {
 	if got := AllowRules(nil, []string{"198.18.0.2"}); got != nil {
 		t.Errorf("no sources: rules %v, want none (everyone admitted)", got)
 	}
-	got := AllowRules([]string{"203.0.113.0/24", "127.0.0.1/32"}, []string{"198.18.0.3", "198.18.0.2", "198.18.0.3"})
-	want := []string{"cidr:127.0.0.1/32", "cidr:203.0.113.0/24", "ip:198.18.0.2", "ip:198.18.0.3"}
+	got := AllowRules([]string{"203.0.113.0/24", "127.0.0.1/32", "192.0.2.7", "::/0", "2001:db8::/32"}, []string{"198.18.0.3", "198.18.0.2", "198.18.0.3"})
+	want := []string{"cidr:127.0.0.1/32", "cidr:203.0.113.0/24", "ip:192.0.2.7", "ip:198.18.0.2", "ip:198.18.0.3"}
 	if !slices.Equal(got, want) {
 		t.Errorf("rules %v, want %v", got, want)
 	}

@@ -44,7 +44,7 @@ type machineScope struct {
 func (r *DOClusterReconciler) newClusterScope(ctx context.Context, doCluster *infrav1.DOCluster, cluster *clusterv1.Cluster,
 	_ *clusterv1.Machine) (*clusterScope, error) {
 	s := &clusterScope{cluster: cluster, doCluster: doCluster}
-	if len(doCluster.Spec.Firewall.APIServerSources) == 0 {
+	if len(doCluster.Spec.Firewall.APIServerSources) == 0 || !doCluster.DeletionTimestamp.IsZero() {
 		return s, nil
 	}
 	addresses, err := dropletAddresses(ctx, r.Client, cluster)
