@@ -264,7 +264,7 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"phase": schema.StringAttribute{
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-				MarkdownDescription: "`status.phase` as Cluster API reports it (`Pending`, `Provisioning`, `Provisioned`, `Deleting`, `Failed`); empty until a controller has reconciled the cluster.",
+				MarkdownDescription: "`status.phase` as Cluster API reports it (`Pending`, `Provisioning`, `Provisioned`, `Deleting`, `Failed`), as of the last refresh (an update that does not change it keeps it; the next refresh reads it anew); empty until a controller has reconciled the cluster.",
 			},
 			"conditions": schema.ListNestedAttribute{
 				Computed:            true,
