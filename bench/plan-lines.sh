@@ -29,7 +29,8 @@ cp -r examples/modules/aws-cluster "$work/config/modules/"
 sed -i 's#"../modules/aws-cluster"#"./modules/aws-cluster"#' "$work/config/main.tf"
 cd "$work/config"
 
-TF_CLI_CONFIG_FILE="$work/new.tfrc" terraform init -input=false >/dev/null
+# dev_overrides need no provider installation: get installs the module.
+TF_CLI_CONFIG_FILE="$work/new.tfrc" terraform get >/dev/null
 TF_CLI_CONFIG_FILE="$work/new.tfrc" terraform apply -input=false -auto-approve >/dev/null
 
 printf '%-34s %8s %8s\n' change old new
