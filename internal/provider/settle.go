@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -40,37 +41,30 @@ const (
 // with each other (see unsettled), or settleTimeout. A Cluster gone or
 // being deleted has nothing to settle.
 func settleCluster(ctx context.Context, cl client.Reader, namespace, cluster string) {
-	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
-	defer cancel()
+	id := namespace + "/" + cluster
 	started := time.Now()
-	last := ""
-	for {
+	why, last := "", ""
+	err := wait.PollUntilContextTimeout(ctx, settleEvery, settleTimeout, true, func(ctx context.Context) (bool, error) {
 		objs, err := readStatuses(ctx, cl, namespace, cluster)
-		why := ""
 		switch {
 		case kube.IsNotFound(err):
-			return
+			return true, nil
 		case err != nil:
 			why = err.Error()
 		default:
 			why = objs.unsettled()
 		}
-		if why == "" {
-			tflog.Debug(ctx, "statuses settled", map[string]any{"cluster": namespace + "/" + cluster, "after": time.Since(started).Round(time.Millisecond).String()})
-			return
-		}
-		if why != last {
-			tflog.Debug(ctx, "waiting for the statuses to settle", map[string]any{"cluster": namespace + "/" + cluster, "waiting_for": why})
+		if why != "" && why != last {
+			tflog.Debug(ctx, "waiting for the statuses to settle", map[string]any{"cluster": id, "waiting_for": why})
 			last = why
 		}
-		select {
-		case <-ctx.Done():
-			tflog.Warn(ctx, "statuses did not settle; kubectl may show them behind for a while", map[string]any{
-				"cluster": namespace + "/" + cluster, "waiting_for": why})
-			return
-		case <-time.After(settleEvery):
-		}
+		return why == "", nil
+	})
+	if err != nil {
+		tflog.Warn(ctx, "statuses did not settle; kubectl may show them behind for a while", map[string]any{"cluster": id, "waiting_for": why})
+		return
 	}
+	tflog.Debug(ctx, "statuses settled", map[string]any{"cluster": id, "after": time.Since(started).Round(time.Millisecond).String()})
 }
 
 // clusterStatuses are the objects of a cluster whose statuses aggregate.
