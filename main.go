@@ -18,7 +18,7 @@ var version = "dev"
 //go:generate go run ./internal/crds/gen
 //go:generate go run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.21.0 object crd:crdVersions=v1 paths=./internal/infrastructure/aws/... output:crd:artifacts:config=internal/infrastructure/aws/crds
 //go:generate go run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.21.0 object crd:crdVersions=v1 paths=./internal/infrastructure/digitalocean/... output:crd:artifacts:config=internal/infrastructure/digitalocean/crds
-//go:generate go run github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs generate --provider-name capi
+//go:generate make docs
 
 func main() {
 	var debug bool

@@ -402,7 +402,9 @@ func formatDuration(d time.Duration) string {
 func RolloutSummary(m MachineDeploymentModel) string {
 	replicas := m.Replicas.ValueInt32()
 	if r := m.Rollout; r != nil && r.Strategy.ValueString() == RolloutOnDelete {
-		return fmt.Sprintf("strategy OnDelete: the %d machines keep running the old template; each machine you delete is replaced with one on the new template", replicas)
+		return fmt.Sprintf("Strategy OnDelete: the apply puts the new template in place and returns; the %d machines keep running the old one. "+
+			"Each machine you delete is replaced with one on the new template: kubectl delete machine -n %s NAME, one at a time to keep capacity "+
+			"(kubectl get machines -n %s -l %s=%s lists them).", replicas, m.Namespace.ValueString(), m.Namespace.ValueString(), clusterv1.MachineDeploymentNameLabel, m.Name.ValueString())
 	}
 	surge, unavailable := "1", "0"
 	if r := m.Rollout; r != nil {

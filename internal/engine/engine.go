@@ -150,6 +150,10 @@ var (
 	engines atomic.Int64
 )
 
+// GracefulShutdownTimeout bounds how long Stop waits for the reconciles in
+// flight.
+const GracefulShutdownTimeout = 5 * time.Second
+
 // Start builds the manager, starts it in the background and returns once
 // its caches have synced. It runs until Stop or until ctx ends.
 func Start(ctx context.Context, opts Options) (*Engine, error) {
@@ -192,6 +196,9 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		LeaderElection:         false,
+		// Stop lets the reconciles in flight finish, for this long at most:
+		// the provider exits right after.
+		GracefulShutdownTimeout: ptr.To(GracefulShutdownTimeout),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the controller manager: %w", err)

@@ -44,6 +44,7 @@ import (
 var (
 	_ resource.ResourceWithConfigure        = (*clusterResource)(nil)
 	_ resource.ResourceWithImportState      = (*clusterResource)(nil)
+	_ resource.ResourceWithIdentity         = (*clusterResource)(nil)
 	_ resource.ResourceWithConfigValidators = (*clusterResource)(nil)
 	_ resource.ResourceWithModifyPlan       = (*clusterResource)(nil)
 )
@@ -407,6 +408,10 @@ func controlPlaneRolls(before, after *controlplanev1.KubeadmControlPlane) bool {
 		!reflect.DeepEqual(before.Spec.KubeadmConfigSpec, after.Spec.KubeadmConfigSpec)
 }
 
+func (r *clusterResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = namespacedIdentitySchema("Cluster")
+}
+
 func (r *clusterResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
@@ -461,6 +466,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 	// Saved before any wait, so an interrupted apply resumes this Cluster
 	// instead of creating another.
 	plan.ID = types.StringValue(id)
+	setIdentity(ctx, resp.Identity, id, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), plan.ID)...)
 
 	pending := r.wait(ctx, &plan, cl, objs.Cluster, timeout, started, true, &resp.Diagnostics)
@@ -476,6 +482,8 @@ func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// First, so that a resource read as gone still has one.
+	setIdentity(ctx, resp.Identity, state.ID.ValueString(), &resp.Diagnostics)
 	namespace, name, err := capiobj.ParseNamespacedID(state.ID.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid ID", err.Error())
@@ -498,14 +506,21 @@ func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if followsImport(ctx, req.Private, resp.Private, &resp.Diagnostics) {
 		prior = nil
 	}
-	flat, d := capiobj.FlattenCluster(ctx, objs, prior)
-	resp.Diagnostics.Append(d...)
-	state.ClusterModel = flat
-	if state.WaitFor.IsNull() {
-		state.WaitFor = types.StringValue(waitAvailable)
-	}
-	state.encodeBlocks()
+	state.observe(ctx, objs, prior, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// observe sets m from the objects read, as a refresh stores them. prior
+// is the state before, whose label and annotation keys are the ones to
+// report; nil after an import, when every key is.
+func (m *clusterResourceModel) observe(ctx context.Context, objs capiobj.ClusterObjects, prior *capiobj.ClusterModel, diags *diag.Diagnostics) {
+	flat, d := capiobj.FlattenCluster(ctx, objs, prior)
+	diags.Append(d...)
+	m.ClusterModel = flat
+	if m.WaitFor.IsNull() {
+		m.WaitFor = types.StringValue(waitAvailable)
+	}
+	m.encodeBlocks()
 }
 
 func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -514,6 +529,7 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	setIdentity(ctx, resp.Identity, plan.ID.ValueString(), &resp.Diagnostics)
 	started := time.Now()
 	timeout, d := plan.Timeouts.Update(ctx, defaultClusterUpdateTimeout)
 	resp.Diagnostics.Append(d...)
@@ -540,6 +556,13 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 	tflog.Info(ctx, "applying Cluster", map[string]any{"id": id})
 	if err := admitAndApply(ctx, r.data.kube, cl, objs); err != nil {
 		resp.Diagnostics.AddError("Cannot update Cluster "+id, err.Error())
+		return
+	}
+	if err := removeDropped(ctx, cl, objs.Cluster, map[string][]string{
+		"metadata.labels":      droppedKeys(ctx, req.State, req.Plan, "labels"),
+		"metadata.annotations": droppedKeys(ctx, req.State, req.Plan, "annotations"),
+	}); err != nil {
+		resp.Diagnostics.AddError("Cannot remove the labels and annotations dropped from Cluster "+id, err.Error())
 		return
 	}
 	if objs.ControlPlaneTemplate != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
@@ -31,8 +32,9 @@ type engineRunner struct {
 	// providers are the clouds' reconcilers, configured.
 	providers []engine.Provider
 
-	once sync.Once
-	err  error
+	// engine is the running engine, if any; Shutdown stops it.
+	mu     sync.Mutex
+	engine *engine.Engine
 
 	locksOnce sync.Once
 	locks     *kube.Locks
@@ -63,27 +65,43 @@ func (r *engineRunner) start(ctx context.Context, namespace, cluster string) err
 }
 
 // ensure starts the engine if it is not running yet. The engine outlives
-// ctx: it runs until the provider process exits at the end of the apply.
+// ctx: it runs until Shutdown, when Terraform ends the provider.
 func (r *engineRunner) ensure(ctx context.Context) error {
-	r.once.Do(func() {
-		// Writer installs the CRDs the reconcilers watch.
-		if _, err := r.kube.Writer(ctx); err != nil {
-			r.err = err
-			return
-		}
-		tflog.Info(ctx, "starting the embedded Cluster API reconcilers")
-		_, err := engine.Start(ctx, engine.Options{
-			Config:    r.kube.RESTConfig(),
-			Logger:    tflogr.New(ctx),
-			Providers: r.providers,
-			// Only the clusters whose Lease this process holds.
-			Owns: func(namespace, cluster string) bool { return r.locks != nil && r.locks.Held(namespace, cluster) },
-		})
-		if err != nil {
-			r.err = fmt.Errorf("starting the embedded Cluster API reconcilers: %w", err)
-		}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.engine != nil {
+		return nil
+	}
+	// Writer installs the CRDs the reconcilers watch.
+	if _, err := r.kube.Writer(ctx); err != nil {
+		return err
+	}
+	tflog.Info(ctx, "starting the embedded Cluster API reconcilers")
+	e, err := engine.Start(ctx, engine.Options{
+		Config:    r.kube.RESTConfig(),
+		Logger:    tflogr.New(ctx),
+		Providers: r.providers,
+		// Only the clusters whose Lease this process holds.
+		Owns: func(namespace, cluster string) bool { return r.locks != nil && r.locks.Held(namespace, cluster) },
 	})
-	return r.err
+	if err != nil {
+		return fmt.Errorf("starting the embedded Cluster API reconcilers: %w", err)
+	}
+	r.engine = e
+	return nil
+}
+
+// stop stops the engine, letting the reconciles in flight finish (for at
+// most the engine's graceful shutdown timeout), so that none ends halfway
+// between a cloud call and the status that records it.
+func (r *engineRunner) stop() {
+	r.mu.Lock()
+	e := r.engine
+	r.engine = nil
+	r.mu.Unlock()
+	if e != nil {
+		e.Stop()
+	}
 }
 
 // runners holds the process's engine runners by management cluster and
@@ -91,11 +109,14 @@ func (r *engineRunner) ensure(ctx context.Context) error {
 // process serving several commands (tests, a debugger) keeps one engine.
 var runners sync.Map
 
-// Shutdown releases the leases of the process. The provider server calls it
-// when Terraform ends the provider.
+// Shutdown stops the engines of the process, once their reconciles in
+// flight are done, and then releases the leases. The provider server calls
+// it when Terraform ends the provider.
 func Shutdown() {
 	runners.Range(func(_, v any) bool {
-		if r := v.(*engineRunner); r.locks != nil {
+		r := v.(*engineRunner)
+		r.stop()
+		if r.locks != nil {
 			r.locks.Release()
 		}
 		return true
@@ -120,4 +141,19 @@ func configuredData(data any, diags *diag.Diagnostics) *providerData {
 		return nil
 	}
 	return d
+}
+
+// kubeReader is a client of the management cluster for reads, or nil
+// with the error in diags.
+func (d *providerData) kubeReader(diags *diag.Diagnostics) (client.WithWatch, error) {
+	if d == nil {
+		err := fmt.Errorf("the provider is not configured")
+		diags.AddError("Cannot reach the management cluster", err.Error())
+		return nil, err
+	}
+	cl, err := d.kube.Reader()
+	if err != nil {
+		diags.AddError("Cannot reach the management cluster", err.Error())
+	}
+	return cl, err
 }

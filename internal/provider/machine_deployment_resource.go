@@ -40,6 +40,7 @@ import (
 var (
 	_ resource.ResourceWithConfigure        = (*machineDeploymentResource)(nil)
 	_ resource.ResourceWithImportState      = (*machineDeploymentResource)(nil)
+	_ resource.ResourceWithIdentity         = (*machineDeploymentResource)(nil)
 	_ resource.ResourceWithModifyPlan       = (*machineDeploymentResource)(nil)
 	_ resource.ResourceWithConfigValidators = (*machineDeploymentResource)(nil)
 )
@@ -154,9 +155,10 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 			"uid": schema.StringAttribute{Computed: true, MarkdownDescription: "Kubernetes UID of the MachineDeployment.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"ready_replicas": schema.Int32Attribute{Computed: true, PlanModifiers: []planmodifier.Int32{int32planmodifier.UseStateForUnknown()},
-				MarkdownDescription: "Machines of the current template whose node is Ready in the workload cluster, as seen at the last refresh. " +
+				MarkdownDescription: "Machines whose node is Ready in the workload cluster, as seen at the last refresh: with `RollingUpdate`, " +
+					"machines of the current template only; with `OnDelete`, every machine, since machines of an older template stay until you delete them. " +
 					"When it is below `replicas` (a node gone or not Ready, a rollout not finished) the plan shows an update, and apply " +
-					"waits until Cluster API has replaced the broken machines and finished the rollout."},
+					"waits until Cluster API has replaced the broken machines and, with `RollingUpdate`, finished the rollout."},
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
@@ -169,6 +171,10 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 			Attributes:          cloud.MachineTemplateAttributes(),
 		}
 	}
+}
+
+func (r *machineDeploymentResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = namespacedIdentitySchema("MachineDeployment")
 }
 
 func (r *machineDeploymentResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -233,8 +239,7 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 	if ready := state.ReadyReplicas; !ready.IsNull() && ready.ValueInt32() < plan.Replicas.ValueInt32() {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ready_replicas"), types.Int32Unknown())...)
 		resp.Diagnostics.AddWarning(fmt.Sprintf("MachineDeployment %s: %d of %d machines are not up to date with a Ready node", id, plan.Replicas.ValueInt32()-ready.ValueInt32(), plan.Replicas.ValueInt32()),
-			"Applying runs Cluster API's reconcilers: the health check replaces machines whose node is gone or not Ready, a rollout in progress goes on, "+
-				"and apply waits until every machine is up to date with a Ready node.")
+			notReadyDetail(plan.MachineDeploymentModel))
 	} else if !planWaitAgain(ctx, req, resp, "MachineDeployment", id, "rolled out") &&
 		(makesMachines || state.Replicas.ValueInt32() != plan.Replicas.ValueInt32()) {
 		// The apply changes which machines there are; other changes (a
@@ -247,6 +252,17 @@ func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource
 	if rolls(ctx, state.MachineDeploymentModel, plan.MachineDeploymentModel) {
 		resp.Diagnostics.AddWarning("MachineDeployment "+id+": machines roll out in place", capiobj.RolloutSummary(plan.MachineDeploymentModel))
 	}
+}
+
+// notReadyDetail says what an apply does for a deployment whose machines
+// are short of Ready nodes.
+func notReadyDetail(m capiobj.MachineDeploymentModel) string {
+	if r := m.Rollout; r != nil && r.Strategy.ValueString() == capiobj.RolloutOnDelete {
+		return "Applying runs Cluster API's reconcilers: the health check replaces machines whose node is gone or not Ready, missing machines are created, " +
+			"and apply waits until there are as many machines with a Ready node as replicas. With strategy OnDelete, machines of an older template are not replaced: delete them yourself."
+	}
+	return "Applying runs Cluster API's reconcilers: the health check replaces machines whose node is gone or not Ready, a rollout in progress goes on, " +
+		"and apply waits until every machine is up to date with a Ready node."
 }
 
 // clusterCheck is what a deployment asks of its cluster; makesMachines
@@ -315,6 +331,7 @@ func (r *machineDeploymentResource) Create(ctx context.Context, req resource.Cre
 		return
 	}
 	plan.ID = types.StringValue(id)
+	setIdentity(ctx, resp.Identity, id, &resp.Diagnostics)
 	pending := r.waitAndRead(ctx, &plan, cl, timeout, started, true, &resp.Diagnostics)
 	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	finishCreate(ctx, cl, md, "MachineDeployment", &resp.Diagnostics)
@@ -347,6 +364,8 @@ func (r *machineDeploymentResource) Read(ctx context.Context, req resource.ReadR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// First, so that a resource read as gone still has one.
+	setIdentity(ctx, resp.Identity, state.ID.ValueString(), &resp.Diagnostics)
 	cl, err := r.data.kube.Reader()
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read MachineDeployment "+state.ID.ValueString(), err.Error())
@@ -364,24 +383,34 @@ func (r *machineDeploymentResource) Read(ctx context.Context, req resource.ReadR
 	if followsImport(ctx, req.Private, resp.Private, &resp.Diagnostics) {
 		prior = nil
 	}
-	flat, d := capiobj.FlattenMachineDeployment(ctx, objs, prior)
-	resp.Diagnostics.Append(d...)
-	flat.ReadyReplicas = observeReadyReplicas(ctx, cl, objs.MachineDeployment)
-	state.MachineDeploymentModel = flat
-	state.encodeBlocks()
+	state.observe(ctx, cl, objs, prior, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
-// observeReadyReplicas counts the deployment's up-to-date machines with a
-// Ready node in the workload cluster; when the workload cluster cannot be
-// reached it falls back on the deployment's status, as last written by
-// Cluster API.
+// observe sets m from the objects read, as a refresh stores them. prior
+// is the state before, whose label and annotation keys are the ones to
+// report; nil after an import, when every key is.
+func (m *machineDeploymentResourceModel) observe(ctx context.Context, cl client.Reader, objs capiobj.MachineDeploymentObjects, prior *capiobj.MachineDeploymentModel, diags *diag.Diagnostics) {
+	flat, d := capiobj.FlattenMachineDeployment(ctx, objs, prior)
+	diags.Append(d...)
+	flat.ReadyReplicas = observeReadyReplicas(ctx, cl, objs.MachineDeployment)
+	m.MachineDeploymentModel = flat
+	m.encodeBlocks()
+}
+
+// observeReadyReplicas counts the deployment's machines with a Ready node
+// in the workload cluster that an apply would not replace: with
+// RollingUpdate the up-to-date ones, with OnDelete all of them (an apply
+// replaces no machine of an older template there; the user does, by
+// deleting it). When the workload cluster cannot be reached it falls back
+// on the deployment's status, as last written by Cluster API.
 func observeReadyReplicas(ctx context.Context, cl client.Reader, md *clusterv1.MachineDeployment) types.Int32 {
 	current, err := currentMachineSets(ctx, cl, md)
+	onDelete := md.Spec.Rollout.Strategy.Type == clusterv1.OnDeleteMachineDeploymentStrategyType
 	var n int32
 	if err == nil {
 		n, err = countReadyMachines(ctx, cl, md.Namespace, md.Spec.ClusterName, client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: md.Name},
-			func(m *clusterv1.Machine) bool { return current[m.Labels[clusterv1.MachineSetNameLabel]] })
+			func(m *clusterv1.Machine) bool { return onDelete || current[m.Labels[clusterv1.MachineSetNameLabel]] })
 	}
 	if err != nil {
 		tflog.Warn(ctx, "cannot see the workload cluster's nodes; ready_replicas is Cluster API's last status", map[string]any{"error": err.Error()})
@@ -396,6 +425,7 @@ func (r *machineDeploymentResource) Update(ctx context.Context, req resource.Upd
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	setIdentity(ctx, resp.Identity, plan.ID.ValueString(), &resp.Diagnostics)
 	started := time.Now()
 	timeout, d := plan.Timeouts.Update(ctx, defaultDeploymentUpdateTimeout)
 	resp.Diagnostics.Append(d...)
@@ -409,6 +439,12 @@ func (r *machineDeploymentResource) Update(ctx context.Context, req resource.Upd
 	cl, err := r.data.kube.Writer(ctx)
 	if err == nil {
 		err = r.apply(ctx, cl, objs)
+	}
+	if err == nil {
+		// The labels are the machines': Cluster API passes the removal on.
+		err = removeDropped(ctx, cl, objs.MachineDeployment, map[string][]string{
+			"spec.template.metadata.labels": droppedKeys(ctx, req.State, req.Plan, "labels"),
+		})
 	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot update MachineDeployment "+plan.ID.ValueString(), err.Error())

@@ -44,6 +44,7 @@ import (
 var (
 	_ resource.ResourceWithConfigure        = (*machineResource)(nil)
 	_ resource.ResourceWithImportState      = (*machineResource)(nil)
+	_ resource.ResourceWithIdentity         = (*machineResource)(nil)
 	_ resource.ResourceWithModifyPlan       = (*machineResource)(nil)
 	_ resource.ResourceWithConfigValidators = (*machineResource)(nil)
 )
@@ -146,6 +147,10 @@ func (r *machineResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 	}
 }
 
+func (r *machineResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = namespacedIdentitySchema("Machine")
+}
+
 func (r *machineResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
@@ -211,6 +216,7 @@ func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	plan.ID = types.StringValue(id)
+	setIdentity(ctx, resp.Identity, id, &resp.Diagnostics)
 	pending := r.wait(ctx, &plan, cl, timeout, started, true, &resp.Diagnostics)
 	resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
@@ -224,6 +230,8 @@ func (r *machineResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// First, so that a resource read as gone still has one.
+	setIdentity(ctx, resp.Identity, state.ID.ValueString(), &resp.Diagnostics)
 	cl, err := r.data.kube.Reader()
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read Machine "+state.ID.ValueString(), err.Error())
@@ -241,15 +249,22 @@ func (r *machineResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if followsImport(ctx, req.Private, resp.Private, &resp.Diagnostics) {
 		prior = nil
 	}
-	flat, d := capiobj.FlattenMachine(ctx, objs, prior)
-	resp.Diagnostics.Append(d...)
-	flat.NodeReady = observeMachineNode(ctx, cl, objs.Machine, flat.NodeReady)
-	state.MachineModel = flat
-	if state.WaitFor.IsNull() {
-		state.WaitFor = types.StringValue(waitNodeReady)
-	}
-	state.encodeBlocks()
+	state.observe(ctx, cl, objs, prior, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// observe sets m from the objects read, as a refresh stores them. prior
+// is the state before, whose label and annotation keys are the ones to
+// report; nil after an import, when every key is.
+func (m *machineResourceModel) observe(ctx context.Context, cl client.Reader, objs capiobj.MachineObjects, prior *capiobj.MachineModel, diags *diag.Diagnostics) {
+	flat, d := capiobj.FlattenMachine(ctx, objs, prior)
+	diags.Append(d...)
+	flat.NodeReady = observeMachineNode(ctx, cl, objs.Machine, flat.NodeReady)
+	m.MachineModel = flat
+	if m.WaitFor.IsNull() {
+		m.WaitFor = types.StringValue(waitNodeReady)
+	}
+	m.encodeBlocks()
 }
 
 // ModifyPlan replaces a machine whose node was seen gone or not Ready: a
@@ -318,6 +333,7 @@ func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	setIdentity(ctx, resp.Identity, plan.ID.ValueString(), &resp.Diagnostics)
 	started := time.Now()
 	timeout, d := plan.Timeouts.Update(ctx, defaultMachineUpdateTimeout)
 	resp.Diagnostics.Append(d...)
@@ -334,6 +350,12 @@ func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	if err == nil {
 		err = applyAll(ctx, r.data.kube, cl, machineObjectsInOrder(objs), true)
+	}
+	if err == nil {
+		err = removeDropped(ctx, cl, objs.Machine, map[string][]string{
+			"metadata.labels":      droppedKeys(ctx, req.State, req.Plan, "labels"),
+			"metadata.annotations": droppedKeys(ctx, req.State, req.Plan, "annotations"),
+		})
 	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot update Machine "+plan.ID.ValueString(), err.Error())
@@ -404,26 +426,26 @@ func (r *machineResource) Delete(ctx context.Context, req resource.DeleteRequest
 }
 
 func (r *machineResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	importByNamespacedName(ctx, req, resp)
+	id := importByNamespacedName(ctx, req, resp)
 	if resp.Diagnostics.HasError() || r.data == nil {
 		return
 	}
-	namespace, name, _ := capiobj.ParseNamespacedID(req.ID)
+	namespace, name, _ := capiobj.ParseNamespacedID(id)
 	cl, err := r.data.kube.Reader()
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot import Machine "+req.ID, err.Error())
+		resp.Diagnostics.AddError("Cannot import Machine "+id, err.Error())
 		return
 	}
 	m := &clusterv1.Machine{}
 	if err := cl.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, m); err != nil {
 		// A Machine that does not exist is the refresh's to report.
 		if !kube.IsNotFound(err) {
-			resp.Diagnostics.AddError("Cannot import Machine "+req.ID, err.Error())
+			resp.Diagnostics.AddError("Cannot import Machine "+id, err.Error())
 		}
 		return
 	}
 	if owner := metav1.GetControllerOf(m); owner != nil {
-		resp.Diagnostics.AddError("Machine "+req.ID+" belongs to "+owner.Kind+" "+owner.Name, ownedMachineImport(m, owner))
+		resp.Diagnostics.AddError("Machine "+id+" belongs to "+owner.Kind+" "+owner.Name, ownedMachineImport(m, owner))
 	}
 }
 

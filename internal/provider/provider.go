@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -24,6 +25,7 @@ import (
 var (
 	_ provider.Provider                       = (*capiProvider)(nil)
 	_ provider.ProviderWithEphemeralResources = (*capiProvider)(nil)
+	_ provider.ProviderWithListResources      = (*capiProvider)(nil)
 )
 
 type capiProvider struct {
@@ -171,10 +173,15 @@ func (p *capiProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
+	resp.ListResourceData = data
 }
 
 func (p *capiProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{NewClusterResource, NewMachineResource, NewMachineDeploymentResource}
+}
+
+func (p *capiProvider) ListResources(context.Context) []func() list.ListResource {
+	return []func() list.ListResource{NewClusterList, NewMachineDeploymentList, NewMachineList}
 }
 
 func (p *capiProvider) DataSources(context.Context) []func() datasource.DataSource {

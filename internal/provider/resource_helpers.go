@@ -58,17 +58,24 @@ func followsImport(ctx context.Context, from privateGetter, to privateSetter, di
 	return true
 }
 
-// importByNamespacedName imports a resource whose ID is namespace/name.
-func importByNamespacedName(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	namespace, name, err := capiobj.ParseNamespacedID(req.ID)
+// importByNamespacedName imports a resource whose ID is namespace/name,
+// named by ID or by identity, and returns that ID ("" on error).
+func importByNamespacedName(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) string {
+	id := importID(ctx, req, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return ""
+	}
+	namespace, name, err := capiobj.ParseNamespacedID(id)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid import ID", err.Error())
-		return
+		return ""
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), namespace)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	setIdentity(ctx, resp.Identity, id, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, []byte(`true`))...)
+	return id
 }
 
 // deleteWithEngine deletes objs in order, with the engine running for the

@@ -1,0 +1,7 @@
+import {
+  to = capi_cluster.example
+  identity = {
+    namespace = "default"
+    name      = "example"
+  }
+}

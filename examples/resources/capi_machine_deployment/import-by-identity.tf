@@ -1,0 +1,7 @@
+import {
+  to = capi_machine_deployment.workers
+  identity = {
+    namespace = "default"
+    name      = "example-workers"
+  }
+}
