@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	corev1 "k8s.io/api/core/v1"
@@ -79,7 +80,37 @@ const (
 const (
 	DefaultNodeStartupTimeout = 10 * time.Minute
 	DefaultUnhealthyTimeout   = 5 * time.Minute
+	// As the state spells them.
+	DefaultNodeStartupTimeoutText = "10m"
+	DefaultUnhealthyTimeoutText   = "5m"
 )
+
+// Rolling update defaults: Cluster API's.
+const (
+	DefaultMaxSurge       = "1"
+	DefaultMaxUnavailable = "0"
+)
+
+var (
+	rolloutAttrTypes     = map[string]attr.Type{"strategy": types.StringType, "max_surge": types.StringType, "max_unavailable": types.StringType}
+	healthCheckAttrTypes = map[string]attr.Type{"enabled": types.BoolType, "node_startup_timeout": types.StringType, "unhealthy_timeout": types.StringType, "max_unhealthy": types.StringType}
+)
+
+// DefaultRollout is the rollout block of a configuration without one.
+func DefaultRollout() types.Object {
+	return types.ObjectValueMust(rolloutAttrTypes, map[string]attr.Value{
+		"strategy": types.StringValue(RolloutRollingUpdate), "max_surge": types.StringValue(DefaultMaxSurge), "max_unavailable": types.StringValue(DefaultMaxUnavailable),
+	})
+}
+
+// DefaultHealthCheck is the health_check block of a configuration without
+// one.
+func DefaultHealthCheck() types.Object {
+	return types.ObjectValueMust(healthCheckAttrTypes, map[string]attr.Value{
+		"enabled": types.BoolValue(true), "node_startup_timeout": types.StringValue(DefaultNodeStartupTimeoutText),
+		"unhealthy_timeout": types.StringValue(DefaultUnhealthyTimeoutText), "max_unhealthy": types.StringNull(),
+	})
+}
 
 // MachineDeploymentObjects are the objects a capi_machine_deployment owns.
 type MachineDeploymentObjects struct {
@@ -288,31 +319,10 @@ func FlattenMachineDeployment(ctx context.Context, objs MachineDeploymentObjects
 		}
 	}
 
-	strategy := md.Spec.Rollout.Strategy
-	rollout := &RolloutModel{
-		Strategy:       types.StringValue(string(strategy.Type)),
-		MaxSurge:       flattenIntOrPercent(strategy.RollingUpdate.MaxSurge),
-		MaxUnavailable: flattenIntOrPercent(strategy.RollingUpdate.MaxUnavailable),
-	}
-	switch {
-	case prior != nil && prior.Rollout == nil && isDefaultRollout(strategy):
-	case prior != nil && prior.Rollout != nil:
-		// Only what the configuration set is reported; the rest stays null.
-		if prior.Rollout.Strategy.IsNull() && strategy.Type == clusterv1.RollingUpdateMachineDeploymentStrategyType {
-			rollout.Strategy = types.StringNull()
-		}
-		if prior.Rollout.MaxSurge.IsNull() {
-			rollout.MaxSurge = types.StringNull()
-		}
-		if prior.Rollout.MaxUnavailable.IsNull() {
-			rollout.MaxUnavailable = types.StringNull()
-		}
-		m.Rollout = rollout
-	default:
-		if !isDefaultRollout(strategy) {
-			m.Rollout = rollout
-		}
-	}
+	// Every setting is reported, configured or not (the schema's defaults
+	// fill the plan the same way), so that an import reads what a create
+	// stores.
+	m.Rollout = flattenRollout(md.Spec.Rollout.Strategy)
 	m.DeletionOrder = tfconv.OptionalString(string(md.Spec.Deletion.Order))
 	if prior != nil && prior.DeletionOrder.IsNull() && md.Spec.Deletion.Order == clusterv1.RandomMachineSetDeletionOrder {
 		m.DeletionOrder = types.StringNull()
@@ -321,21 +331,37 @@ func FlattenMachineDeployment(ctx context.Context, objs MachineDeploymentObjects
 	return m, diags
 }
 
-func isDefaultRollout(s clusterv1.MachineDeploymentRolloutStrategy) bool {
-	ru := s.RollingUpdate
-	return (s.Type == "" || s.Type == clusterv1.RollingUpdateMachineDeploymentStrategyType) &&
-		(ru.MaxSurge == nil || ru.MaxSurge.String() == "1") && (ru.MaxUnavailable == nil || ru.MaxUnavailable.String() == "0")
+func flattenRollout(strategy clusterv1.MachineDeploymentRolloutStrategy) *RolloutModel {
+	if strategy.Type == clusterv1.OnDeleteMachineDeploymentStrategyType {
+		return &RolloutModel{Strategy: types.StringValue(RolloutOnDelete), MaxSurge: types.StringNull(), MaxUnavailable: types.StringNull()}
+	}
+	r := &RolloutModel{
+		Strategy:       types.StringValue(RolloutRollingUpdate),
+		MaxSurge:       flattenIntOrPercent(strategy.RollingUpdate.MaxSurge),
+		MaxUnavailable: flattenIntOrPercent(strategy.RollingUpdate.MaxUnavailable),
+	}
+	if r.MaxSurge.IsNull() {
+		r.MaxSurge = types.StringValue(DefaultMaxSurge)
+	}
+	if r.MaxUnavailable.IsNull() {
+		r.MaxUnavailable = types.StringValue(DefaultMaxUnavailable)
+	}
+	return r
 }
 
+// flattenHealthCheck reports every setting of the health check; durations
+// in the prior state's spelling when they mean the same ("600s" and "10m"
+// are one timeout).
 func flattenHealthCheck(mhc *clusterv1.MachineHealthCheck, prior *MachineDeploymentModel) *HealthCheckModel {
 	var p *HealthCheckModel
 	if prior != nil {
 		p = prior.HealthCheck
 	}
 	if mhc == nil {
-		// Disabled, or deleted out of band: the configuration's settings
-		// stay, with enabled false.
-		off := HealthCheckModel{NodeStartupTimeout: types.StringNull(), UnhealthyTimeout: types.StringNull(), MaxUnhealthy: types.StringNull()}
+		// Disabled, or deleted out of band: the configured settings stay,
+		// with enabled false.
+		off := HealthCheckModel{NodeStartupTimeout: types.StringValue(DefaultNodeStartupTimeoutText),
+			UnhealthyTimeout: types.StringValue(DefaultUnhealthyTimeoutText), MaxUnhealthy: types.StringNull()}
 		if p != nil {
 			off = *p
 		}
@@ -353,34 +379,20 @@ func flattenHealthCheck(mhc *clusterv1.MachineHealthCheck, prior *MachineDeploym
 		UnhealthyTimeout:   types.StringValue(formatDuration(unhealthy)),
 		MaxUnhealthy:       flattenIntOrPercent(mhc.Spec.Remediation.TriggerIf.UnhealthyLessThanOrEqualTo),
 	}
-	isDefault := startup == DefaultNodeStartupTimeout && unhealthy == DefaultUnhealthyTimeout && h.MaxUnhealthy.IsNull()
-	switch {
-	case prior != nil && p == nil && isDefault:
-		return nil
-	case p != nil:
-		if p.Enabled.IsNull() {
-			h.Enabled = types.BoolNull()
-		}
-		// A configured duration reads back in the configuration's spelling
-		// when it means the same ("600s" and "10m0s" are one timeout).
-		h.NodeStartupTimeout = sameDuration(p.NodeStartupTimeout, startup, DefaultNodeStartupTimeout)
-		h.UnhealthyTimeout = sameDuration(p.UnhealthyTimeout, unhealthy, DefaultUnhealthyTimeout)
-		return h
-	case prior == nil && isDefault:
-		return nil
+	if p != nil {
+		h.NodeStartupTimeout = sameDuration(p.NodeStartupTimeout, startup)
+		h.UnhealthyTimeout = sameDuration(p.UnhealthyTimeout, unhealthy)
 	}
 	return h
 }
 
-func sameDuration(configured types.String, actual, def time.Duration) types.String {
-	if configured.IsNull() {
-		if actual == def {
-			return types.StringNull()
+// sameDuration is the configured spelling when it means actual, else
+// actual spelled the short way.
+func sameDuration(configured types.String, actual time.Duration) types.String {
+	if !configured.IsNull() && !configured.IsUnknown() {
+		if d, err := time.ParseDuration(configured.ValueString()); err == nil && d == actual {
+			return configured
 		}
-		return types.StringValue(formatDuration(actual))
-	}
-	if d, err := time.ParseDuration(configured.ValueString()); err == nil && d == actual {
-		return configured
 	}
 	return types.StringValue(formatDuration(actual))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	corev1 "k8s.io/api/core/v1"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -29,7 +30,10 @@ func deploymentModel() MachineDeploymentModel {
 		Taints:           []TaintModel{{Key: types.StringValue("dedicated"), Value: types.StringValue("batch"), Effect: types.StringValue("NoSchedule")}},
 		Infrastructure:   InfraBlock{Cloud: awsCloud, Block: awsMachineTemplateValue(deploymentMachine())},
 		AvailabilityZone: types.StringNull(), DeletionOrder: types.StringNull(),
-		Rollout: &RolloutModel{Strategy: types.StringNull(), MaxSurge: types.StringValue("25%"), MaxUnavailable: types.StringValue("1")},
+		// As the schema's defaults fill a plan.
+		Rollout: &RolloutModel{Strategy: types.StringValue(RolloutRollingUpdate), MaxSurge: types.StringValue("25%"), MaxUnavailable: types.StringValue("1")},
+		HealthCheck: &HealthCheckModel{Enabled: types.BoolValue(true), NodeStartupTimeout: types.StringValue(DefaultNodeStartupTimeoutText),
+			UnhealthyTimeout: types.StringValue(DefaultUnhealthyTimeoutText), MaxUnhealthy: types.StringNull()},
 	}
 }
 
@@ -90,39 +94,77 @@ func TestExpandMachineDeployment(t *testing.T) {
 }
 
 // What a plan holds reads back the same, so an apply is followed by an
-// empty plan; unset blocks stay unset when the stored values are defaults.
+// empty plan; an import (no prior state) reads the same values, defaults
+// included, as the schema's defaults put in a plan.
 func TestFlattenMachineDeploymentRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	m := deploymentModel()
 	objs, _ := ExpandMachineDeployment(ctx, m)
-	flat, diags := FlattenMachineDeployment(ctx, objs, &m)
-	if diags.HasError() {
-		t.Fatal(diags)
-	}
-	if !flat.Version.Equal(m.Version) || !flat.Labels.Equal(m.Labels) || !reflect.DeepEqual(flat.Rollout, m.Rollout) ||
-		flat.HealthCheck != nil || !reflect.DeepEqual(flat.Taints, m.Taints) || !flat.DeletionOrder.IsNull() {
-		t.Errorf("flattened = %+v, rollout %+v, health check %+v", flat, flat.Rollout, flat.HealthCheck)
-	}
-	if flat.Infrastructure.Cloud != awsCloud || !flat.Infrastructure.Block.Equal(m.Infrastructure.Block) {
-		t.Errorf("aws = %v, want %v", flat.Infrastructure.Block, m.Infrastructure.Block)
+	for _, prior := range []*MachineDeploymentModel{&m, nil} {
+		flat, diags := FlattenMachineDeployment(ctx, objs, prior)
+		if diags.HasError() {
+			t.Fatal(diags)
+		}
+		if !flat.Version.Equal(m.Version) || !flat.Labels.Equal(m.Labels) || !reflect.DeepEqual(flat.Rollout, m.Rollout) ||
+			!reflect.DeepEqual(flat.HealthCheck, m.HealthCheck) || !reflect.DeepEqual(flat.Taints, m.Taints) || !flat.DeletionOrder.IsNull() {
+			t.Errorf("prior %v: flattened = %+v, rollout %+v, health check %+v", prior != nil, flat, flat.Rollout, flat.HealthCheck)
+		}
+		if flat.Infrastructure.Cloud != awsCloud || !flat.Infrastructure.Block.Equal(m.Infrastructure.Block) {
+			t.Errorf("aws = %v, want %v", flat.Infrastructure.Block, m.Infrastructure.Block)
+		}
 	}
 
-	// Defaults as CAPI's webhook sets them, for a configuration without a
-	// rollout block: still no rollout block.
-	m.Rollout = nil
+	// OnDelete has no rolling update settings; a deletion order Cluster
+	// API defaulted stays out of a configuration without one.
+	m.Rollout = &RolloutModel{Strategy: types.StringValue(RolloutOnDelete), MaxSurge: types.StringNull(), MaxUnavailable: types.StringNull()}
 	objs, _ = ExpandMachineDeployment(ctx, m)
-	objs.MachineDeployment.Spec.Rollout.Strategy.Type = clusterv1.RollingUpdateMachineDeploymentStrategyType
+	if ru := objs.MachineDeployment.Spec.Rollout.Strategy.RollingUpdate; ru.MaxSurge != nil || ru.MaxUnavailable != nil {
+		t.Errorf("OnDelete expanded with rolling update settings %+v", ru)
+	}
 	objs.MachineDeployment.Spec.Deletion.Order = clusterv1.RandomMachineSetDeletionOrder
-	if flat, _ := FlattenMachineDeployment(ctx, objs, &m); flat.Rollout != nil || !flat.DeletionOrder.IsNull() {
-		t.Errorf("defaults read back as rollout %+v, deletion order %s", flat.Rollout, flat.DeletionOrder)
+	if flat, _ := FlattenMachineDeployment(ctx, objs, &m); !reflect.DeepEqual(flat.Rollout, m.Rollout) || !flat.DeletionOrder.IsNull() {
+		t.Errorf("read back as rollout %+v, deletion order %s", flat.Rollout, flat.DeletionOrder)
+	}
+
+	// Rolling update settings Cluster API left unset read as its defaults.
+	objs.MachineDeployment.Spec.Rollout.Strategy.Type = ""
+	if flat, _ := FlattenMachineDeployment(ctx, objs, nil); !reflect.DeepEqual(flat.Rollout, capiobjDefaultRollout()) {
+		t.Errorf("unset rollout read back as %+v", flat.Rollout)
 	}
 
 	// A health check with the configuration's own spelling of a timeout.
-	m.HealthCheck = &HealthCheckModel{Enabled: types.BoolNull(), NodeStartupTimeout: types.StringValue("600s"),
+	m.HealthCheck = &HealthCheckModel{Enabled: types.BoolValue(true), NodeStartupTimeout: types.StringValue("600s"),
 		UnhealthyTimeout: types.StringValue("2m"), MaxUnhealthy: types.StringValue("40%")}
 	objs, _ = ExpandMachineDeployment(ctx, m)
 	if flat, _ := FlattenMachineDeployment(ctx, objs, &m); !reflect.DeepEqual(flat.HealthCheck, m.HealthCheck) {
 		t.Errorf("health check read back as %+v", flat.HealthCheck)
+	}
+	// Disabled: the configured settings stay, with enabled false; after
+	// an import, the defaults.
+	m.HealthCheck.Enabled = types.BoolValue(false)
+	objs, _ = ExpandMachineDeployment(ctx, m)
+	if flat, _ := FlattenMachineDeployment(ctx, objs, &m); !reflect.DeepEqual(flat.HealthCheck, m.HealthCheck) {
+		t.Errorf("disabled health check read back as %+v", flat.HealthCheck)
+	}
+	if flat, _ := FlattenMachineDeployment(ctx, objs, nil); flat.HealthCheck.Enabled.ValueBool() || flat.HealthCheck.NodeStartupTimeout.ValueString() != DefaultNodeStartupTimeoutText {
+		t.Errorf("disabled health check imported as %+v", flat.HealthCheck)
+	}
+}
+
+func capiobjDefaultRollout() *RolloutModel {
+	return &RolloutModel{Strategy: types.StringValue(RolloutRollingUpdate), MaxSurge: types.StringValue(DefaultMaxSurge), MaxUnavailable: types.StringValue(DefaultMaxUnavailable)}
+}
+
+// The schema's object defaults and the models agree.
+func TestDefaultObjectsMatchModels(t *testing.T) {
+	ctx := context.Background()
+	var r RolloutModel
+	if d := DefaultRollout().As(ctx, &r, basetypes.ObjectAsOptions{}); d.HasError() || !reflect.DeepEqual(&r, capiobjDefaultRollout()) {
+		t.Errorf("default rollout %+v %v", r, d)
+	}
+	var h HealthCheckModel
+	if d := DefaultHealthCheck().As(ctx, &h, basetypes.ObjectAsOptions{}); d.HasError() || !h.Enabled.ValueBool() || h.UnhealthyTimeout.ValueString() != "5m" {
+		t.Errorf("default health check %+v %v", h, d)
 	}
 }
 

@@ -85,6 +85,7 @@ func (d *clusterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 						MarkdownDescription: "The control plane's machines (for `aws`, EC2 instances).",
 						Attributes:          registry.ControlPlaneMachineDataSourceAttributes(),
 					},
+					"kubeadm": computedAttribute(kubeadmAttribute("", true)),
 				},
 			},
 			"addons": schema.MapNestedAttribute{

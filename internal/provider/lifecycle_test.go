@@ -115,11 +115,13 @@ func TestAccLifecycle_haClusterWithWorkers(t *testing.T) {
 				Check: resource.ComposeTestCheckFunc(checkWorkload(t, key, 3, 2, "v1.36.0"), checkStatusesSettled(t, key, 3, 2)),
 			},
 			{
-				// A label added to the deployment is on every machine when the
-				// apply returns: Cluster API changes it in place.
+				// Labels added to the deployment are on every machine when the
+				// apply returns, and the one Cluster API syncs to nodes (its
+				// node.cluster.x-k8s.io domain) on every node: Cluster API
+				// changes them in place.
 				PreConfig: endApply,
 				Config: strings.Replace(haClusterConfig(name, "v1.36.0", 2), `labels   = { "node-role.kubernetes.io/worker" = "" }`,
-					`labels   = { "node-role.kubernetes.io/worker" = "", "example.com/tier" = "batch" }`, 1),
+					`labels   = { "node-role.kubernetes.io/worker" = "", "example.com/tier" = "batch", "node.cluster.x-k8s.io/tier" = "batch" }`, 1),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(lifecycleWorkers, plancheck.ResourceActionUpdate),
 					expectObservedKept(lifecycleWorkers, "ready_replicas"),
@@ -131,9 +133,16 @@ func TestAccLifecycle_haClusterWithWorkers(t *testing.T) {
 						client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: name + "-workers"}); err != nil {
 						return err
 					}
+					nodes := map[string]corev1.Node{}
+					for _, n := range workloadNodes(t, key) {
+						nodes[n.Name] = n
+					}
 					for _, m := range machines.Items {
 						if m.Labels["example.com/tier"] != "batch" {
 							return fmt.Errorf("machine %s has labels %v after the apply, without the deployment's new label", m.Name, m.Labels)
+						}
+						if n := nodes[m.Status.NodeRef.Name]; n.Labels["node.cluster.x-k8s.io/tier"] != "batch" {
+							return fmt.Errorf("node %q of machine %s has labels %v after the apply, without the synced label", m.Status.NodeRef.Name, m.Name, n.Labels)
 						}
 					}
 					return nil
@@ -200,13 +209,13 @@ resource "capi_machine" "stolen" {
 				ExpectError:       regexp.MustCompile(`(?s)belongs\s+to\s+KubeadmControlPlane\s+` + name + `.*Import\s+Cluster\s+default/` + name + `\s+as\s+capi_cluster`),
 			},
 			{
-				ResourceName:      lifecycleWorkers,
-				ImportState:       true,
-				ImportStateId:     "default/" + name + "-workers",
+				ResourceName:  lifecycleWorkers,
+				ImportState:   true,
+				ImportStateId: "default/" + name + "-workers",
+				// Every attribute, the rollout the configuration spells out
+				// (Cluster API's defaults) and the health check it leaves out
+				// included.
 				ImportStateVerify: true,
-				// The configuration spells out Cluster API's default rollout,
-				// which an import cannot tell from no rollout block.
-				ImportStateVerifyIgnore: []string{"rollout"},
 			},
 			{
 				// The deployment destroyed: the Cluster no longer counts it,

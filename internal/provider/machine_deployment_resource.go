@@ -17,7 +17,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int32planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -123,31 +125,38 @@ func (r *machineDeploymentResource) Schema(ctx context.Context, _ resource.Schem
 					"zones, make one deployment per zone (Cluster API's convention; see the example with `for_each`). Not on DigitalOcean, " +
 					"whose clusters are in one region."},
 			"kubeadm": kubeadmAttribute("Changing it makes a new bootstrap template and rolls the machines onto it as `rollout` says; the deployment is not replaced.", false),
-			"rollout": schema.SingleNestedAttribute{Optional: true,
-				MarkdownDescription: "How changes to the machines roll out. Default: `RollingUpdate` with `max_surge` 1 and `max_unavailable` 0.",
-				Validators:          []validator.Object{validators.NotEmptyObject()},
+			"rollout": schema.SingleNestedAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "How changes to the machines roll out. Default: `RollingUpdate` with `max_surge` 1 and `max_unavailable` 0. " +
+					"The state holds every setting, configured or not, as an import reads it.",
+				Validators: []validator.Object{validators.NotEmptyObject()},
+				Default:    objectdefault.StaticValue(capiobj.DefaultRollout()),
 				Attributes: map[string]schema.Attribute{
-					"strategy": schema.StringAttribute{Optional: true,
+					"strategy": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(capiobj.RolloutRollingUpdate),
 						MarkdownDescription: "`RollingUpdate` (default) replaces machines as soon as the spec changes; `OnDelete` replaces a machine only when you delete it.",
 						Validators:          []validator.String{stringvalidator.OneOf(capiobj.RolloutRollingUpdate, capiobj.RolloutOnDelete)}},
-					"max_surge": schema.StringAttribute{Optional: true,
-						MarkdownDescription: "Machines above `replicas` during a rolling update: a number (`\"1\"`) or a percentage (`\"25%\"`). Default `1`.",
-						Validators:          intOrPercent},
-					"max_unavailable": schema.StringAttribute{Optional: true,
-						MarkdownDescription: "Machines below `replicas` during a rolling update: a number or a percentage. Default `0`.",
-						Validators:          intOrPercent},
+					"max_surge": schema.StringAttribute{Optional: true, Computed: true,
+						MarkdownDescription: "Machines above `replicas` during a rolling update: a number (`\"1\"`) or a percentage (`\"25%\"`). Default `1`; null with `OnDelete`.",
+						Validators:          intOrPercent, PlanModifiers: []planmodifier.String{rollingUpdateDefault(capiobj.DefaultMaxSurge)}},
+					"max_unavailable": schema.StringAttribute{Optional: true, Computed: true,
+						MarkdownDescription: "Machines below `replicas` during a rolling update: a number or a percentage. Default `0`; null with `OnDelete`.",
+						Validators:          intOrPercent, PlanModifiers: []planmodifier.String{rollingUpdateDefault(capiobj.DefaultMaxUnavailable)}},
 				}},
 			"deletion_order": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Which machines go first when scaling down: `Random` (default), `Newest` or `Oldest`.",
 				Validators:          []validator.String{stringvalidator.OneOf("Random", "Newest", "Oldest")}},
-			"health_check": schema.SingleNestedAttribute{Optional: true,
+			"health_check": schema.SingleNestedAttribute{Optional: true, Computed: true,
 				MarkdownDescription: "The deployment's MachineHealthCheck, on by default: a machine whose node does not start within " +
-					"`node_startup_timeout` (default `10m`), is not Ready for `unhealthy_timeout` (default `5m`), or whose node is gone, is replaced.",
+					"`node_startup_timeout` (default `10m`), is not Ready for `unhealthy_timeout` (default `5m`), or whose node is gone, is replaced. " +
+					"The state holds every setting, configured or not, as an import reads it.",
 				Validators: []validator.Object{validators.NotEmptyObject()},
+				Default:    objectdefault.StaticValue(capiobj.DefaultHealthCheck()),
 				Attributes: map[string]schema.Attribute{
-					"enabled":              schema.BoolAttribute{Optional: true, MarkdownDescription: "`false` removes the health check. Default `true`."},
-					"node_startup_timeout": schema.StringAttribute{Optional: true, MarkdownDescription: "Default `10m`.", Validators: duration},
-					"unhealthy_timeout":    schema.StringAttribute{Optional: true, MarkdownDescription: "Default `5m`.", Validators: duration},
+					"enabled": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+						MarkdownDescription: "`false` removes the health check. Default `true`."},
+					"node_startup_timeout": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(capiobj.DefaultNodeStartupTimeoutText),
+						MarkdownDescription: "Default `10m`.", Validators: duration},
+					"unhealthy_timeout": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(capiobj.DefaultUnhealthyTimeoutText),
+						MarkdownDescription: "Default `5m`.", Validators: duration},
 					"max_unhealthy": schema.StringAttribute{Optional: true,
 						MarkdownDescription: "Remediate only while at most this many machines (or this percentage) are unhealthy. Default: always.",
 						Validators:          intOrPercent},
@@ -577,6 +586,14 @@ func deploymentRolledOut(ctx context.Context, cl client.Reader, md *clusterv1.Ma
 	}
 	if ready != want {
 		return false, fmt.Sprintf("%s, %d/%d nodes Ready", progress, ready, want)
+	}
+	// Labels changed in place reach the nodes a reconcile after the
+	// machines.
+	if missing, err := unsyncedNodeLabel(ctx, cl, md.Namespace, md.Spec.ClusterName, machines.Items, md.Spec.Template.Labels); err != nil || missing != "" {
+		if err != nil {
+			return false, err.Error()
+		}
+		return false, progress + ", waiting for " + missing
 	}
 	return true, progress
 }

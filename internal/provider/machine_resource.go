@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -367,6 +368,7 @@ func (r *machineResource) Update(ctx context.Context, req resource.UpdateRequest
 		pending := r.wait(ctx, &plan, cl, timeout, started, false, &resp.Diagnostics)
 		resp.Diagnostics.Append(setPendingWait(ctx, resp.Private, pending)...)
 	}
+	waitNodeLabels(ctx, cl, objs.Machine, &resp.Diagnostics)
 	r.readInto(ctx, &plan, cl, &resp.Diagnostics)
 	setState(ctx, &resp.State, &plan, &resp.Diagnostics)
 	keepPlannedObserved(ctx, req.Plan, &resp.State, &resp.Diagnostics, "provider_id", "phase", "conditions", "node_ready")
@@ -446,6 +448,27 @@ func (r *machineResource) ImportState(ctx context.Context, req resource.ImportSt
 	}
 	if owner := metav1.GetControllerOf(m); owner != nil {
 		resp.Diagnostics.AddError("Machine "+id+" belongs to "+owner.Kind+" "+owner.Name, ownedMachineImport(m, owner))
+	}
+}
+
+// waitNodeLabels waits until the labels Cluster API syncs from the
+// machine to its node are there, when it has a node: a label changed in
+// place reaches the node a reconcile after the Machine. A workload cluster
+// out of reach is a warning, not a failure: the Machine has its labels.
+func waitNodeLabels(ctx context.Context, cl client.Reader, want *clusterv1.Machine, diags *diag.Diagnostics) {
+	var missing string
+	err := wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		m := &clusterv1.Machine{}
+		if err := cl.Get(ctx, client.ObjectKeyFromObject(want), m); err != nil {
+			return kube.IsNotFound(err), client.IgnoreNotFound(err)
+		}
+		var err error
+		missing, err = unsyncedNodeLabel(ctx, cl, m.Namespace, m.Spec.ClusterName, []clusterv1.Machine{*m}, want.Labels)
+		return err == nil && missing == "", err
+	})
+	if err != nil {
+		diags.AddWarning("Machine "+want.Namespace+"/"+want.Name+": node labels not confirmed",
+			"The Machine has its labels, but their copy on the node could not be confirmed ("+missing+"): "+err.Error())
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -224,5 +225,34 @@ func (positiveTimeouts) ValidateResource(ctx context.Context, req resource.Valid
 			resp.Diagnostics.AddAttributeError(p, "Invalid timeout",
 				fmt.Sprintf("Attribute timeouts.%s must be a positive duration such as \"30m\", got %q.", op, v.ValueString()))
 		}
+	}
+}
+
+// rollingUpdateDefault plans a rolling update setting that the
+// configuration leaves out: the default with strategy RollingUpdate, null
+// with OnDelete (which has no such setting).
+type rollingUpdateDefault string
+
+func (d rollingUpdateDefault) Description(context.Context) string {
+	return fmt.Sprintf("defaults to %q with strategy RollingUpdate, null with OnDelete", string(d))
+}
+
+func (d rollingUpdateDefault) MarkdownDescription(ctx context.Context) string {
+	return d.Description(ctx)
+}
+
+func (d rollingUpdateDefault) PlanModifyString(ctx context.Context, req planmodifier.StringRequest, resp *planmodifier.StringResponse) {
+	if !req.ConfigValue.IsNull() {
+		return
+	}
+	var strategy types.String
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, req.Path.ParentPath().AtName("strategy"), &strategy)...)
+	switch {
+	case strategy.IsUnknown():
+		resp.PlanValue = types.StringUnknown()
+	case strategy.ValueString() == capiobj.RolloutOnDelete:
+		resp.PlanValue = types.StringNull()
+	default:
+		resp.PlanValue = types.StringValue(string(d))
 	}
 }

@@ -63,9 +63,21 @@ func TestAccQuery_listAndImportByIdentity(t *testing.T) {
 	key := client.ObjectKey{Namespace: "default", Name: name}
 
 	made := newCLISession(t, bin)
-	made.write("main.tf", queryClusterConfig(name))
+	made.write("main.tf", queryClusterConfig(name)+`
+data "capi_cluster" "seen" {
+  name = capi_cluster.test.name
+}
+
+output "control_plane_replicas" {
+  value = data.capi_cluster.seen.control_plane.replicas
+}
+`)
 	made.must("init", "-input=false")
 	made.must("apply", "-input=false", "-auto-approve")
+	// The data source reports the default as a value.
+	if out := strings.TrimSpace(made.must("output", "-raw", "control_plane_replicas")); !strings.HasSuffix(out, "1") {
+		t.Fatalf("data.capi_cluster control_plane.replicas = %q, want 1", out)
+	}
 	// Whatever the test leaves: a destroy of what is left in any state.
 	t.Cleanup(func() { made.run("destroy", "-input=false", "-auto-approve") })
 	// A label set by someone else, as kubectl label does.

@@ -15,6 +15,7 @@ import (
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/kubeconfig"
+	capilabels "sigs.k8s.io/cluster-api/util/labels"
 )
 
 // workloadTimeout bounds a look into a workload cluster: a refresh must not
@@ -52,6 +53,58 @@ func countReadyMachines(ctx context.Context, cl client.Reader, namespace, cluste
 // readyNodes lists the names of the workload cluster's Ready nodes, through
 // the kubeconfig Secret Cluster API writes.
 func readyNodes(ctx context.Context, cl client.Reader, namespace, cluster string) (map[string]bool, error) {
+	nodes, err := listWorkloadNodes(ctx, cl, namespace, cluster)
+	if err != nil {
+		return nil, err
+	}
+	ready := map[string]bool{}
+	for _, n := range nodes {
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				ready[n.Name] = true
+			}
+		}
+	}
+	return ready, nil
+}
+
+// unsyncedNodeLabel names the first label that Cluster API syncs from a
+// machine to its node (node-role.kubernetes.io/, node-restriction and
+// node.cluster.x-k8s.io domains) among labels that the node of one of the
+// machines does not have yet, or "" when every node has them all. labels
+// are what the machines are to carry (a deployment's template, a
+// machine's own): a reconcile puts them on the machines, the next on the
+// nodes. Machines without a node, or being deleted, are not judged.
+func unsyncedNodeLabel(ctx context.Context, cl client.Reader, namespace, cluster string, machines []clusterv1.Machine, labels map[string]string) (string, error) {
+	synced := capilabels.GetManagedLabels(labels)
+	want := map[string]map[string]string{}
+	for i := range machines {
+		m := &machines[i]
+		if !m.DeletionTimestamp.IsZero() || !m.Status.NodeRef.IsDefined() || len(synced) == 0 {
+			continue
+		}
+		want[m.Status.NodeRef.Name] = synced
+	}
+	if len(want) == 0 {
+		return "", nil
+	}
+	nodes, err := listWorkloadNodes(ctx, cl, namespace, cluster)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range nodes {
+		for k, v := range want[n.Name] {
+			if got, ok := n.Labels[k]; !ok || got != v {
+				return fmt.Sprintf("node %s to get label %s=%s", n.Name, k, v), nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// listWorkloadNodes lists the workload cluster's nodes, through the kubeconfig
+// Secret Cluster API writes.
+func listWorkloadNodes(ctx context.Context, cl client.Reader, namespace, cluster string) ([]corev1.Node, error) {
 	ctx, cancel := context.WithTimeout(ctx, workloadTimeout)
 	defer cancel()
 	data, err := kubeconfig.FromSecret(ctx, cl, client.ObjectKey{Namespace: namespace, Name: cluster})
@@ -71,15 +124,7 @@ func readyNodes(ctx context.Context, cl client.Reader, namespace, cluster string
 	if err != nil {
 		return nil, fmt.Errorf("listing the nodes of cluster %s/%s: %w", namespace, cluster, err)
 	}
-	ready := map[string]bool{}
-	for _, n := range nodes.Items {
-		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				ready[n.Name] = true
-			}
-		}
-	}
-	return ready, nil
+	return nodes.Items, nil
 }
 
 // observeMachineNode says whether a machine's node is in the workload
