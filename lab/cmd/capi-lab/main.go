@@ -96,6 +96,16 @@ The workload simulation is as strict as a real cluster:
     joins ("kubeadm: command not found"), and kubeadm's version checks refuse
     a control plane machine whose image is a minor newer than the cluster, or
     any machine whose image is two minors newer.
+  - User data may be a MIME multipart document (gzipped or not) whose
+    text/cloud-boothook fetches the bootstrap data from Secrets Manager
+    (SECRET_PREFIX=, CHUNKS=, REGION=: the secrets <prefix>-0 ..
+    <prefix>-<CHUNKS-1>, gzipped, their SecretBinary in order) and whose
+    text/x-include-url names file:///etc/secret-userdata.txt. The instance
+    reads and then deletes every chunk with its instance profile's
+    credentials (CAPA's node and control plane roles may, on
+    aws.cluster.x-k8s.io/*); without a profile, with the metadata endpoint
+    disabled, or with a chunk missing, it never joins. With the metadata
+    endpoint disabled no user data is read at all.
 `
 
 func main() {
@@ -202,8 +212,12 @@ func simulateWorkloads(sim *awssim.Simulator, do *dosim.Simulator) error {
 		wl.InstanceRunning(workload.Instance{
 			ID: i.ID, PrivateIP: i.PrivateIP, PrivateDNSName: i.PrivateDNSName, AvailabilityZone: i.AvailabilityZone,
 			Tags: i.Tags, IAMInstanceProfile: i.IAMInstanceProfile, KubernetesVersion: i.KubernetesVersion, UserData: i.UserData,
+			MetadataEndpointDisabled: i.MetadataOptions.HTTPEndpoint == "disabled",
 		})
 	}
+	// Boothooks fetch bootstrap data from the simulator's Secrets Manager
+	// with the instance's own credentials.
+	wl.SecretsManager = sim
 	sim.OnInstanceTerminated = wl.InstanceTerminated
 	sim.OnLoadBalancerHealth = wl.LoadBalancerHealth
 

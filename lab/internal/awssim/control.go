@@ -17,7 +17,7 @@ import (
 //	                          "healthCheckTimeScale":0.05};
 //	                          fields left out keep their values
 //	PUT    /_lab/images      register images: [{"name","owner","rootDeviceName","snapshotSizeGiB",
-//	                          "architecture","kubernetesVersion","state","creationDate"}],
+//	                          "architecture","kubernetesVersion","state","creationDate","imdsSupport"}],
 //	                          answers [{"name","imageId"}]
 //	PUT    /_lab/instance-profiles  add instance profiles: ["name", ...]
 func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {

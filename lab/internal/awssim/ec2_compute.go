@@ -99,6 +99,8 @@ type volume struct {
 	Status           string             `xml:"status"`
 	CreateTime       string             `xml:"createTime"`
 	VolumeType       string             `xml:"volumeType"`
+	Encrypted        bool               `xml:"encrypted"`
+	KmsKeyID         string             `xml:"kmsKeyId,omitempty"`
 	Attachments      []volumeAttachment `xml:"attachmentSet>item"`
 	Tags             []Tag              `xml:"tagSet>item"`
 	created          time.Time
@@ -125,7 +127,16 @@ type instance struct {
 	ClientToken      string        `xml:"clientToken,omitempty"`
 	Architecture     string        `xml:"architecture"`
 	Tags             []Tag         `xml:"tagSet>item"`
+	// Metadata is the instance metadata service's options: pending until
+	// the instance runs, then applied.
+	Metadata    metadataOptionsView `xml:"metadataOptions"`
+	StateReason *stateReason        `xml:"stateReason,omitempty"`
 
+	// volumes are the instance's volumes as launched, the root first.
+	volumes []InstanceVolume
+	// launchFailure, when set, is why the instance terminates instead of
+	// running once its boot delay has passed.
+	launchFailure     *stateReason
 	reservationID     string
 	userData          []byte
 	kubernetesVersion string
@@ -137,15 +148,32 @@ var stateCodes = map[string]int{"pending": 0, "running": 16, "shutting-down": 32
 
 func (i *instance) setState(name string) {
 	i.State = instanceState{Code: stateCodes[name], Name: name}
+	if name == "running" {
+		i.Metadata.State = "applied"
+	}
 }
 
 func (i *instance) info() Instance {
 	out := Instance{ID: i.InstanceID, PrivateIP: i.PrivateIP, PrivateDNSName: i.PrivateDNSName, AvailabilityZone: i.AvailabilityZone, SubnetID: i.SubnetID,
-		Tags: tagMap(i.Tags), UserData: append([]byte(nil), i.userData...), KubernetesVersion: i.kubernetesVersion}
+		Tags: tagMap(i.Tags), UserData: append([]byte(nil), i.userData...), KubernetesVersion: i.kubernetesVersion,
+		MetadataOptions: i.Metadata.MetadataOptions, Volumes: append([]InstanceVolume(nil), i.volumes...)}
 	if i.IAMProfile != nil {
 		out.IAMInstanceProfile = i.IAMProfile.Arn[strings.LastIndex(i.IAMProfile.Arn, "/")+1:]
 	}
 	return out
+}
+
+// Instance is the instance of that ID as OnInstanceRunning sees it (in
+// whatever state it is), and false for an ID that was never launched.
+func (s *Simulator) Instance(id string) (Instance, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance()
+	i, ok := s.instances[id]
+	if !ok {
+		return Instance{}, false
+	}
+	return i.info(), true
 }
 
 func (s *Simulator) createSecurityGroup(p params, _ string) (any, *apiError) {
@@ -517,6 +545,10 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 	if apiErr != nil {
 		return nil, apiErr
 	}
+	metadata, apiErr := metadataOptions(p, img)
+	if apiErr != nil {
+		return nil, apiErr
+	}
 	if name := p.get("KeyName"); name != "" {
 		if _, ok := s.keyPairNamed(name); !ok {
 			return nil, keyPairNotFound(name)
@@ -530,6 +562,7 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 			LaunchTime: s.now().UTC().Format(time.RFC3339), AvailabilityZone: sn.AvailabilityZone, SubnetID: sn.SubnetID,
 			VpcID: sn.VpcID, Groups: groups, IAMProfile: profile, RootDeviceName: img.RootDeviceName, RootDeviceType: img.RootDeviceType,
 			ClientToken: token, Architecture: img.Architecture, Tags: tags,
+			Metadata:      metadataOptionsView{State: "pending", MetadataOptions: metadata},
 			reservationID: resID, userData: userData, kubernetesVersion: img.kubernetesVersion, launched: s.now()}
 		i.PrivateIP = s.nextIP(sn)
 		i.PrivateDNSName = privateDNSName(i.PrivateIP, region)
@@ -537,9 +570,9 @@ func (s *Simulator) runInstances(p params, region string) (any, *apiError) {
 			s.eipSeq++
 			i.PublicIP = publicIP(s.eipSeq)
 		}
-		s.attachVolume(i, rootDevice, img.root().Ebs.SnapshotID, p.tagSpecs("volume"))
+		s.attachVolume(i, rootDevice, img.root().Ebs.SnapshotID, p.tagSpecs("volume"), region, true)
 		for _, d := range extraDevices {
-			s.attachVolume(i, d, "", p.tagSpecs("volume"))
+			s.attachVolume(i, d, "", p.tagSpecs("volume"), region, false)
 		}
 		i.setState("pending")
 		s.instances[i.InstanceID] = i
@@ -588,6 +621,12 @@ func (s *Simulator) describeInstances(p params, _ string) (any, *apiError) {
 				return []string{i.ClientToken}, true
 			case "image-id":
 				return []string{i.ImageID}, true
+			case "metadata-options.http-tokens":
+				return []string{i.Metadata.HTTPTokens}, true
+			case "metadata-options.http-put-response-hop-limit":
+				return []string{strconv.Itoa(i.Metadata.HTTPPutResponseHopLimit)}, true
+			case "metadata-options.http-endpoint":
+				return []string{i.Metadata.HTTPEndpoint}, true
 			}
 			return nil, false
 		}}
@@ -678,9 +717,19 @@ func (s *Simulator) launchImage(id string, itype *instanceType) (*image, *apiErr
 }
 
 // attachVolume makes the EBS volume of a block device and attaches it.
-func (s *Simulator) attachVolume(i *instance, d deviceRequest, snapshot string, tags map[string]string) {
+// A key EBS cannot use fails the instance's launch.
+func (s *Simulator) attachVolume(i *instance, d deviceRequest, snapshot string, tags map[string]string, region string, root bool) {
 	v := &volume{VolumeID: newID("vol"), Size: d.sizeGiB, SnapshotID: snapshot, AvailabilityZone: i.AvailabilityZone, Status: "in-use",
-		CreateTime: s.now().UTC().Format(time.RFC3339), VolumeType: d.volumeType, Tags: tagList(tags), created: s.now()}
+		CreateTime: s.now().UTC().Format(time.RFC3339), VolumeType: d.volumeType, Encrypted: d.encrypted, Tags: tagList(tags), created: s.now()}
+	if d.encrypted {
+		arn, ok := kmsKeyARN(region, d.kmsKeyID)
+		if !ok {
+			arn, i.launchFailure = d.kmsKeyID, invalidKMSKey
+		}
+		v.KmsKeyID = arn
+	}
+	i.volumes = append(i.volumes, InstanceVolume{Device: d.device, VolumeID: v.VolumeID, SizeGiB: v.Size, VolumeType: v.VolumeType,
+		Root: root, DeleteOnTermination: d.deleteOnTermination, Encrypted: v.Encrypted, KMSKeyID: v.KmsKeyID})
 	v.Attachments = []volumeAttachment{{VolumeID: v.VolumeID, InstanceID: i.InstanceID, Device: d.device, Status: "attached",
 		DeleteOnTermination: d.deleteOnTermination}}
 	s.volumes[v.VolumeID] = v
@@ -691,12 +740,13 @@ func (s *Simulator) attachVolume(i *instance, d deviceRequest, snapshot string, 
 
 // releaseVolumes deletes a terminated instance's volumes that go with it
 // and detaches the others, which then live on (and cost) on their own.
-func (s *Simulator) releaseVolumes(instanceID string) {
+// An instance that failed to launch leaves no volume.
+func (s *Simulator) releaseVolumes(instanceID string, launched bool) {
 	for id, v := range s.volumes {
 		if len(v.Attachments) == 0 || v.Attachments[0].InstanceID != instanceID {
 			continue
 		}
-		if v.Attachments[0].DeleteOnTermination {
+		if v.Attachments[0].DeleteOnTermination || !launched {
 			delete(s.volumes, id)
 			continue
 		}
@@ -716,6 +766,10 @@ func (s *Simulator) describeVolumes(p params, _ string) (any, *apiError) {
 				return []string{strconv.Itoa(v.Size)}, true
 			case "availability-zone":
 				return []string{v.AvailabilityZone}, true
+			case "encrypted":
+				return []string{boolString(v.Encrypted)}, true
+			case "volume-type":
+				return []string{v.VolumeType}, true
 			case "attachment.instance-id":
 				var ids []string
 				for _, a := range v.Attachments {

@@ -46,6 +46,9 @@ type image struct {
 	VirtualizationType string        `xml:"virtualizationType"`
 	Hypervisor         string        `xml:"hypervisor"`
 	EnaSupport         bool          `xml:"enaSupport"`
+	// ImdsSupport is "v2.0" for an image whose instances require IMDSv2
+	// by default.
+	ImdsSupport string `xml:"imdsSupport,omitempty"`
 
 	// kubernetesVersion is what the image's kubelet runs, the lab's
 	// notion: "" for an image without Kubernetes.
@@ -80,6 +83,10 @@ type ImageSpec struct {
 	State string `json:"state,omitempty"`
 	// CreationDate is RFC 3339, the time of registration unless set.
 	CreationDate string `json:"creationDate,omitempty"`
+	// IMDSSupport is "v2.0" for an image whose instances default to
+	// IMDSv2 only (httpTokens required, hop limit 2), as Amazon Linux
+	// 2023's do; unset, instances default to IMDSv1 and v2.
+	IMDSSupport string `json:"imdsSupport,omitempty"`
 }
 
 // RegisteredImage is what registering an image returns.
@@ -151,6 +158,8 @@ func (s *Simulator) newImage(spec ImageSpec) (*image, error) {
 		return nil, fmt.Errorf("image %s: root device %q is not a /dev/ name", spec.Name, spec.RootDeviceName)
 	case spec.State != "available" && spec.State != "pending" && spec.State != "failed":
 		return nil, fmt.Errorf("image %s: state %q is not available, pending or failed", spec.Name, spec.State)
+	case spec.IMDSSupport != "" && spec.IMDSSupport != "v2.0":
+		return nil, fmt.Errorf("image %s: imdsSupport %q is not v2.0", spec.Name, spec.IMDSSupport)
 	}
 	created := s.now()
 	if spec.CreationDate != "" {
@@ -170,7 +179,7 @@ func (s *Simulator) newImage(spec ImageSpec) (*image, error) {
 		ImageType: "machine", Name: spec.Name, Description: desc, RootDeviceType: "ebs", RootDeviceName: spec.RootDeviceName,
 		BlockDevices: []imageDevice{{DeviceName: spec.RootDeviceName, Ebs: imageEbs{SnapshotID: snapshotID(spec.Name),
 			VolumeSize: spec.SnapshotSizeGiB, DeleteOnTermination: true, VolumeType: "gp3"}}},
-		VirtualizationType: "hvm", Hypervisor: "xen", EnaSupport: true,
+		VirtualizationType: "hvm", Hypervisor: "xen", EnaSupport: true, ImdsSupport: spec.IMDSSupport,
 		kubernetesVersion: spec.KubernetesVersion, created: created,
 	}, nil
 }
@@ -282,6 +291,9 @@ type deviceRequest struct {
 	sizeGiB             int
 	volumeType          string
 	deleteOnTermination bool
+	encrypted           bool
+	// kmsKeyID is the key the mapping names, "" for EBS's default.
+	kmsKeyID string
 }
 
 // blockDevices reads RunInstances' BlockDeviceMapping.N against the
@@ -289,7 +301,10 @@ type deviceRequest struct {
 // its snapshot), any other adds a volume.
 func blockDevices(p params, img *image) (root deviceRequest, extra []deviceRequest, _ *apiError) {
 	snap := img.root().Ebs
-	root = deviceRequest{device: img.RootDeviceName, sizeGiB: snap.VolumeSize, volumeType: snap.VolumeType, deleteOnTermination: true}
+	// A volume of an encrypted snapshot is encrypted, whatever the mapping
+	// says.
+	root = deviceRequest{device: img.RootDeviceName, sizeGiB: snap.VolumeSize, volumeType: snap.VolumeType, deleteOnTermination: true,
+		encrypted: snap.Encrypted}
 	seen := map[string]bool{}
 	for _, bd := range p.indexed("BlockDeviceMapping") {
 		name := bd.get("DeviceName")
@@ -305,7 +320,13 @@ func blockDevices(p params, img *image) (root deviceRequest, extra []deviceReque
 		if req.volumeType == "" {
 			req.volumeType = "gp2"
 		}
+		encrypted, key, apiErr := ebsEncryption(bd)
+		if apiErr != nil {
+			return root, nil, apiErr
+		}
+		req.encrypted, req.kmsKeyID = encrypted, key
 		if name == img.RootDeviceName {
+			req.encrypted = req.encrypted || snap.Encrypted
 			if req.sizeGiB == 0 {
 				req.sizeGiB = snap.VolumeSize
 			}

@@ -1,6 +1,7 @@
 // Package awssim simulates the parts of the Amazon EC2 and Elastic Load
-// Balancing v2 query APIs that a Cluster API infrastructure provider uses,
-// for the real aws-sdk-go-v2 clients over HTTP. It behaves like AWS where
+// Balancing v2 query APIs and of Secrets Manager's JSON API that a
+// Cluster API infrastructure provider uses, for the real aws-sdk-go-v2
+// clients over HTTP, all on one endpoint. It behaves like AWS where
 // that matters to such a client: AWS-shaped IDs, tags on create, filters,
 // pagination, client-token idempotency, instances that are pending before
 // they run, optional eventual consistency, dependency errors on delete.
@@ -17,6 +18,15 @@
 // Config.LoadBalancerDetachDelay), and detaching an internet gateway
 // from a VPC where public addresses are mapped. It reports targets
 // healthy only after their health checks.
+// Secrets Manager refuses invalid names, values over 65,536 bytes, a name
+// that a secret scheduled for deletion still holds (also for a moment
+// after a forced deletion), and reading a secret marked for deletion;
+// its ListSecrets lags behind by Config.ConsistencyDelay. An instance
+// reads and deletes secrets itself (InstanceGetSecretValue,
+// InstanceDeleteSecret) only with credentials from its instance profile,
+// as that profile's role allows. Instances carry their metadata options
+// (RunInstances' MetadataOptions) and their volumes their encryption; a
+// KMS key EBS cannot use fails the launch.
 // OnLoadBalancerHealth tells the lab when a load balancer's listener has
 // a healthy target to forward to, so that what is served behind it
 // answers only then.
@@ -79,9 +89,37 @@ type Instance struct {
 	KubernetesVersion string
 	// IAMInstanceProfile is the name of the instance's profile, if any.
 	IAMInstanceProfile string
+	// MetadataOptions are the instance metadata service's options.
+	MetadataOptions MetadataOptions
+	// Volumes are the EBS volumes RunInstances made, the root volume
+	// first.
+	Volumes []InstanceVolume
 }
 
-// Simulator is an in-memory EC2 and ELBv2. It is an http.Handler.
+// InstanceVolume is one EBS volume of an instance, as launched.
+type InstanceVolume struct {
+	Device, VolumeID, VolumeType string
+	SizeGiB                      int
+	// Root says whether it is the image's root device.
+	Root, DeleteOnTermination bool
+	Encrypted                 bool
+	// KMSKeyID is the ARN of the key an encrypted volume is encrypted
+	// with, as DescribeVolumes shows it.
+	KMSKeyID string
+}
+
+// RootVolume is the instance's root volume.
+func (i Instance) RootVolume() (InstanceVolume, bool) {
+	for _, v := range i.Volumes {
+		if v.Root {
+			return v, true
+		}
+	}
+	return InstanceVolume{}, false
+}
+
+// Simulator is an in-memory EC2, ELBv2 and Secrets Manager. It is an
+// http.Handler.
 type Simulator struct {
 	mu  sync.Mutex
 	cfg Config
@@ -130,6 +168,8 @@ type Simulator struct {
 	listeners   map[string]*listener
 	profiles    map[string]*instanceProfile
 	keyPairs    map[string]*keyPair
+	// secrets are Secrets Manager's, by region and name.
+	secrets map[string]*secret
 	// detaching are deleted load balancers whose network interfaces have
 	// not gone yet.
 	detaching []*loadBalancer
@@ -169,6 +209,7 @@ func New(cfg Config) *Simulator {
 		listeners:    map[string]*listener{},
 		profiles:     map[string]*instanceProfile{},
 		keyPairs:     map[string]*keyPair{},
+		secrets:      map[string]*secret{},
 		clientTokens: map[string]string{},
 		calls:        map[string]int{},
 		ipSeq:        map[string]int{},
@@ -228,6 +269,12 @@ func requestID() string {
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_lab/") {
 		s.serveControl(w, r)
+		return
+	}
+	// The JSON protocol names its action in a header and carries no form
+	// to parse.
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		s.serveJSON(w, r, target)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -309,6 +356,15 @@ func (s *Simulator) advance() {
 	now := s.now()
 	for _, i := range s.instances {
 		switch {
+		case i.State.Name == "pending" && i.launchFailure != nil && !now.Before(i.launched.Add(s.cfg.BootDelay)):
+			// The instance never ran: it goes, and its volumes with it.
+			i.setState("terminated")
+			i.StateReason = i.launchFailure
+			s.releaseVolumes(i.InstanceID, false)
+			id := i.InstanceID
+			if cb := s.OnInstanceTerminated; cb != nil {
+				s.pending = append(s.pending, func() { cb(id) })
+			}
 		case i.State.Name == "pending" && !now.Before(i.launched.Add(s.cfg.BootDelay)):
 			i.setState("running")
 			info := i.info()
@@ -317,7 +373,7 @@ func (s *Simulator) advance() {
 			}
 		case i.State.Name == "shutting-down" && !now.Before(i.terminating.Add(s.cfg.TerminateDelay)):
 			i.setState("terminated")
-			s.releaseVolumes(i.InstanceID)
+			s.releaseVolumes(i.InstanceID, true)
 			id := i.InstanceID
 			if cb := s.OnInstanceTerminated; cb != nil {
 				s.pending = append(s.pending, func() { cb(id) })
@@ -349,6 +405,7 @@ func (s *Simulator) advance() {
 		}
 	}
 	s.detaching = kept
+	s.purgeSecrets(now)
 }
 
 // notYetVisible says whether a resource created at t is still hidden from
@@ -359,7 +416,8 @@ func (s *Simulator) notYetVisible(t time.Time) bool {
 
 // Fault makes a share of the calls to an action fail.
 type Fault struct {
-	// Action is "RunInstances", "ec2:RunInstances", or "*" for every action.
+	// Action is "RunInstances", "ec2:RunInstances",
+	// "secretsmanager:GetSecretValue", or "*" for every action.
 	Action string `json:"action"`
 	// Rate is the share of calls that fail, from 0 to 1. The failures are
 	// spread evenly: with 0.3, exactly 3 calls in every 10 fail, the first
@@ -388,10 +446,16 @@ func (s *Simulator) injectedFault(service, action string) *apiError {
 			return errorf(http.StatusInternalServerError, "InsufficientInstanceCapacity",
 				"We currently do not have sufficient capacity in the Availability Zone you requested.")
 		case "server":
+			if service == "secretsmanager" {
+				return errorf(http.StatusInternalServerError, "InternalServiceError", "An error occurred on the server side.")
+			}
 			return errorf(http.StatusInternalServerError, "InternalError", "An internal error has occurred.")
 		default:
-			if service == "ec2" {
+			switch service {
+			case "ec2":
 				return errorf(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
+			case "secretsmanager":
+				return errorf(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 			}
 			return errorf(http.StatusBadRequest, "Throttling", "Rate exceeded")
 		}
@@ -467,6 +531,18 @@ func (s *Simulator) Resources() []LiveResource {
 	}
 	for _, v := range s.keyPairs {
 		add("key-pair", v.KeyPairID, "", v.Tags)
+	}
+	// A secret scheduled for deletion still exists (and can be restored)
+	// until its recovery window ends; one deleted without recovery is
+	// only waiting for Secrets Manager's background deletion.
+	for _, v := range s.secrets {
+		switch {
+		case v.forced:
+		case !v.deleted.IsZero():
+			add("secret", v.name, "scheduled-for-deletion", v.tags)
+		default:
+			add("secret", v.name, "", v.tags)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {

@@ -19,6 +19,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 )
 
@@ -70,10 +71,11 @@ type env struct {
 	clock  *fakeClock
 	ec2    *ec2.Client
 	elb    *elbv2.Client
+	sm     *secretsmanager.Client
 }
 
 // newEnv serves a simulator on loopback and points the real SDK clients
-// of eu-west-1 at it.
+// (EC2, ELBv2, Secrets Manager) of eu-west-1 at it.
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
 	return newEnvIn(t, cfg, "eu-west-1")
@@ -92,7 +94,8 @@ func newEnvIn(t *testing.T, cfg Config, region string) *env {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		BaseEndpoint: aws.String(srv.URL),
 	}
-	return &env{region: region, sim: sim, clock: clock, ec2: ec2.NewFromConfig(awsCfg), elb: elbv2.NewFromConfig(awsCfg)}
+	return &env{region: region, sim: sim, clock: clock, ec2: ec2.NewFromConfig(awsCfg), elb: elbv2.NewFromConfig(awsCfg),
+		sm: secretsmanager.NewFromConfig(awsCfg)}
 }
 
 func tagSpec(rt ec2types.ResourceType, kv ...string) []ec2types.TagSpecification {

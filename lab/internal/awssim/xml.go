@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+
+	"github.com/aws/smithy-go"
 )
 
 const (
@@ -62,6 +64,17 @@ type apiError struct {
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+// ErrorCode, ErrorMessage and ErrorFault make the errors of an instance's
+// own calls read as the SDK's do (smithy.APIError).
+func (e *apiError) ErrorCode() string    { return e.code }
+func (e *apiError) ErrorMessage() string { return e.message }
+func (e *apiError) ErrorFault() smithy.ErrorFault {
+	if e.status >= 500 {
+		return smithy.FaultServer
+	}
+	return smithy.FaultClient
+}
 
 func errorf(status int, code, format string, args ...any) *apiError {
 	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}

@@ -72,6 +72,17 @@
 //     a kubelet newer than the control plane (see kubeadmVersionChecks).
 //   - The cloud controller manager calls EC2 with its instance's profile:
 //     on a control plane instance without one it initializes nothing.
+//   - cloud-init gunzips gzip user data and takes a MIME multipart document
+//     apart: it runs text/cloud-boothook parts first, then reads the files
+//     text/x-include-url parts name (file:// only) and plays what they
+//     hold, or a text/cloud-config part; one cloud-config per machine. The
+//     boothook that fetches bootstrap data from Secrets Manager (see
+//     boothook.go) is played through SecretsManager with the instance's
+//     own credentials: a chunk it cannot read (missing, no instance
+//     profile, a role that may not) fails the boot, after it deleted every
+//     chunk it could.
+//   - On an EC2 instance whose metadata endpoint is disabled cloud-init
+//     finds no datasource and reads no user data.
 //
 // The lab watches the in-memory cache for DaemonSets, Deployments and
 // Nodes and plays the network plugin, cloud controller manager and
@@ -135,7 +146,11 @@ type Instance struct {
 	// KubernetesVersion is the version of the kubeadm and kubelet the
 	// image carries, "" for an image without Kubernetes.
 	KubernetesVersion string
-	UserData          []byte
+	// MetadataEndpointDisabled says that an EC2 instance's metadata
+	// endpoint is off: cloud-init then finds no datasource and no user
+	// data, and the aws CLI no credentials.
+	MetadataEndpointDisabled bool
+	UserData                 []byte
 }
 
 // region is a droplet's region, on AWS the zone's region: the zone's
@@ -172,6 +187,10 @@ type Simulator struct {
 	// gets through to the control plane endpoint, as the firewall of the
 	// load balancer there decides; nil admits everyone.
 	Admits func(endpoint, source string) bool
+	// SecretsManager is what the aws CLI on an EC2 instance reaches, for
+	// boothooks that fetch bootstrap data; nil means no machine has
+	// credentials for it.
+	SecretsManager SecretsManager
 
 	events chan func()
 	// stopped is closed once the simulator has stopped with its context.
@@ -270,9 +289,22 @@ func New(ctx context.Context, log logr.Logger) (*Simulator, error) {
 // Stopped is closed once the simulator has stopped.
 func (s *Simulator) Stopped() <-chan struct{} { return s.stopped }
 
-// InstanceRunning plays the instance's cloud-init, if it is kubeadm's.
+// InstanceRunning plays the instance's cloud-init, if it is kubeadm's:
+// its user data's boothooks once, then kubeadm, which retries joins.
 func (s *Simulator) InstanceRunning(i Instance) {
-	s.events <- func() { s.boot(i, time.Now().Add(s.JoinRetry)) }
+	deadline := time.Now().Add(s.JoinRetry)
+	s.events <- func() {
+		data, err := s.userData(i)
+		if errors.Is(err, ErrNotKubeadm) {
+			return
+		}
+		if err != nil {
+			s.log.Error(err, "cloud-init failed", "instance", i.ID)
+			return
+		}
+		i.UserData = data
+		s.boot(i, deadline)
+	}
 }
 
 // InstanceTerminated removes what the instance was in its cluster.
