@@ -182,6 +182,10 @@ func TestAccCluster_awsInvalidInput(t *testing.T) {
 		{`aws = { region = "us-east-1", availability_zones = ["use1-az1"] }` + "\n" + `wait_for = "provisioned"`, `Attribute aws.availability_zones[0] must be an AWS zone name`},
 		{`aws = { region = "us-east-1", vpc_id = "vpc-0123456789abcdef0", vpc_cidr = "10.1.0.0/16" }` + "\n" + `wait_for = "provisioned"`,
 			`Attribute "aws.vpc_id" cannot be specified when "aws.vpc_cidr" is specified`},
+		{`aws = { region = "us-east-1", vpc_id = "vpc-0123456789abcdef0" }` + "\n" + `wait_for = "provisioned"`,
+			`Attribute "aws.subnet_ids" must be specified when "aws.vpc_id" is specified`},
+		{`aws = { region = "us-east-1", vpc_id = "vpc-0123456789abcdef0", subnet_ids = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"], availability_zones = ["us-east-1a"] }` + "\n" + `wait_for = "provisioned"`,
+			`Attribute "aws.availability_zones" cannot be specified when "aws.subnet_ids" is specified`},
 		{`aws = { region = "us-east-1", vpc_cidr = "10.0.0.0/26" }` + "\n" + `wait_for = "provisioned"`,
 			`Attribute aws.vpc_cidr: 10.0.0.0/26 is too small: each of the 3 zones needs two /30 subnets`},
 		{`aws = { region = "us-east-1", vpc_cidr = "10.0.1.0/16" }` + "\n" + `wait_for = "provisioned"`, `10.0.1.0/16 has host bits set: the network is 10.0.0.0/16`},
@@ -237,7 +241,8 @@ func checkSimulatorHas(t *testing.T, want map[string]int) resource.TestCheckFunc
 }
 
 // checkControlPlaneInstance waits for the first control plane instance to
-// run and checks that it boots with CABPK's kubeadm init.
+// run and checks that its user data is the boothook that fetches CABPK's
+// kubeadm init from Secrets Manager, not the data itself.
 func checkControlPlaneInstance(t *testing.T, clients cloud.Clients, cluster string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		ctx := context.Background()
@@ -261,8 +266,8 @@ func checkControlPlaneInstance(t *testing.T, clients cloud.Clients, cluster stri
 			return err
 		}
 		data, _ := base64.StdEncoding.DecodeString(awssdk.ToString(attr.UserData.Value))
-		if !strings.Contains(string(data), "kubeadm init") {
-			return fmt.Errorf("instance %s does not boot with kubeadm init:\n%.300s", awssdk.ToString(instance.InstanceId), data)
+		if !strings.Contains(string(data), "text/cloud-boothook") || strings.Contains(string(data), "kubeadm init") || strings.Contains(string(data), "PRIVATE KEY") {
+			return fmt.Errorf("instance %s's user data is not the boothook alone:\n%.300s", awssdk.ToString(instance.InstanceId), data)
 		}
 		return nil
 	}

@@ -25,7 +25,14 @@ type sink struct {
 
 func (s *sink) Init(logr.RuntimeInfo) {}
 
-func (s *sink) Enabled(int) bool { return true }
+// maxVerbosity is the highest logr verbosity written. client-go logs
+// request and response bodies from verbosity 8 up (Secrets with their keys,
+// kubeconfigs, bootstrap tokens in KubeadmConfigs), and requests' URLs and
+// headers at 6 and 7: none of that reaches Terraform's log, whatever
+// TF_LOG says. The reconcilers' own messages are at 0 to 4.
+const maxVerbosity = 4
+
+func (s *sink) Enabled(level int) bool { return level <= maxVerbosity }
 
 func (s *sink) fields(kv []any) map[string]any {
 	f := map[string]any{}

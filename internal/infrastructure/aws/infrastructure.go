@@ -55,9 +55,10 @@ func (Infrastructure) Kinds() infrastructure.Kinds {
 
 // providerConfigModel is the provider configuration's aws block.
 type providerConfigModel struct {
-	Profile     types.String `tfsdk:"profile"`
-	EC2Endpoint types.String `tfsdk:"ec2_endpoint"`
-	ELBEndpoint types.String `tfsdk:"elb_endpoint"`
+	Profile                types.String `tfsdk:"profile"`
+	EC2Endpoint            types.String `tfsdk:"ec2_endpoint"`
+	ELBEndpoint            types.String `tfsdk:"elb_endpoint"`
+	SecretsManagerEndpoint types.String `tfsdk:"secretsmanager_endpoint"`
 }
 
 // EngineProvider is the AWS reconcilers with the block's settings; the
@@ -67,6 +68,7 @@ func (Infrastructure) EngineProvider(ctx context.Context, config types.Object) (
 	m, _ := tfconv.Decode[providerConfigModel](ctx, config, &diags)
 	return Provider{Settings: cloud.Settings{
 		Profile: m.Profile.ValueString(), EC2Endpoint: m.EC2Endpoint.ValueString(), ELBEndpoint: m.ELBEndpoint.ValueString(),
+		SecretsManagerEndpoint: m.SecretsManagerEndpoint.ValueString(),
 	}}, diags
 }
 

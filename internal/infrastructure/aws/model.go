@@ -17,6 +17,7 @@ import (
 type clusterModel struct {
 	Region            types.String `tfsdk:"region"`
 	VPCID             types.String `tfsdk:"vpc_id"`
+	SubnetIDs         types.List   `tfsdk:"subnet_ids"`
 	VPCCIDR           types.String `tfsdk:"vpc_cidr"`
 	AvailabilityZones types.List   `tfsdk:"availability_zones"`
 	NATGatewayPerZone types.Bool   `tfsdk:"nat_gateway_per_zone"`
@@ -34,6 +35,17 @@ type machineTemplateModel struct {
 	RootVolumeSize     types.Int32       `tfsdk:"root_volume_size"`
 	SSHKeyName         types.String      `tfsdk:"ssh_key_name"`
 	IAMInstanceProfile types.String      `tfsdk:"iam_instance_profile"`
+	RootVolumeKMSKeyID types.String      `tfsdk:"root_volume_kms_key_id"`
+	MetadataOptions    *metadataModel    `tfsdk:"metadata_options"`
+	// InsecureSkipSecretsManager puts the bootstrap data in user data.
+	InsecureSkipSecretsManager types.Bool `tfsdk:"insecure_skip_secrets_manager"`
+}
+
+// metadataModel is an instance's metadata options; null fields take the
+// hardened defaults (IMDSv2 required, hop limit 1).
+type metadataModel struct {
+	HTTPTokens   types.String `tfsdk:"http_tokens"`
+	HTTPHopLimit types.Int32  `tfsdk:"http_put_response_hop_limit"`
 }
 
 // machineModel is capi_machine's aws block: an instance and its zone.
@@ -61,6 +73,7 @@ func (i Infrastructure) ExpandCluster(ctx context.Context, c infrastructure.Clus
 			Region: m.Region.ValueString(),
 			Network: infrav1.NetworkSpec{
 				VPCID:             m.VPCID.ValueString(),
+				SubnetIDs:         tfconv.Strings(ctx, m.SubnetIDs, &diags),
 				CIDRBlock:         m.VPCCIDR.ValueString(),
 				AvailabilityZones: tfconv.Strings(ctx, m.AvailabilityZones, &diags),
 				NATGatewayPerZone: m.NATGatewayPerZone.ValueBool(),
@@ -101,6 +114,7 @@ func (i Infrastructure) FlattenCluster(ctx context.Context, obj client.Object, p
 		CloudControllerManager: ccm,
 		Region:                 types.StringValue(a.Spec.Region),
 		VPCID:                  tfconv.OptionalString(a.Spec.Network.VPCID),
+		SubnetIDs:              tfconv.StringList(ctx, a.Spec.Network.SubnetIDs, &diags),
 		VPCCIDR:                tfconv.OptionalString(a.Spec.Network.CIDRBlock),
 		AvailabilityZones:      tfconv.StringList(ctx, a.Spec.Network.AvailabilityZones, &diags),
 		NATGatewayPerZone:      natPerZone,
@@ -112,9 +126,14 @@ func expandMachineSpec(m machineTemplateModel) infrav1.AWSMachineSpec {
 	s := infrav1.AWSMachineSpec{
 		AMI: m.AMI.ValueString(), InstanceType: m.InstanceType.ValueString(), RootVolumeSizeGiB: m.RootVolumeSize.ValueInt32(),
 		SSHKeyName: m.SSHKeyName.ValueString(), IAMInstanceProfile: m.IAMInstanceProfile.ValueString(),
+		RootVolumeKMSKeyID: m.RootVolumeKMSKeyID.ValueString(),
+		CloudInit:          infrav1.CloudInit{InsecureSkipSecretsManager: m.InsecureSkipSecretsManager.ValueBool()},
 	}
 	if l := m.ImageLookup; l != nil {
 		s.ImageLookup = &infrav1.ImageLookup{Owner: l.Owner.ValueString(), NameFormat: l.NameFormat.ValueString(), BaseOS: l.BaseOS.ValueString()}
+	}
+	if o := m.MetadataOptions; o != nil {
+		s.InstanceMetadataOptions = &infrav1.InstanceMetadataOptions{HTTPTokens: o.HTTPTokens.ValueString(), HTTPPutResponseHopLimit: o.HTTPHopLimit.ValueInt32()}
 	}
 	return s
 }
@@ -123,9 +142,14 @@ func flattenMachineSpec(s infrav1.AWSMachineSpec) machineTemplateModel {
 	m := machineTemplateModel{
 		AMI: tfconv.OptionalString(s.AMI), InstanceType: types.StringValue(s.InstanceType), RootVolumeSize: tfconv.OptionalInt32(s.RootVolumeSizeGiB),
 		SSHKeyName: tfconv.OptionalString(s.SSHKeyName), IAMInstanceProfile: tfconv.OptionalString(s.IAMInstanceProfile),
+		RootVolumeKMSKeyID:         tfconv.OptionalString(s.RootVolumeKMSKeyID),
+		InsecureSkipSecretsManager: types.BoolValue(s.CloudInit.InsecureSkipSecretsManager),
 	}
 	if l := s.ImageLookup; l != nil {
 		m.ImageLookup = &imageLookupModel{Owner: tfconv.OptionalString(l.Owner), NameFormat: tfconv.OptionalString(l.NameFormat), BaseOS: tfconv.OptionalString(l.BaseOS)}
+	}
+	if o := s.InstanceMetadataOptions; o != nil {
+		m.MetadataOptions = &metadataModel{HTTPTokens: tfconv.OptionalString(o.HTTPTokens), HTTPHopLimit: tfconv.OptionalInt32(o.HTTPPutResponseHopLimit)}
 	}
 	return m
 }

@@ -60,7 +60,7 @@ func TestClusterBlockRoundTrip(t *testing.T) {
 	i := Infrastructure{}
 	meta := infrastructure.ClusterMeta{Namespace: "team-a", Name: "demo",
 		Labels: map[string]string{clusterv1.WatchLabel: "w", clusterv1.ClusterNameLabel: "demo"}, APIServerPort: 6443}
-	full := clusterModel{Region: types.StringValue("eu-west-1"), VPCID: types.StringNull(), VPCCIDR: types.StringValue("10.1.0.0/16"),
+	full := clusterModel{Region: types.StringValue("eu-west-1"), VPCID: types.StringNull(), SubnetIDs: types.ListNull(types.StringType), VPCCIDR: types.StringValue("10.1.0.0/16"),
 		AvailabilityZones: testStrings("eu-west-1a", "eu-west-1b"), NATGatewayPerZone: types.BoolValue(true),
 		CloudControllerManager: types.BoolValue(true)}
 	obj, diags := i.ExpandCluster(ctx, meta, clusterBlock(t, full))
@@ -98,7 +98,7 @@ func TestClusterBlockRoundTrip(t *testing.T) {
 	}
 
 	// Defaults: false reads back as null, unless the prior block set it.
-	minimal := clusterModel{Region: types.StringValue("us-east-1"), VPCID: types.StringValue("vpc-0123456789abcdef0"), VPCCIDR: types.StringNull(),
+	minimal := clusterModel{Region: types.StringValue("us-east-1"), VPCID: types.StringValue("vpc-0123456789abcdef0"), SubnetIDs: testStrings("subnet-0123456789abcdef0", "subnet-0123456789abcdef1"), VPCCIDR: types.StringNull(),
 		AvailabilityZones: types.ListNull(types.StringType), NATGatewayPerZone: types.BoolNull(), CloudControllerManager: types.BoolNull()}
 	obj, diags = i.ExpandCluster(ctx, meta, clusterBlock(t, minimal))
 	if diags.HasError() {
@@ -144,7 +144,7 @@ func TestClusterBlockRoundTrip(t *testing.T) {
 func TestMachineTemplateRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	i := Infrastructure{}
-	in := machineTemplateModel{AMI: types.StringNull(), InstanceType: types.StringValue("t3.large"), RootVolumeSize: types.Int32Value(40),
+	in := machineTemplateModel{InsecureSkipSecretsManager: types.BoolValue(false), AMI: types.StringNull(), InstanceType: types.StringValue("t3.large"), RootVolumeSize: types.Int32Value(40),
 		SSHKeyName: types.StringValue("ops"), IAMInstanceProfile: types.StringValue("nodes"),
 		ImageLookup: &imageLookupModel{Owner: types.StringValue("123456789012"), NameFormat: types.StringNull(), BaseOS: types.StringValue("ubuntu-24.04")}}
 	meta := metav1.ObjectMeta{Namespace: "default", Name: "workers", Labels: map[string]string{"role": "x"}}
@@ -190,7 +190,7 @@ func TestMachineTemplateRoundTrip(t *testing.T) {
 	}
 
 	// Without an image lookup or the optional settings: null again.
-	plain := machineTemplateModel{AMI: types.StringValue("ami-0123456789abcdef0"), InstanceType: types.StringValue("t3.large"),
+	plain := machineTemplateModel{InsecureSkipSecretsManager: types.BoolValue(false), AMI: types.StringValue("ami-0123456789abcdef0"), InstanceType: types.StringValue("t3.large"),
 		RootVolumeSize: types.Int32Null(), SSHKeyName: types.StringNull(), IAMInstanceProfile: types.StringNull()}
 	obj, diags = i.ExpandMachineTemplate(ctx, meta, machineTemplateBlock(t, plain))
 	if diags.HasError() {
@@ -217,7 +217,7 @@ func TestMachineAvailabilityZoneIsTheFailureDomain(t *testing.T) {
 	ctx := context.Background()
 	i := Infrastructure{}
 	in := machineModel{
-		machineTemplateModel: machineTemplateModel{AMI: types.StringValue("ami-0123456789abcdef0"), InstanceType: types.StringValue("t3.large"),
+		machineTemplateModel: machineTemplateModel{InsecureSkipSecretsManager: types.BoolValue(false), AMI: types.StringValue("ami-0123456789abcdef0"), InstanceType: types.StringValue("t3.large"),
 			RootVolumeSize: types.Int32Null(), SSHKeyName: types.StringNull(), IAMInstanceProfile: types.StringNull(),
 			ImageLookup: &imageLookupModel{Owner: types.StringNull(), NameFormat: types.StringNull(), BaseOS: types.StringValue("ubuntu-22.04")}},
 		AvailabilityZone: types.StringValue("eu-west-1b"),
@@ -346,4 +346,34 @@ func infrastructureObject(c *infrav1.AWSCluster) client.Object {
 		return nil
 	}
 	return c
+}
+
+// The hardening settings expand to the AWSMachine's spec and read back
+// the same; left out, they stay out of the spec (the reconciler's defaults
+// apply: IMDSv2 required, hop limit 1, Secrets Manager).
+func TestMachineTemplateHardeningRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	i := Infrastructure{}
+	in := machineTemplateModel{AMI: types.StringValue("ami-0123456789abcdef0"), InstanceType: types.StringValue("t3.large"),
+		RootVolumeSize: types.Int32Null(), SSHKeyName: types.StringNull(), IAMInstanceProfile: types.StringNull(),
+		RootVolumeKMSKeyID:         types.StringValue("alias/nodes"),
+		MetadataOptions:            &metadataModel{HTTPTokens: types.StringValue("optional"), HTTPHopLimit: types.Int32Value(2)},
+		InsecureSkipSecretsManager: types.BoolValue(true)}
+	obj, diags := i.ExpandMachineTemplate(ctx, metav1.ObjectMeta{Namespace: "default", Name: "w"}, machineTemplateBlock(t, in))
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	s := obj.(*infrav1.AWSMachineTemplate).Spec.Template.Spec
+	if s.RootVolumeKMSKeyID != "alias/nodes" || s.InstanceMetadataOptions == nil || *s.InstanceMetadataOptions != (infrav1.InstanceMetadataOptions{HTTPTokens: "optional", HTTPPutResponseHopLimit: 2}) ||
+		!s.CloudInit.InsecureSkipSecretsManager {
+		t.Errorf("spec = %+v", s)
+	}
+	if out, _ := i.FlattenMachineTemplate(ctx, obj); !out.Equal(machineTemplateBlock(t, in)) {
+		t.Errorf("read back %v\nwant %v", out, machineTemplateBlock(t, in))
+	}
+	in.RootVolumeKMSKeyID, in.MetadataOptions, in.InsecureSkipSecretsManager = types.StringNull(), nil, types.BoolValue(false)
+	obj, _ = i.ExpandMachineTemplate(ctx, metav1.ObjectMeta{Namespace: "default", Name: "w"}, machineTemplateBlock(t, in))
+	if s := obj.(*infrav1.AWSMachineTemplate).Spec.Template.Spec; s.InstanceMetadataOptions != nil || s.RootVolumeKMSKeyID != "" || s.CloudInit != (infrav1.CloudInit{}) {
+		t.Errorf("defaults written into the spec: %+v", s)
+	}
 }

@@ -1,6 +1,8 @@
 package aws
 
 import (
+	"context"
+
 	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int32validator"
@@ -10,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -22,6 +25,7 @@ import (
 var (
 	regionPattern       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 	vpcIDPattern        = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
+	subnetIDPattern     = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	amiPattern          = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
 	awsAccountPattern   = regexp.MustCompile(`^(\d{12}|self|amazon|aws-marketplace)$`)
 	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
@@ -45,6 +49,10 @@ func (Infrastructure) ProviderBlock() pschema.SingleNestedBlock {
 				Optional:            true,
 				MarkdownDescription: "Elastic Load Balancing v2 endpoint URL. `AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2` and `AWS_ENDPOINT_URL` work as well.",
 			},
+			"secretsmanager_endpoint": pschema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "AWS Secrets Manager endpoint URL, where the instances' bootstrap data is stored. `AWS_ENDPOINT_URL_SECRETS_MANAGER` and `AWS_ENDPOINT_URL` work as well.",
+			},
 		},
 	}
 }
@@ -56,7 +64,7 @@ func (Infrastructure) ClusterAttribute() schema.SingleNestedAttribute {
 		MarkdownDescription: "AWS infrastructure (an `AWSCluster`): a VPC with a public and a private subnet per zone, an internet " +
 			"gateway, NAT gateways, route tables, security groups and a network load balancer for the API server. " +
 			"With this block the provider runs Cluster API's reconcilers during apply and destroy.",
-		PlanModifiers: []planmodifier.Object{infrastructure.ReplaceWhenChanged("aws", "region", "vpc_id")},
+		PlanModifiers: []planmodifier.Object{infrastructure.ReplaceWhenChanged("aws", "region", "vpc_id", "subnet_ids")},
 		Attributes: map[string]schema.Attribute{
 			"region": schema.StringAttribute{
 				Required:            true,
@@ -64,9 +72,24 @@ func (Infrastructure) ClusterAttribute() schema.SingleNestedAttribute {
 				Validators:          []validator.String{stringvalidator.RegexMatches(regionPattern, "must be an AWS region such as us-east-1")},
 			},
 			"vpc_id": schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: "An existing VPC to create the subnets in, instead of a new VPC.",
-				Validators:          []validator.String{stringvalidator.RegexMatches(vpcIDPattern, "must be a VPC ID such as vpc-0123456789abcdef0")},
+				Optional: true,
+				MarkdownDescription: "An existing VPC, with `subnet_ids`, instead of a new one: the cluster uses its subnets, gateways and " +
+					"routes as they are and creates only its security groups, load balancer and instances in it (nothing of the VPC's is " +
+					"deleted with the cluster). Changing it replaces the cluster.",
+				Validators: []validator.String{stringvalidator.RegexMatches(vpcIDPattern, "must be a VPC ID such as vpc-0123456789abcdef0"),
+					stringvalidator.AlsoRequires(path.MatchRelative().AtParent().AtName("subnet_ids"))},
+			},
+			"subnet_ids": schema.ListAttribute{
+				ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Existing subnets of `vpc_id`. Those whose route table sends `0.0.0.0/0` to an internet gateway " +
+					"are public and take the API server's load balancer; the others are private and take the machines, their zones " +
+					"becoming the cluster's failure domains. The tags `kubernetes.io/role/elb` and `kubernetes.io/role/internal-elb` " +
+					"say it instead where set. At least one of each. Changing them replaces the cluster.",
+				Validators: []validator.List{listvalidator.SizeBetween(2, 24), listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(subnetIDPattern, "must be a subnet ID such as subnet-0123456789abcdef0")),
+					listvalidator.AlsoRequires(path.MatchRelative().AtParent().AtName("vpc_id")),
+					listvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("availability_zones"),
+						path.MatchRelative().AtParent().AtName("nat_gateway_per_zone"))},
 			},
 			"vpc_cidr": schema.StringAttribute{
 				Optional:            true,
@@ -110,6 +133,7 @@ func (Infrastructure) ClusterDataSourceAttribute() dschema.SingleNestedAttribute
 		Attributes: map[string]dschema.Attribute{
 			"region":                   str("Region."),
 			"vpc_id":                   str("Existing VPC used, if any."),
+			"subnet_ids":               dschema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Existing subnets used, if any."},
 			"vpc_cidr":                 str("CIDR of a created VPC, if set."),
 			"availability_zones":       dschema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Zones with subnets."},
 			"nat_gateway_per_zone":     dschema.BoolAttribute{Computed: true, MarkdownDescription: "One NAT gateway per zone."},
@@ -135,6 +159,16 @@ func (Infrastructure) MachineTemplateDataSourceAttributes() map[string]dschema.A
 		},
 		"root_volume_size": dschema.Int32Attribute{Computed: true, MarkdownDescription: "Root volume size in GiB."},
 		"ssh_key_name":     str("EC2 key pair."), "iam_instance_profile": str("IAM instance profile."),
+		"root_volume_kms_key_id": str("KMS key of the root volume, when set."),
+		"metadata_options": dschema.SingleNestedAttribute{
+			Computed:            true,
+			MarkdownDescription: "Metadata options, when set (null: IMDSv2 only, hop limit 1).",
+			Attributes: map[string]dschema.Attribute{
+				"http_tokens":                 str("`required` or `optional`."),
+				"http_put_response_hop_limit": dschema.Int32Attribute{Computed: true, MarkdownDescription: "Hop limit."},
+			},
+		},
+		"insecure_skip_secrets_manager": dschema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the bootstrap data is in user data."},
 	}
 }
 
@@ -201,8 +235,64 @@ func (Infrastructure) MachineTemplateAttributes() map[string]schema.Attribute {
 			MarkdownDescription: "Existing EC2 key pair.",
 		},
 		"iam_instance_profile": schema.StringAttribute{
-			Optional:            true,
-			MarkdownDescription: "Existing IAM instance profile name.",
+			Optional: true,
+			MarkdownDescription: "Existing IAM instance profile name. Unless `insecure_skip_secrets_manager` is set, its role must allow " +
+				"`secretsmanager:GetSecretValue` and `secretsmanager:DeleteSecret` on `arn:aws:secretsmanager:*:*:secret:aws.cluster.x-k8s.io/*`: " +
+				"the instance reads its bootstrap data there and deletes it. Default: the profiles `clusterawsadm bootstrap iam` creates for " +
+				"Cluster API Provider AWS, whose roles allow that: `control-plane.cluster-api-provider-aws.sigs.k8s.io` for the control plane, " +
+				"`nodes.cluster-api-provider-aws.sigs.k8s.io` for other machines (none with `insecure_skip_secrets_manager`).",
 		},
+		"root_volume_kms_key_id": schema.StringAttribute{
+			Optional: true,
+			MarkdownDescription: "KMS key (ID, ARN or alias) that encrypts the root volume. The root volume is always encrypted; " +
+				"without a key, with the account's default EBS key.",
+			Validators: []validator.String{stringvalidator.LengthBetween(1, 2048)},
+		},
+		"metadata_options": schema.SingleNestedAttribute{
+			Optional: true,
+			MarkdownDescription: "How the instance reaches its metadata service. Default: IMDSv2 only, hop limit 1, so that pods " +
+				"(one network hop away) cannot read the node role's credentials.",
+			Attributes: map[string]schema.Attribute{
+				"http_tokens": schema.StringAttribute{
+					Optional:            true,
+					MarkdownDescription: "`required` (IMDSv2 only, default) or `optional` (IMDSv1 too).",
+					Validators:          []validator.String{stringvalidator.OneOf("required", "optional")},
+				},
+				"http_put_response_hop_limit": schema.Int32Attribute{
+					Optional:            true,
+					MarkdownDescription: "Network hops the metadata service's answers travel, 1 to 64 (default 1).",
+					Validators:          []validator.Int32{int32validator.Between(1, 64)},
+				},
+			},
+		},
+		"insecure_skip_secrets_manager": schema.BoolAttribute{
+			Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+			MarkdownDescription: "Put the bootstrap data in the instance's user data instead of AWS Secrets Manager, for images " +
+				"without the AWS CLI. A control plane machine's bootstrap data holds the cluster's certificate authority and service " +
+				"account private keys: in user data, anyone allowed `ec2:DescribeInstanceAttribute`, and any process on the node that " +
+				"reaches the metadata service, can read them for the instance's life. Default `false`.",
+			Validators: []validator.Bool{insecureSkipWarning{}},
+		},
+	}
+}
+
+// insecureSkipWarning warns, at plan, what insecure_skip_secrets_manager
+// exposes.
+type insecureSkipWarning struct{}
+
+func (insecureSkipWarning) Description(context.Context) string {
+	return "warns that the bootstrap data's private keys stay in user data"
+}
+
+func (v insecureSkipWarning) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (insecureSkipWarning) ValidateBool(_ context.Context, req validator.BoolRequest, resp *validator.BoolResponse) {
+	if req.ConfigValue.ValueBool() {
+		resp.Diagnostics.AddAttributeWarning(req.Path, "Bootstrap data in user data",
+			"With insecure_skip_secrets_manager the bootstrap data stays in the instances' user data for their whole life: for a control "+
+				"plane machine that is the cluster's certificate authority and service account private keys, readable with "+
+				"ec2:DescribeInstanceAttribute and, from the node, through the instance metadata service.")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/identity"
@@ -29,6 +30,8 @@ import (
 type Clients struct {
 	EC2 *ec2.Client
 	ELB *elbv2.Client
+	// SM stores the instances' bootstrap data (see BoothookUserData).
+	SM *secretsmanager.Client
 }
 
 // Settings say how to reach AWS; empty fields fall back to the SDK's
@@ -37,8 +40,9 @@ type Settings struct {
 	Profile string
 	// EC2Endpoint and ELBEndpoint override the service endpoints;
 	// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_EC2 work as usual too.
-	EC2Endpoint string
-	ELBEndpoint string
+	EC2Endpoint            string
+	ELBEndpoint            string
+	SecretsManagerEndpoint string
 }
 
 // NewClients builds the clients of a region with the SDK's standard
@@ -61,6 +65,11 @@ func NewClients(ctx context.Context, region string, s Settings) (Clients, error)
 		ELB: elbv2.NewFromConfig(cfg, func(o *elbv2.Options) {
 			if s.ELBEndpoint != "" {
 				o.BaseEndpoint = aws.String(s.ELBEndpoint)
+			}
+		}),
+		SM: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+			if s.SecretsManagerEndpoint != "" {
+				o.BaseEndpoint = aws.String(s.SecretsManagerEndpoint)
 			}
 		}),
 	}, nil

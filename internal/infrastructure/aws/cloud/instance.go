@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
 )
 
 // UserDataLimit is EC2's limit on user data before base64.
@@ -33,6 +35,12 @@ type InstanceSpec struct {
 	SubnetID           string
 	SecurityGroupIDs   []string
 	UserData           []byte
+	// RootVolumeKMSKeyID encrypts the root volume with this key instead
+	// of the account's default EBS key.
+	RootVolumeKMSKeyID string
+	// MetadataOptions are the metadata service's; unset fields are
+	// hardened: IMDSv2 only (tokens required), hop limit 1.
+	MetadataOptions infrav1.InstanceMetadataOptions
 }
 
 // FindInstance returns the instance with id, or nil when EC2 does not know
@@ -87,6 +95,7 @@ func (c Clients) RunInstance(ctx context.Context, spec InstanceSpec) (*ec2types.
 		SubnetId: aws.String(spec.SubnetID), SecurityGroupIds: spec.SecurityGroupIDs, UserData: aws.String(userData),
 		BlockDeviceMappings: rootVolume(spec),
 		TagSpecifications:   instanceTagSpecs(spec),
+		MetadataOptions:     metadataOptions(spec.MetadataOptions),
 	}
 	if spec.SSHKeyName != "" {
 		in.KeyName = aws.String(spec.SSHKeyName)
@@ -120,15 +129,32 @@ func instanceTagSpecs(spec InstanceSpec) []ec2types.TagSpecification {
 	return out
 }
 
-// rootVolume maps the image's own root device (/dev/sda1 on Ubuntu,
-// /dev/xvda on Amazon Linux) when a size is asked for: a mapping of
-// another name would add an empty volume and leave the root as it is.
-func rootVolume(spec InstanceSpec) []ec2types.BlockDeviceMapping {
-	if spec.RootVolumeSizeGiB == 0 {
-		return nil
+// metadataOptions are an instance's metadata options, hardened where o
+// leaves them unset.
+func metadataOptions(o infrav1.InstanceMetadataOptions) *ec2types.InstanceMetadataOptionsRequest {
+	tokens, hops := ec2types.HttpTokensStateRequired, int32(1)
+	if o.HTTPTokens != "" {
+		tokens = ec2types.HttpTokensState(o.HTTPTokens)
 	}
-	return []ec2types.BlockDeviceMapping{{DeviceName: aws.String(spec.Image.RootDeviceName),
-		Ebs: &ec2types.EbsBlockDevice{VolumeSize: aws.Int32(spec.RootVolumeSizeGiB), VolumeType: ec2types.VolumeTypeGp3, DeleteOnTermination: aws.Bool(true)}}}
+	if o.HTTPPutResponseHopLimit != 0 {
+		hops = o.HTTPPutResponseHopLimit
+	}
+	return &ec2types.InstanceMetadataOptionsRequest{HttpEndpoint: ec2types.InstanceMetadataEndpointStateEnabled, HttpTokens: tokens, HttpPutResponseHopLimit: aws.Int32(hops)}
+}
+
+// rootVolume maps the image's own root device (/dev/sda1 on Ubuntu,
+// /dev/xvda on Amazon Linux), encrypted, and sized when a size is asked
+// for (else the image's snapshot size): a mapping of another name would add
+// an empty volume and leave the root as it is.
+func rootVolume(spec InstanceSpec) []ec2types.BlockDeviceMapping {
+	ebs := &ec2types.EbsBlockDevice{VolumeType: ec2types.VolumeTypeGp3, DeleteOnTermination: aws.Bool(true), Encrypted: aws.Bool(true)}
+	if spec.RootVolumeSizeGiB != 0 {
+		ebs.VolumeSize = aws.Int32(spec.RootVolumeSizeGiB)
+	}
+	if spec.RootVolumeKMSKeyID != "" {
+		ebs.KmsKeyId = aws.String(spec.RootVolumeKMSKeyID)
+	}
+	return []ec2types.BlockDeviceMapping{{DeviceName: aws.String(spec.Image.RootDeviceName), Ebs: ebs}}
 }
 
 // EncodeUserData base64-encodes user data, gzip-compressing it first when

@@ -35,6 +35,12 @@ func (c Clients) ReconcileNetwork(ctx context.Context, cl Cluster, spec infrav1.
 	if err := c.ensureVPC(ctx, cl, spec, st); err != nil {
 		return false, err
 	}
+	if len(spec.SubnetIDs) > 0 {
+		// The network is the user's: its subnets, gateways and routes are
+		// used as they are.
+		st.InternetGatewayID = ""
+		return true, c.adoptSubnets(ctx, spec, st)
+	}
 	if err := c.ensureSubnets(ctx, cl, spec, zones, st); err != nil {
 		return false, err
 	}

@@ -69,8 +69,9 @@ func (r *AWSClusterReconciler) reconcileProvisioned(_ context.Context, s *scope)
 	first := !ptr.Deref(c.Status.Initialization.Provisioned, false)
 	c.Status.FailureDomains = nil
 	seen := map[string]bool{}
+	// Machines go in private subnets: the failure domains are their zones.
 	for _, sn := range st.Subnets {
-		if !seen[sn.AvailabilityZone] {
+		if !sn.Public && !seen[sn.AvailabilityZone] {
 			seen[sn.AvailabilityZone] = true
 			c.Status.FailureDomains = append(c.Status.FailureDomains, clusterv1.FailureDomain{Name: sn.AvailabilityZone, ControlPlane: ptr.To(true)})
 		}

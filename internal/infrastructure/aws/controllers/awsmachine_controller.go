@@ -61,6 +61,7 @@ func (r *AWSMachineReconciler) reconcileNormal(ctx context.Context, s *scope) (c
 		}),
 		r.reconcileInstanceLookup,
 		r.reconcileInstanceRun,
+		r.reconcileBootstrapDataCleanup,
 		r.reconcileInstanceState,
 		r.reconcileProvisioned,
 	), nil

@@ -16,11 +16,22 @@ import (
 func (r *AWSMachineReconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
 	return r.passes.Run(ctx, s.awsMachine, "Reconciling the AWSMachine", s,
 		connect(r.Clients, func(s *scope, err error) error { return r.deleteFailed(s, "configuring AWS", err) }),
+		r.deleteBootstrapDataOnDelete,
 		r.lookUpInstanceToDelete,
 		r.deregisterTarget,
 		r.terminateInstance,
 		r.removeMachineFinalizer,
 	), nil
+}
+
+// deleteBootstrapDataOnDelete deletes what is left of the stored
+// bootstrap data first: a delete that waits on the instance leaves no
+// secret meanwhile.
+func (r *AWSMachineReconciler) deleteBootstrapDataOnDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if err := r.deleteBootstrapData(ctx, s); err != nil {
+		return ctrl.Result{}, r.deleteFailed(s, "deleting the bootstrap data", err)
+	}
+	return ctrl.Result{}, nil
 }
 
 // deleteFailed reports a failed delete step (see failed) and returns err.

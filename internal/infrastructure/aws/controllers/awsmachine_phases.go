@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -66,13 +67,85 @@ func (r *AWSMachineReconciler) reconcileInstanceRun(ctx context.Context, s *scop
 		return ctrl.Result{}, r.failed(m, infrav1.ImageNotResolvedReason, infrav1.InstancePermanentFailureReason, "resolving the image", err)
 	}
 	m.Status.ImageID = spec.Image.ID
+	if !m.Spec.CloudInit.InsecureSkipSecretsManager {
+		if spec.UserData, err = r.storeBootstrapData(ctx, s, spec.UserData); err != nil {
+			return ctrl.Result{}, r.failed(m, infrav1.BootstrapDataFailedReason, infrav1.InstancePermanentFailureReason, "", err)
+		}
+	}
 	instance, err := s.clients.RunInstance(ctx, spec)
 	if err != nil {
+		if cloud.AsPermanent(err) != nil {
+			// No retry runs this instance: its bootstrap data goes now.
+			if derr := r.deleteBootstrapData(ctx, s); derr != nil {
+				err = fmt.Errorf("%w (and %v)", err, derr)
+			}
+		}
 		return ctrl.Result{}, r.failed(m, infrav1.RunInstanceFailedReason, infrav1.InstancePermanentFailureReason, "", err)
 	}
 	r.passes.Recorder.Eventf(m, corev1.EventTypeNormal, "InstanceCreated", "Instance %s (%s, image %s %s) in %s",
 		aws.ToString(instance.InstanceId), spec.InstanceType, spec.Image.ID, spec.Image.Name, aws.ToString(instance.Placement.AvailabilityZone))
 	s.instance = instance
+	return ctrl.Result{}, nil
+}
+
+// storeBootstrapData stores the bootstrap data in Secrets Manager and
+// returns the user data that fetches it. The secrets' prefix and count are
+// recorded on the AWSMachine before they are stored: a process that dies
+// in between leaves nothing its successor (or the delete) cannot find.
+// What an earlier attempt stored (its instance did not run) goes first.
+func (r *AWSMachineReconciler) storeBootstrapData(ctx context.Context, s *scope, data []byte) ([]byte, error) {
+	m := s.awsMachine
+	chunks, err := cloud.ChunkBootstrapData(data)
+	if err != nil {
+		return nil, fmt.Errorf("compressing bootstrap data: %w", err)
+	}
+	if err := r.deleteBootstrapData(ctx, s); err != nil {
+		return nil, err
+	}
+	prefix := cloud.SecretPrefix(string(m.UID), rand.String(6))
+	// In the status: a status patch starts no new reconcile, and the
+	// backoff of a machine whose instance EC2 refuses holds.
+	recorded := m.DeepCopy()
+	before := recorded.DeepCopy()
+	recorded.Status.BootstrapData = infrav1.BootstrapDataStatus{SecretPrefix: prefix, SecretCount: int32(len(chunks))}
+	if err := r.Client.Status().Patch(ctx, recorded, client.MergeFrom(before)); err != nil {
+		return nil, fmt.Errorf("recording where the bootstrap data goes: %w", err)
+	}
+	m.Status.BootstrapData = recorded.Status.BootstrapData
+	if err := s.clients.StoreBootstrapData(ctx, s.id(), s.machine.Name, prefix, chunks); err != nil {
+		return nil, err
+	}
+	r.passes.Recorder.Eventf(m, corev1.EventTypeNormal, "BootstrapDataStored",
+		"Bootstrap data stored in AWS Secrets Manager as %d secret(s) %s-*; the instance deletes them once read", len(chunks), prefix)
+	return cloud.BoothookUserData(prefix, len(chunks), s.awsCluster.Spec.Region)
+}
+
+// deleteBootstrapData deletes what is left of the stored bootstrap data.
+func (r *AWSMachineReconciler) deleteBootstrapData(ctx context.Context, s *scope) error {
+	ci := &s.awsMachine.Status.BootstrapData
+	if ci.SecretCount == 0 {
+		return nil
+	}
+	if err := s.clients.DeleteBootstrapData(ctx, ci.SecretPrefix, int(ci.SecretCount)); err != nil {
+		return err
+	}
+	ci.SecretCount = 0
+	return nil
+}
+
+// reconcileBootstrapDataCleanup deletes the stored bootstrap data once no
+// instance will read it: the Machine has its node, or the instance no
+// longer runs. The instance deletes the secrets itself when it reads them;
+// this catches an instance that did not get so far.
+func (r *AWSMachineReconciler) reconcileBootstrapDataCleanup(ctx context.Context, s *scope) (ctrl.Result, error) {
+	state := s.instance.State.Name
+	booting := state == ec2types.InstanceStateNamePending || state == ec2types.InstanceStateNameRunning
+	if s.awsMachine.Status.BootstrapData.SecretCount == 0 || (booting && !s.machine.Status.NodeRef.IsDefined()) {
+		return ctrl.Result{}, nil
+	}
+	if err := r.deleteBootstrapData(ctx, s); err != nil {
+		return ctrl.Result{}, r.failed(s.awsMachine, infrav1.BootstrapDataFailedReason, infrav1.InstancePermanentFailureReason, "", err)
+	}
 	return ctrl.Result{}, nil
 }
 
@@ -140,15 +213,22 @@ func (r *AWSMachineReconciler) instanceSpec(ctx context.Context, s *scope) (clou
 	if subnet == "" {
 		return cloud.InstanceSpec{}, fmt.Errorf("no subnet in failure domain %q", zone)
 	}
-	role, group := "node", st.SecurityGroups.Node
+	role, group, profile := "node", st.SecurityGroups.Node, cloud.NodesInstanceProfile
 	if util.IsControlPlaneMachine(machine) {
-		role, group = "control-plane", st.SecurityGroups.ControlPlane
+		role, group, profile = "control-plane", st.SecurityGroups.ControlPlane, cloud.ControlPlaneInstanceProfile
+	}
+	// An instance that fetches its bootstrap data needs a role allowed to;
+	// without one of its own it gets Cluster API Provider AWS's.
+	if awsMachine.Spec.IAMInstanceProfile != "" || awsMachine.Spec.CloudInit.InsecureSkipSecretsManager {
+		profile = awsMachine.Spec.IAMInstanceProfile
 	}
 	return cloud.InstanceSpec{
 		Cluster: s.id(), Machine: machine.Name, Token: clientTokenOf(awsMachine), Role: role,
 		InstanceType: awsMachine.Spec.InstanceType, RootVolumeSizeGiB: awsMachine.Spec.RootVolumeSizeGiB,
-		SSHKeyName: awsMachine.Spec.SSHKeyName, IAMInstanceProfile: awsMachine.Spec.IAMInstanceProfile,
+		SSHKeyName: awsMachine.Spec.SSHKeyName, IAMInstanceProfile: profile,
 		SubnetID: subnet, SecurityGroupIDs: []string{group}, UserData: data.Data["value"],
+		RootVolumeKMSKeyID: awsMachine.Spec.RootVolumeKMSKeyID,
+		MetadataOptions:    ptr.Deref(awsMachine.Spec.InstanceMetadataOptions, infrav1.InstanceMetadataOptions{}),
 	}, nil
 }
 

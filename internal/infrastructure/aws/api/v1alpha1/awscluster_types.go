@@ -47,6 +47,17 @@ type NetworkSpec struct {
 	// +optional
 	VPCID string `json:"vpcID,omitempty"`
 
+	// subnetIDs are existing subnets of vpcID to use: the private ones
+	// (whose route tables send 0.0.0.0/0 elsewhere than to an internet
+	// gateway, or tagged kubernetes.io/role/internal-elb) take the
+	// machines and make the failure domains, the public ones (a default
+	// route to an internet gateway, or tagged kubernetes.io/role/elb) the
+	// API server load balancer. With them no subnet, internet gateway, NAT
+	// gateway or route table is created.
+	// +optional
+	// +kubebuilder:validation:MaxItems=24
+	SubnetIDs []string `json:"subnetIDs,omitempty"`
+
 	// cidrBlock of a created VPC. Default 10.0.0.0/16.
 	// +optional
 	CIDRBlock string `json:"cidrBlock,omitempty"`

@@ -53,13 +53,82 @@ type AWSMachineSpec struct {
 	// +optional
 	SSHKeyName string `json:"sshKeyName,omitempty"`
 
-	// iamInstanceProfile is an existing instance profile's name.
+	// iamInstanceProfile is an existing instance profile's name. Default,
+	// unless cloudInit.insecureSkipSecretsManager is set: Cluster API
+	// Provider AWS's control-plane.cluster-api-provider-aws.sigs.k8s.io or
+	// nodes.cluster-api-provider-aws.sigs.k8s.io, whose roles may read and
+	// delete the bootstrap data in Secrets Manager.
 	// +optional
 	IAMInstanceProfile string `json:"iamInstanceProfile,omitempty"`
 
 	// publicIP gives the instance a public address (a public subnet).
 	// +optional
 	PublicIP bool `json:"publicIP,omitempty"`
+
+	// rootVolumeKMSKeyID is the KMS key (ID, ARN or alias) that encrypts
+	// the root volume. The root volume is always encrypted; without a key,
+	// with the account's default EBS key.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	RootVolumeKMSKeyID string `json:"rootVolumeKMSKeyID,omitempty"`
+
+	// instanceMetadataOptions set how the instance reaches its metadata
+	// service. Default: IMDSv2 only (tokens required), hop limit 1, so
+	// that pods behind a network hop cannot read the node's role
+	// credentials.
+	// +optional
+	InstanceMetadataOptions *InstanceMetadataOptions `json:"instanceMetadataOptions,omitempty"`
+
+	// cloudInit says how the bootstrap data reaches the instance.
+	// +optional
+	CloudInit CloudInit `json:"cloudInit,omitempty,omitzero"`
+}
+
+// InstanceMetadataOptions are EC2's metadata options of an instance.
+type InstanceMetadataOptions struct {
+	// httpTokens is required (IMDSv2 only) or optional (IMDSv1 too).
+	// Default required.
+	// +optional
+	// +kubebuilder:validation:Enum=required;optional
+	HTTPTokens string `json:"httpTokens,omitempty"`
+
+	// httpPutResponseHopLimit is how many network hops the metadata
+	// service's answers travel. Default 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	HTTPPutResponseHopLimit int32 `json:"httpPutResponseHopLimit,omitempty"`
+}
+
+// CloudInit is how the bootstrap data reaches the instance: by default
+// through AWS Secrets Manager, which the instance reads once and empties;
+// inline in the user data only when insecureSkipSecretsManager is set.
+type CloudInit struct {
+	// insecureSkipSecretsManager puts the bootstrap data in the
+	// instance's user data, for images without the AWS CLI. A control
+	// plane machine's bootstrap data holds the cluster's certificate
+	// authority and service account private keys: in user data, anyone
+	// allowed ec2:DescribeInstanceAttribute, and any process on the node
+	// that reaches the metadata service, can read them for the instance's
+	// life.
+	// +optional
+	InsecureSkipSecretsManager bool `json:"insecureSkipSecretsManager,omitempty"`
+}
+
+// BootstrapDataStatus is where the reconciler stored the bootstrap data
+// for the instance to fetch. It is recorded before the data is stored, so
+// that nothing stored is ever unknown to the AWSMachine.
+type BootstrapDataStatus struct {
+	// secretPrefix is the name prefix of the secrets: <prefix>-0,
+	// <prefix>-1, ...
+	// +optional
+	SecretPrefix string `json:"secretPrefix,omitempty"`
+
+	// secretCount is how many secrets under secretPrefix were stored and
+	// not yet deleted by the reconciler (the instance deletes them too
+	// once it has read them).
+	// +optional
+	SecretCount int32 `json:"secretCount,omitempty"`
 }
 
 // ImageLookup finds an AMI by name, the way Cluster API Provider AWS does:
@@ -104,6 +173,11 @@ type AWSMachineStatus struct {
 	// failureDomain is the zone the instance runs in.
 	// +optional
 	FailureDomain string `json:"failureDomain,omitempty"`
+
+	// bootstrapData is where the bootstrap data waits for the instance,
+	// in AWS Secrets Manager.
+	// +optional
+	BootstrapData BootstrapDataStatus `json:"bootstrapData,omitempty,omitzero"`
 
 	// addresses of the instance.
 	// +optional

@@ -103,6 +103,9 @@ const (
 	// RunInstanceFailedReason: running the instance failed in a way a
 	// retry may clear.
 	RunInstanceFailedReason = "RunInstanceFailed"
+	// BootstrapDataFailedReason: storing the bootstrap data in AWS
+	// Secrets Manager, or deleting it, failed in a way a retry may clear.
+	BootstrapDataFailedReason = "BootstrapDataFailed"
 	// InstancePendingReason: the instance is pending.
 	InstancePendingReason = "InstancePending"
 	// InstanceNotRunningReason: the instance is neither pending nor
