@@ -23,6 +23,7 @@ var awsCloud = aws.Infrastructure{}
 type awsClusterBlock struct {
 	Region                 types.String `tfsdk:"region"`
 	VPCID                  types.String `tfsdk:"vpc_id"`
+	SubnetIDs              types.List   `tfsdk:"subnet_ids"`
 	VPCCIDR                types.String `tfsdk:"vpc_cidr"`
 	AvailabilityZones      types.List   `tfsdk:"availability_zones"`
 	NATGatewayPerZone      types.Bool   `tfsdk:"nat_gateway_per_zone"`
@@ -45,6 +46,16 @@ type awsMachineBlock struct {
 	RootVolumeSize     types.Int32          `tfsdk:"root_volume_size"`
 	SSHKeyName         types.String         `tfsdk:"ssh_key_name"`
 	IAMInstanceProfile types.String         `tfsdk:"iam_instance_profile"`
+	RootVolumeKMSKeyID types.String         `tfsdk:"root_volume_kms_key_id"`
+	MetadataOptions    *awsMetadataBlock    `tfsdk:"metadata_options"`
+	// InsecureSkipSecretsManager puts the bootstrap data in user data.
+	InsecureSkipSecretsManager types.Bool `tfsdk:"insecure_skip_secrets_manager"`
+}
+
+// awsMetadataBlock is a machine's aws metadata_options block.
+type awsMetadataBlock struct {
+	HTTPTokens   types.String `tfsdk:"http_tokens"`
+	HTTPHopLimit types.Int32  `tfsdk:"http_put_response_hop_limit"`
 }
 
 // encodeBlock makes a block value with the given attributes from v.
@@ -68,7 +79,7 @@ func decodeBlock(t *testing.T, block types.Object, out any) {
 }
 
 func awsClusterSettings() awsClusterBlock {
-	return awsClusterBlock{Region: types.StringValue("eu-west-1"), VPCID: types.StringNull(), VPCCIDR: types.StringValue("10.1.0.0/16"),
+	return awsClusterBlock{Region: types.StringValue("eu-west-1"), VPCID: types.StringNull(), SubnetIDs: types.ListNull(types.StringType), VPCCIDR: types.StringValue("10.1.0.0/16"),
 		AvailabilityZones: stringList("eu-west-1a", "eu-west-1b"), NATGatewayPerZone: types.BoolValue(true),
 		CloudControllerManager: types.BoolNull()}
 }
@@ -79,7 +90,8 @@ func awsClusterBlockValue(b awsClusterBlock) types.Object {
 
 func awsControlPlaneMachine() awsMachineBlock {
 	return awsMachineBlock{AMI: types.StringValue("ami-0123456789abcdef0"), InstanceType: types.StringValue("t3.large"),
-		RootVolumeSize: types.Int32Null(), SSHKeyName: types.StringValue("ops"), IAMInstanceProfile: types.StringNull()}
+		RootVolumeSize: types.Int32Null(), SSHKeyName: types.StringValue("ops"), IAMInstanceProfile: types.StringNull(),
+		InsecureSkipSecretsManager: types.BoolValue(false)}
 }
 
 func awsMachineTemplateValue(b awsMachineBlock) types.Object {

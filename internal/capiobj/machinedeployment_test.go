@@ -19,7 +19,8 @@ import (
 // deploymentMachine is the aws block of deploymentModel.
 func deploymentMachine() awsMachineBlock {
 	return awsMachineBlock{AMI: types.StringValue("ami-0123456789abcdef0"), InstanceType: types.StringValue("t3.large"),
-		RootVolumeSize: types.Int32Null(), SSHKeyName: types.StringNull(), IAMInstanceProfile: types.StringNull()}
+		RootVolumeSize: types.Int32Null(), SSHKeyName: types.StringNull(), IAMInstanceProfile: types.StringNull(),
+		InsecureSkipSecretsManager: types.BoolValue(false)}
 }
 
 func deploymentModel() MachineDeploymentModel {
