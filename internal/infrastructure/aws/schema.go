@@ -1,8 +1,6 @@
 package aws
 
 import (
-	"context"
-
 	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int32validator"
@@ -271,28 +269,10 @@ func (Infrastructure) MachineTemplateAttributes() map[string]schema.Attribute {
 				"without the AWS CLI. A control plane machine's bootstrap data holds the cluster's certificate authority and service " +
 				"account private keys: in user data, anyone allowed `ec2:DescribeInstanceAttribute`, and any process on the node that " +
 				"reaches the metadata service, can read them for the instance's life. Default `false`.",
-			Validators: []validator.Bool{insecureSkipWarning{}},
+			Validators: []validator.Bool{validators.WarnWhenTrue("Bootstrap data in user data",
+				"With insecure_skip_secrets_manager the bootstrap data stays in the instances' user data for their whole life: for a control "+
+					"plane machine that is the cluster's certificate authority and service account private keys, readable with "+
+					"ec2:DescribeInstanceAttribute and, from the node, through the instance metadata service.")},
 		},
-	}
-}
-
-// insecureSkipWarning warns, at plan, what insecure_skip_secrets_manager
-// exposes.
-type insecureSkipWarning struct{}
-
-func (insecureSkipWarning) Description(context.Context) string {
-	return "warns that the bootstrap data's private keys stay in user data"
-}
-
-func (v insecureSkipWarning) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (insecureSkipWarning) ValidateBool(_ context.Context, req validator.BoolRequest, resp *validator.BoolResponse) {
-	if req.ConfigValue.ValueBool() {
-		resp.Diagnostics.AddAttributeWarning(req.Path, "Bootstrap data in user data",
-			"With insecure_skip_secrets_manager the bootstrap data stays in the instances' user data for their whole life: for a control "+
-				"plane machine that is the cluster's certificate authority and service account private keys, readable with "+
-				"ec2:DescribeInstanceAttribute and, from the node, through the instance metadata service.")
 	}
 }

@@ -64,8 +64,11 @@ func (Infrastructure) CRDs() fs.FS {
 
 // providerConfigModel is the provider configuration's digitalocean block.
 type providerConfigModel struct {
-	Token       types.String `tfsdk:"token"`
-	APIEndpoint types.String `tfsdk:"api_endpoint"`
+	Token                 types.String `tfsdk:"token"`
+	APIEndpoint           types.String `tfsdk:"api_endpoint"`
+	SpacesAccessKeyID     types.String `tfsdk:"spaces_access_key_id"`
+	SpacesSecretAccessKey types.String `tfsdk:"spaces_secret_access_key"`
+	SpacesEndpoint        types.String `tfsdk:"spaces_endpoint"`
 }
 
 // EngineProvider is the DigitalOcean reconcilers with the block's
@@ -73,13 +76,15 @@ type providerConfigModel struct {
 func (Infrastructure) EngineProvider(ctx context.Context, config types.Object) (engine.Provider, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	m, _ := tfconv.Decode[providerConfigModel](ctx, config, &diags)
-	return Provider{Settings: Settings{Token: m.Token.ValueString(), APIURL: m.APIEndpoint.ValueString()}}, diags
+	return Provider{Settings: Settings{Token: m.Token.ValueString(), APIURL: m.APIEndpoint.ValueString(),
+		SpacesAccessKeyID: m.SpacesAccessKeyID.ValueString(), SpacesSecretAccessKey: m.SpacesSecretAccessKey.ValueString(),
+		SpacesEndpoint: m.SpacesEndpoint.ValueString()}}, diags
 }
 
 // ClusterValidators check the VPC's range against DigitalOcean's and the
-// cluster's networks.
+// cluster's networks, and that the bootstrap data has a Spaces region.
 func (Infrastructure) ClusterValidators() []resource.ConfigValidator {
-	return []resource.ConfigValidator{networkRules{}}
+	return []resource.ConfigValidator{networkRules{}, spacesRegionRule{}}
 }
 
 // MachineValidators: none beyond the block's own.

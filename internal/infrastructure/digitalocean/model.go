@@ -20,6 +20,7 @@ type clusterModel struct {
 	VPCIPRange       types.String `tfsdk:"vpc_ip_range"`
 	APIServerSources types.List   `tfsdk:"api_server_sources"`
 	SSHSources       types.List   `tfsdk:"ssh_sources"`
+	SpacesRegion     types.String `tfsdk:"spaces_region"`
 }
 
 // machineModel is a droplet's settings.
@@ -29,6 +30,8 @@ type machineModel struct {
 	SSHKeys    types.List   `tfsdk:"ssh_keys"`
 	Tags       types.List   `tfsdk:"tags"`
 	Monitoring types.Bool   `tfsdk:"monitoring"`
+	// InsecureInlineBootstrapData puts the bootstrap data in user data.
+	InsecureInlineBootstrapData types.Bool `tfsdk:"insecure_inline_bootstrap_data"`
 }
 
 // ExpandCluster builds the DOCluster. Its VPC is named after the cluster
@@ -51,6 +54,7 @@ func (i Infrastructure) ExpandCluster(ctx context.Context, c infrastructure.Clus
 				SSHSources:       tfconv.Strings(ctx, m.SSHSources, &diags),
 			},
 			APIServerLoadBalancer: infrav1.LoadBalancerSpec{Port: c.APIServerPort},
+			BootstrapData:         infrav1.BootstrapDataSpec{SpacesRegion: m.SpacesRegion.ValueString()},
 		},
 	}, diags
 }
@@ -68,6 +72,7 @@ func (i Infrastructure) FlattenCluster(ctx context.Context, obj client.Object, _
 		VPCIPRange:       tfconv.OptionalString(c.Spec.VPC.IPRange),
 		APIServerSources: tfconv.StringList(ctx, c.Spec.Firewall.APIServerSources, &diags),
 		SSHSources:       tfconv.StringList(ctx, c.Spec.Firewall.SSHSources, &diags),
+		SpacesRegion:     tfconv.OptionalString(c.Spec.BootstrapData.SpacesRegion),
 	}
 	return infrastructure.EncodeBlock(ctx, i.ClusterAttribute().Attributes, m, &diags), diags
 }
@@ -76,6 +81,7 @@ func expandMachineSpec(ctx context.Context, m machineModel, diags *diag.Diagnost
 	return infrav1.DOMachineSpec{
 		Size: m.Size.ValueString(), Image: m.Image.ValueString(), Monitoring: m.Monitoring.ValueBoolPointer(),
 		SSHKeys: tfconv.Strings(ctx, m.SSHKeys, diags), Tags: tfconv.Strings(ctx, m.Tags, diags),
+		InsecureInlineBootstrapData: m.InsecureInlineBootstrapData.ValueBool(),
 	}
 }
 
@@ -84,6 +90,7 @@ func flattenMachineSpec(ctx context.Context, s infrav1.DOMachineSpec, diags *dia
 	return machineModel{
 		Size: types.StringValue(s.Size), Image: types.StringValue(s.Image), Monitoring: types.BoolPointerValue(s.Monitoring),
 		SSHKeys: tfconv.StringList(ctx, s.SSHKeys, diags), Tags: tfconv.StringList(ctx, s.Tags, diags),
+		InsecureInlineBootstrapData: types.BoolValue(s.InsecureInlineBootstrapData),
 	}
 }
 

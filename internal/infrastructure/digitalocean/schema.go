@@ -2,6 +2,7 @@ package digitalocean
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -9,11 +10,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/cloud"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
 
@@ -42,6 +45,22 @@ func (Infrastructure) ProviderBlock() pschema.SingleNestedBlock {
 			"api_endpoint": pschema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "API URL, served at its root (default `https://api.digitalocean.com/`). Environment: `DIGITALOCEAN_API_URL`.",
+			},
+			"spaces_access_key_id": pschema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Spaces access key ID, for the machines' bootstrap data: it is stored in a private Spaces bucket of the " +
+					"cluster while the droplets boot, instead of in their user data. The key needs read, write and delete on that bucket " +
+					"(`capi-bootstrap-<cluster UID>`) and the right to create it (a full-access key, or a bucket-scoped one on a bucket made " +
+					"beforehand). Environment: `SPACES_ACCESS_KEY_ID`.",
+			},
+			"spaces_secret_access_key": pschema.StringAttribute{
+				Optional: true, Sensitive: true,
+				MarkdownDescription: "Spaces secret access key. Environment: `SPACES_SECRET_ACCESS_KEY`.",
+			},
+			"spaces_endpoint": pschema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Spaces URL, `{region}` standing for the bucket's region (default " +
+					"`https://{region}.digitaloceanspaces.com`). Environment: `SPACES_ENDPOINT_URL`.",
 			},
 		},
 	}
@@ -83,9 +102,18 @@ func (Infrastructure) ClusterAttribute() schema.SingleNestedAttribute {
 				"(default: everywhere, `0.0.0.0/0` and `::/0`). Include the address Terraform runs from: the provider's reconcilers reach the " +
 				"API server through the load balancer. The cluster's droplets are admitted by the provider (their public addresses)."),
 			"ssh_sources": sources("Networks allowed to reach the droplets' SSH port. Default: none, SSH is closed."),
+			"spaces_region": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Region of the Spaces bucket that holds the machines' bootstrap data while their droplets boot. " +
+					"Default: the cluster's `region`, which must then have Spaces (" + spacesRegionList() + ").",
+				Validators: []validator.String{stringvalidator.OneOf(cloud.SpacesRegions...)},
+			},
 		},
 	}
 }
+
+// spacesRegionList is the regions with Spaces, for the docs.
+func spacesRegionList() string { return "`" + strings.Join(cloud.SpacesRegions, "`, `") + "`" }
 
 // ClusterDataSourceAttribute is the digitalocean block of the capi_cluster
 // data source.
@@ -102,6 +130,7 @@ func (Infrastructure) ClusterDataSourceAttribute() dschema.SingleNestedAttribute
 		Attributes: map[string]dschema.Attribute{
 			"region": str("Region."), "vpc_uuid": str("Existing VPC used, if any."), "vpc_ip_range": str("Range of a created VPC, if set."),
 			"api_server_sources": list("Networks allowed to reach the API server."), "ssh_sources": list("Networks allowed to reach SSH."),
+			"spaces_region": str("Region of the bootstrap data bucket, if set."),
 		},
 	}
 }
@@ -134,6 +163,18 @@ func (Infrastructure) MachineTemplateAttributes() map[string]schema.Attribute {
 			Optional:            true,
 			MarkdownDescription: "Install DigitalOcean's metrics agent (default false).",
 		},
+		"insecure_inline_bootstrap_data": schema.BoolAttribute{
+			Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+			MarkdownDescription: "Put the bootstrap data in the droplet's user data instead of a Spaces bucket, for accounts " +
+				"without Spaces or images without `curl`. A control plane machine's bootstrap data holds the cluster's certificate " +
+				"authority and service account private keys: the droplet's metadata service serves user data to any process on the " +
+				"droplet for the droplet's whole life. Default `false`: the data is in Spaces for the boot only, and the user data " +
+				"holds presigned URLs (valid " + cloud.PresignedURLLifetime.String() + ") that fetch and delete it.",
+			Validators: []validator.Bool{validators.WarnWhenTrue("Bootstrap data in user data",
+				"With insecure_inline_bootstrap_data the bootstrap data stays in the droplets' user data for their whole life: for a "+
+					"control plane machine that is the cluster's certificate authority and service account private keys, which the "+
+					"droplet metadata service serves to any process on the droplet.")},
+		},
 	}
 }
 
@@ -144,9 +185,10 @@ func (Infrastructure) MachineTemplateDataSourceAttributes() map[string]dschema.A
 	}
 	return map[string]dschema.Attribute{
 		"size": str("Droplet size slug."), "image": str("Image slug or ID."),
-		"ssh_keys":   dschema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "SSH keys."},
-		"tags":       dschema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Extra tags."},
-		"monitoring": dschema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the metrics agent runs."},
+		"ssh_keys":                       dschema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "SSH keys."},
+		"tags":                           dschema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Extra tags."},
+		"monitoring":                     dschema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the metrics agent runs."},
+		"insecure_inline_bootstrap_data": dschema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the bootstrap data is in user data."},
 	}
 }
 

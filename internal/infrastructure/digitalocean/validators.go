@@ -3,11 +3,13 @@ package digitalocean
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure"
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/cloud"
 	"github.com/terraform-capi/terraform-provider-capi/internal/tfconv"
 	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
@@ -47,4 +49,31 @@ func (networkRules) ValidateResource(ctx context.Context, req resource.ValidateC
 		}
 	}
 	infrastructure.CheckClusterNetworksApart(ctx, req.Config, vpc, "the VPC's network", &resp.Diagnostics)
+}
+
+// spacesRegionRule checks that the cluster's bootstrap data has a Spaces
+// region: digitalocean.spaces_region, or a cluster region with Spaces.
+type spacesRegionRule struct{}
+
+var _ resource.ConfigValidator = spacesRegionRule{}
+
+func (spacesRegionRule) Description(context.Context) string {
+	return "digitalocean.spaces_region set when digitalocean.region has no Spaces"
+}
+
+func (v spacesRegionRule) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (spacesRegionRule) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	block := path.Root("digitalocean")
+	region, known := tfconv.ConfigString(ctx, req.Config, block.AtName("region"))
+	if !known || region.IsNull() || cloud.HasSpaces(region.ValueString()) {
+		return
+	}
+	spacesRegion, known := tfconv.ConfigString(ctx, req.Config, block.AtName("spaces_region"))
+	if !known || !spacesRegion.IsNull() {
+		return
+	}
+	resp.Diagnostics.AddAttributeError(block.AtName("spaces_region"), "No Spaces in the cluster's region",
+		fmt.Sprintf("Region %s has no Spaces, where the machines' bootstrap data is kept while their droplets boot: set "+
+			"digitalocean.spaces_region to one of %s.", region.ValueString(), strings.Join(cloud.SpacesRegions, ", ")))
 }

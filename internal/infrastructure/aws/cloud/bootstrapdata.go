@@ -2,12 +2,10 @@ package cloud
 
 import (
 	"bytes"
-	"compress/gzip"
-	"fmt"
-	"mime/multipart"
-	"net/textproto"
 	"strconv"
 	"text/template"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/bootstrapdata"
 )
 
 // Bootstrap data through AWS Secrets Manager. A control plane machine's
@@ -37,8 +35,8 @@ const (
 const SecretChunkSize = 60 * 1024
 
 // BootstrapFile is where the boothook writes the bootstrap data on the
-// instance, readable by root alone.
-const BootstrapFile = "/etc/secret-userdata.txt"
+// instance.
+const BootstrapFile = bootstrapdata.File
 
 // SecretPrefix is the secret name prefix of one attempt to store a
 // machine's bootstrap data: the AWSMachine's UID, which never repeats, and
@@ -58,15 +56,10 @@ func SecretName(prefix string, i int) string { return prefix + "-" + strconv.Ito
 // ChunkBootstrapData compresses data and splits it into chunks of at most
 // SecretChunkSize bytes.
 func ChunkBootstrapData(data []byte) ([][]byte, error) {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(data); err != nil {
+	gz, err := bootstrapdata.Gzip(data)
+	if err != nil {
 		return nil, err
 	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	gz := buf.Bytes()
 	var chunks [][]byte
 	for len(gz) > 0 {
 		n := min(len(gz), SecretChunkSize)
@@ -117,37 +110,11 @@ systemctl restart cloud-init
 `))
 
 // BoothookUserData is the user data of an instance whose bootstrap data is
-// stored under prefix in count chunks: a MIME multipart document with the
-// boothook, then an include of the file it writes.
+// stored under prefix in count chunks (see bootstrapdata.UserData).
 func BoothookUserData(prefix string, count int, region string) ([]byte, error) {
 	var script bytes.Buffer
 	if err := fetchScript.Execute(&script, map[string]any{"Prefix": prefix, "Chunks": count, "Region": region, "File": BootstrapFile}); err != nil {
 		return nil, err
 	}
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	if err := w.SetBoundary("capi-bootstrap-data"); err != nil {
-		return nil, err
-	}
-	for _, part := range []struct{ contentType, filename, content string }{
-		{"text/cloud-boothook", "bootstrap-fetch.sh", script.String()},
-		{"text/x-include-url", "bootstrap-include.txt", "file://" + BootstrapFile + "\n"},
-	} {
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Type", part.contentType+`; charset="us-ascii"`)
-		h.Set("Content-Transfer-Encoding", "7bit")
-		h.Set("Content-Disposition", `attachment; filename="`+part.filename+`"`)
-		pw, err := w.CreatePart(h)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := pw.Write([]byte(part.content)); err != nil {
-			return nil, err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	head := fmt.Sprintf("Content-Type: multipart/mixed; boundary=%q\nMIME-Version: 1.0\n\n", w.Boundary())
-	return append([]byte(head), body.Bytes()...), nil
+	return bootstrapdata.UserData(script.String())
 }

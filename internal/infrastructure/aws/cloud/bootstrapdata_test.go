@@ -5,11 +5,10 @@ import (
 	"compress/gzip"
 	"crypto/rand"
 	"io"
-	"mime"
-	"mime/multipart"
-	"net/mail"
 	"strings"
 	"testing"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/bootstrapdata"
 )
 
 func TestChunkBootstrapDataRoundTrip(t *testing.T) {
@@ -52,27 +51,13 @@ func TestBoothookUserData(t *testing.T) {
 	if len(ud) > UserDataLimit {
 		t.Errorf("user data is %d bytes", len(ud))
 	}
-	msg, err := mail.ReadMessage(bytes.NewReader(ud))
+	parts, err := bootstrapdata.Parts(ud)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || mediaType != "multipart/mixed" {
-		t.Fatalf("content type %q, %v", mediaType, err)
-	}
-	r := multipart.NewReader(msg.Body, params["boundary"])
 	var types, bodies []string
-	for {
-		p, err := r.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(p)
-		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		types, bodies = append(types, ct), append(bodies, string(b))
+	for _, p := range parts {
+		types, bodies = append(types, p.MediaType), append(bodies, p.Body)
 	}
 	if strings.Join(types, ",") != "text/cloud-boothook,text/x-include-url" {
 		t.Fatalf("parts %v", types)

@@ -35,6 +35,15 @@ type Settings struct {
 	// /v2/firewalls, /v2/load_balancers) from the root, so the API must be
 	// served at the URL's root.
 	APIURL string
+	// SpacesAccessKeyID and SpacesSecretAccessKey are a Spaces access key,
+	// for the machines' bootstrap data; default $SPACES_ACCESS_KEY_ID and
+	// $SPACES_SECRET_ACCESS_KEY.
+	SpacesAccessKeyID     string
+	SpacesSecretAccessKey string
+	// SpacesEndpoint is Spaces' URL, {region} standing for the bucket's
+	// region; default $SPACES_ENDPOINT_URL, then
+	// https://{region}.digitaloceanspaces.com.
+	SpacesEndpoint string
 }
 
 // userAgent names the provider to DigitalOcean, before godo's own.
@@ -46,7 +55,8 @@ const requestTimeout = time.Minute
 // Client is a DigitalOcean API client. The API is global: one client
 // serves every region.
 type Client struct {
-	godo *godo.Client
+	godo   *godo.Client
+	spaces *spacesClients
 }
 
 // errNoToken is the error of a client without a token.
@@ -76,7 +86,7 @@ func NewClient(s Settings) (*Client, error) {
 	if err := tuneRetries(c.HTTPClient); err != nil {
 		return nil, err
 	}
-	return &Client{godo: c}, nil
+	return &Client{godo: c, spaces: newSpacesClients(s)}, nil
 }
 
 func firstNonEmpty(values ...string) string {

@@ -115,7 +115,24 @@ func (r *DOClusterReconciler) reconcileProvisioned(_ context.Context, s *cluster
 
 func (r *DOClusterReconciler) reconcileDelete(ctx context.Context, s *clusterScope) (ctrl.Result, error) {
 	return r.passes.Run(ctx, s.doCluster, "Deleting the DOCluster's cloud resources", s,
-		r.connect(infrav1.ReadyCondition, "DeleteFailed"), r.deleteLoadBalancer, r.deleteFirewall, r.deleteVPC, r.deleteTags), nil
+		r.connect(infrav1.ReadyCondition, "DeleteFailed"), r.deleteLoadBalancer, r.deleteFirewall, r.deleteVPC, r.deleteBootstrapBucket, r.deleteTags), nil
+}
+
+// deleteBootstrapBucket deletes the cluster's bootstrap data bucket and
+// what its machines left in it. Without a Spaces key no machine could
+// have stored anything: there is nothing to delete.
+func (r *DOClusterReconciler) deleteBootstrapBucket(ctx context.Context, s *clusterScope) (ctrl.Result, error) {
+	if !s.cloud.HasSpacesKey() {
+		return ctrl.Result{}, nil
+	}
+	spaces, err := s.cloud.Spaces(s.doCluster.SpacesRegion())
+	if err == nil {
+		err = spaces.DeleteBucket(ctx, cloud.BootstrapBucket(string(s.doCluster.UID)))
+	}
+	if err != nil {
+		return ctrl.Result{}, r.deleteFailed(s.doCluster, "Deleting the bootstrap data bucket", err)
+	}
+	return ctrl.Result{}, nil
 }
 
 // deleteFailed reports a failed delete step in Ready and a warning

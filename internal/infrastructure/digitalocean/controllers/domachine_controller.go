@@ -49,14 +49,18 @@ func (r *DOMachineReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 
 func (r *DOMachineReconciler) reconcileNormal(ctx context.Context, s *machineScope) (ctrl.Result, error) {
 	provisioned := ptr.Deref(s.doMachine.Status.Initialization.Provisioned, false)
-	if wait := r.passes.Checks.Wait(s.doMachine.UID, provisioned, dropletPendingRequeue, dropletCheckInterval); wait > 0 {
+	// A Machine that got its node has its bootstrap data deleted now, not
+	// at the next droplet check.
+	joined := s.doMachine.Status.BootstrapData.Key != "" && s.machine.Status.NodeRef.IsDefined()
+	if wait := r.passes.Checks.Wait(s.doMachine.UID, provisioned, dropletPendingRequeue, dropletCheckInterval); wait > 0 && !joined {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	return r.passes.Run(ctx, s.doMachine, "Reconciling the DOMachine", s, r.connect("DropletLookupFailed"), r.reconcileDroplet), nil
 }
 
 func (r *DOMachineReconciler) reconcileDelete(ctx context.Context, s *machineScope) (ctrl.Result, error) {
-	return r.passes.Run(ctx, s.doMachine, "Deleting the DOMachine's droplet", s, r.connect("DeleteFailed"), r.deleteDroplet), nil
+	return r.passes.Run(ctx, s.doMachine, "Deleting the DOMachine's droplet", s, r.connect("DeleteFailed"),
+		r.deleteBootstrapDataOnDelete, r.deleteDroplet), nil
 }
 
 // connect is the phase that gets the DigitalOcean client.

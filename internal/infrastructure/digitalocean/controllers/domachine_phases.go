@@ -41,13 +41,29 @@ func (r *DOMachineReconciler) reconcileDroplet(ctx context.Context, s *machineSc
 		if err != nil {
 			return ctrl.Result{}, r.failed(m, "DropletCreateFailed", infrav1.DropletPermanentFailureReason, "", err)
 		}
+		if !m.Spec.InsecureInlineBootstrapData {
+			if spec.UserData, err = r.storeBootstrapData(ctx, s, spec.UserData); err != nil {
+				return ctrl.Result{}, r.failed(m, "BootstrapDataFailed", infrav1.BootstrapDataPermanentFailureReason, "", err)
+			}
+		}
 		if d, err = s.cloud.CreateDroplet(ctx, spec); err != nil {
+			if cloud.AsPermanent(err) != nil {
+				// No retry makes this droplet: its bootstrap data goes now.
+				if derr := r.deleteBootstrapData(ctx, s); derr != nil {
+					err = fmt.Errorf("%w (and %v)", err, derr)
+				}
+			}
 			return ctrl.Result{}, r.failed(m, "DropletCreateFailed", infrav1.DropletPermanentFailureReason, "", err)
 		}
 		r.passes.Recorder.Eventf(m, corev1.EventTypeNormal, "DropletCreated", "Droplet %d (%s, image %s) in %s", d.ID, spec.Size, spec.Image, spec.Cluster.Region)
 	}
 	recordDroplet(m, d)
 	r.passes.Checks.Read(m.UID, d.Status == cloud.DropletActive)
+	if bootstrapDataLeft(s, d.Status) {
+		if err := r.deleteBootstrapData(ctx, s); err != nil {
+			return ctrl.Result{}, r.failed(m, "BootstrapDataFailed", infrav1.BootstrapDataPermanentFailureReason, "deleting the bootstrap data", err)
+		}
+	}
 
 	switch d.Status {
 	case cloud.DropletActive:

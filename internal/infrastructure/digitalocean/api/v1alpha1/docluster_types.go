@@ -47,6 +47,11 @@ type DOClusterSpec struct {
 	// +optional
 	APIServerLoadBalancer LoadBalancerSpec `json:"apiServerLoadBalancer,omitempty,omitzero"`
 
+	// bootstrapData says where the machines' bootstrap data is stored
+	// while their droplets boot.
+	// +optional
+	BootstrapData BootstrapDataSpec `json:"bootstrapData,omitempty,omitzero"`
+
 	// controlPlaneEndpoint is the API server load balancer's address,
 	// set by the reconciler.
 	// +optional
@@ -96,6 +101,17 @@ type FirewallSpec struct {
 	// +kubebuilder:validation:MaxItems=100
 	// +kubebuilder:validation:items:MaxLength=43
 	SSHSources []string `json:"sshSources,omitempty"`
+}
+
+// BootstrapDataSpec says where the machines' bootstrap data is stored: a
+// private Spaces bucket of the cluster, made when the first machine needs
+// it and deleted with the cluster.
+type BootstrapDataSpec struct {
+	// spacesRegion is the bucket's region. Default: the cluster's region,
+	// which must then have Spaces.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[a-z]{3}[0-9]$`
+	SpacesRegion string `json:"spacesRegion,omitempty"`
 }
 
 // LoadBalancerSpec configures the API server load balancer.
@@ -216,4 +232,12 @@ type DOClusterList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []DOCluster `json:"items"`
+}
+
+// SpacesRegion is the region of the cluster's bootstrap data bucket.
+func (c *DOCluster) SpacesRegion() string {
+	if r := c.Spec.BootstrapData.SpacesRegion; r != "" {
+		return r
+	}
+	return c.Spec.Region
 }

@@ -57,6 +57,15 @@ type DOMachineSpec struct {
 	// monitoring installs DigitalOcean's metrics agent (default false).
 	// +optional
 	Monitoring *bool `json:"monitoring,omitempty"`
+
+	// insecureInlineBootstrapData puts the bootstrap data in the droplet's
+	// user data, which the droplet's metadata service serves for the
+	// droplet's whole life: for a control plane machine that is the
+	// cluster's private keys. By default (false) the data is stored in a
+	// Spaces bucket of the cluster for the boot only, and the user data
+	// holds presigned URLs that fetch and delete it.
+	// +optional
+	InsecureInlineBootstrapData bool `json:"insecureInlineBootstrapData,omitempty"`
 }
 
 // DOMachineStatus is what exists in the cloud.
@@ -73,6 +82,12 @@ type DOMachineStatus struct {
 	// (InternalIP) and its public one (ExternalIP).
 	// +optional
 	Addresses []clusterv1.MachineAddress `json:"addresses,omitempty"`
+
+	// bootstrapData is where the machine's bootstrap data is stored until
+	// the droplet has read it, recorded before it is stored: nothing is
+	// stored that a later pass or the delete cannot find.
+	// +optional
+	BootstrapData BootstrapDataStatus `json:"bootstrapData,omitempty,omitzero"`
 
 	// conditions of the DOMachine.
 	// +optional
@@ -157,4 +172,20 @@ type DOMachineTemplateList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []DOMachineTemplate `json:"items"`
+}
+
+// BootstrapDataStatus is a machine's bootstrap data in Spaces.
+type BootstrapDataStatus struct {
+	// bucket is the cluster's bootstrap data bucket.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Bucket string `json:"bucket,omitempty"`
+	// region of the bucket.
+	// +optional
+	// +kubebuilder:validation:MaxLength=16
+	Region string `json:"region,omitempty"`
+	// key of the object; empty once it is deleted.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Key string `json:"key,omitempty"`
 }

@@ -30,16 +30,22 @@ const (
 	// AuthenticationFailedReason: DigitalOcean refuses the token, or none
 	// is configured.
 	AuthenticationFailedReason = "AuthenticationFailed"
+	// BootstrapDataPermanentFailureReason: the bootstrap data cannot be
+	// stored in Spaces: no Spaces key is configured or Spaces refuses it,
+	// the bucket's name is another account's, or the account's bucket
+	// limit is reached.
+	BootstrapDataPermanentFailureReason = "BootstrapDataPermanentFailure"
 )
 
 var permanentFailureReasons = map[string]bool{
-	VPCPermanentFailureReason:          true,
-	FirewallPermanentFailureReason:     true,
-	LoadBalancerPermanentFailureReason: true,
-	DropletPermanentFailureReason:      true,
-	UserDataTooLargeReason:             true,
-	DeletePermanentFailureReason:       true,
-	AuthenticationFailedReason:         true,
+	VPCPermanentFailureReason:           true,
+	FirewallPermanentFailureReason:      true,
+	LoadBalancerPermanentFailureReason:  true,
+	DropletPermanentFailureReason:       true,
+	UserDataTooLargeReason:              true,
+	DeletePermanentFailureReason:        true,
+	AuthenticationFailedReason:          true,
+	BootstrapDataPermanentFailureReason: true,
 }
 
 // IsPermanentFailure says whether a condition reason of a DOCluster or a
