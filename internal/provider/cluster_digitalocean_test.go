@@ -431,6 +431,9 @@ func TestAccDigitalOcean_invalidInput(t *testing.T) {
 			`Attribute digitalocean.size must be a droplet size slug such as s-2vcpu-4gb`},
 		{cluster(do, droplet) + deployment(`digitalocean = { size = "s-2vcpu-2gb", image = "184131703", tags = ["bad tag"] }`),
 			`must be a DigitalOcean tag: letters, digits, _, - and :`},
+		{cluster(`digitalocean = { region = "nyc1" }`, droplet),
+			`Region nyc1 has no Spaces, where the machines' bootstrap data is kept while their droplets boot: set digitalocean.spaces_region`},
+		{cluster(`digitalocean = { region = "nyc1", spaces_region = "nyc2" }`, droplet), `Attribute digitalocean.spaces_region value must be one of`},
 	} {
 		steps = append(steps, resource.TestStep{Config: c.config, PlanOnly: true, ExpectError: wrapped(c.want)})
 	}

@@ -160,3 +160,32 @@ func TestAccAWSMachineBootstrapDataSurvivesACrashBeforeRunInstances(t *testing.T
 		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
 	})
 }
+
+// A machine deleted while its instance is still pending (it never read
+// its bootstrap data) leaves no secret: the delete removes what the
+// instance would have.
+func TestAccAWSMachineDeletedBeforeBootLeavesNoSecret(t *testing.T) {
+	e := startEngine(t)
+	ctx := context.Background()
+	cluster := networkOnlyCluster(t, e, "unbooted")
+	if err := setAWSTiming(map[string]any{"bootDelay": "10m"}); err != nil {
+		t.Fatal(err)
+	}
+	// The lab's own boot delay (capi-lab up's default).
+	t.Cleanup(func() { _ = setAWSTiming(map[string]any{"bootDelay": "2s"}) })
+	machine, am := standaloneMachine(t, e, cluster, "m", "v1.36.0", infrav1.AWSMachineSpec{InstanceType: "t3.medium"})
+	eventually(t, "instance pending with its bootstrap data stored", 60*time.Second, func() (bool, error) {
+		err := e.c.Get(ctx, client.ObjectKeyFromObject(am), am)
+		return err == nil && am.Spec.InstanceID != "" && len(bootstrapSecrets(t, e, string(am.UID))) > 0, err
+	})
+	if err := e.c.Delete(ctx, machine); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "AWSMachine deleted", 90*time.Second, func() (bool, error) {
+		err := e.c.Get(ctx, client.ObjectKeyFromObject(am), &infrav1.AWSMachine{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	if left := bootstrapSecrets(t, e, string(am.UID)); len(left) != 0 {
+		t.Errorf("bootstrap data left after the machine's delete: %v", left)
+	}
+}
