@@ -580,19 +580,17 @@ func deploymentRolledOut(ctx context.Context, cl client.Reader, md *clusterv1.Ma
 	if total != want || (!onDelete && upToDate != want) || ptr.Deref(md.Status.AvailableReplicas, 0) != want {
 		return false, progress
 	}
-	ready, err := countReadyMachines(ctx, cl, md.Namespace, md.Spec.ClusterName, selector, nil)
+	// One look at the workload cluster's nodes: their readiness, and the
+	// labels changed in place, which reach them a reconcile after the
+	// machines.
+	nodes, err := listWorkloadNodes(ctx, cl, md.Namespace, md.Spec.ClusterName)
 	if err != nil {
 		return false, err.Error()
 	}
-	if ready != want {
+	if ready := readyMachines(machines.Items, nodes, nil); ready != want {
 		return false, fmt.Sprintf("%s, %d/%d nodes Ready", progress, ready, want)
 	}
-	// Labels changed in place reach the nodes a reconcile after the
-	// machines.
-	if missing, err := unsyncedNodeLabel(ctx, cl, md.Namespace, md.Spec.ClusterName, machines.Items, md.Spec.Template.Labels); err != nil || missing != "" {
-		if err != nil {
-			return false, err.Error()
-		}
+	if missing := unsyncedLabel(machines.Items, nodes, md.Spec.Template.Labels); missing != "" {
 		return false, progress + ", waiting for " + missing
 	}
 	return true, progress

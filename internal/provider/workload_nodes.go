@@ -33,13 +33,20 @@ func countReadyMachines(ctx context.Context, cl client.Reader, namespace, cluste
 	if err := cl.List(ctx, &machines, client.InNamespace(namespace), selector); err != nil {
 		return 0, err
 	}
-	ready, err := readyNodes(ctx, cl, namespace, cluster)
+	nodes, err := listWorkloadNodes(ctx, cl, namespace, cluster)
 	if err != nil {
 		return 0, err
 	}
+	return readyMachines(machines.Items, nodes, keep), nil
+}
+
+// readyMachines counts the machines kept by keep (nil: all) that are not
+// being deleted and whose node is among nodes and Ready.
+func readyMachines(machines []clusterv1.Machine, nodes []corev1.Node, keep func(*clusterv1.Machine) bool) int32 {
+	ready := readyNodeNames(nodes)
 	var count int32
-	for i := range machines.Items {
-		m := &machines.Items[i]
+	for i := range machines {
+		m := &machines[i]
 		if keep != nil && !keep(m) {
 			continue
 		}
@@ -47,7 +54,7 @@ func countReadyMachines(ctx context.Context, cl client.Reader, namespace, cluste
 			count++
 		}
 	}
-	return count, nil
+	return count
 }
 
 // readyNodes lists the names of the workload cluster's Ready nodes, through
@@ -57,6 +64,11 @@ func readyNodes(ctx context.Context, cl client.Reader, namespace, cluster string
 	if err != nil {
 		return nil, err
 	}
+	return readyNodeNames(nodes), nil
+}
+
+// readyNodeNames are the names of the Ready nodes among nodes.
+func readyNodeNames(nodes []corev1.Node) map[string]bool {
 	ready := map[string]bool{}
 	for _, n := range nodes {
 		for _, c := range n.Status.Conditions {
@@ -65,7 +77,7 @@ func readyNodes(ctx context.Context, cl client.Reader, namespace, cluster string
 			}
 		}
 	}
-	return ready, nil
+	return ready
 }
 
 // unsyncedNodeLabel names the first label that Cluster API syncs from a
@@ -76,6 +88,18 @@ func readyNodes(ctx context.Context, cl client.Reader, namespace, cluster string
 // machine's own): a reconcile puts them on the machines, the next on the
 // nodes. Machines without a node, or being deleted, are not judged.
 func unsyncedNodeLabel(ctx context.Context, cl client.Reader, namespace, cluster string, machines []clusterv1.Machine, labels map[string]string) (string, error) {
+	if len(capilabels.GetManagedLabels(labels)) == 0 {
+		return "", nil
+	}
+	nodes, err := listWorkloadNodes(ctx, cl, namespace, cluster)
+	if err != nil {
+		return "", err
+	}
+	return unsyncedLabel(machines, nodes, labels), nil
+}
+
+// unsyncedLabel is unsyncedNodeLabel on nodes already listed.
+func unsyncedLabel(machines []clusterv1.Machine, nodes []corev1.Node, labels map[string]string) string {
 	synced := capilabels.GetManagedLabels(labels)
 	want := map[string]map[string]string{}
 	for i := range machines {
@@ -85,21 +109,14 @@ func unsyncedNodeLabel(ctx context.Context, cl client.Reader, namespace, cluster
 		}
 		want[m.Status.NodeRef.Name] = synced
 	}
-	if len(want) == 0 {
-		return "", nil
-	}
-	nodes, err := listWorkloadNodes(ctx, cl, namespace, cluster)
-	if err != nil {
-		return "", err
-	}
 	for _, n := range nodes {
 		for k, v := range want[n.Name] {
 			if got, ok := n.Labels[k]; !ok || got != v {
-				return fmt.Sprintf("node %s to get label %s=%s", n.Name, k, v), nil
+				return fmt.Sprintf("node %s to get label %s=%s", n.Name, k, v)
 			}
 		}
 	}
-	return "", nil
+	return ""
 }
 
 // listWorkloadNodes lists the workload cluster's nodes, through the kubeconfig
