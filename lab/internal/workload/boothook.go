@@ -71,9 +71,16 @@ func parseFetchScript(script []byte) (f fetchScript, ok bool, err error) {
 
 func (f fetchScript) chunk(i int) string { return f.prefix + "-" + strconv.Itoa(i) }
 
-// runBoothook plays a boothook, writing what it writes into files. A
-// boothook the lab does not know does nothing it can see.
+// runBoothook plays a boothook, writing what it writes into files: an AWS
+// Secrets Manager one or a DigitalOcean Spaces one (spaces_boothook.go).
+// A boothook the lab does not know does nothing it can see.
 func (s *Simulator) runBoothook(i Instance, script []byte, files map[string][]byte) error {
+	if f, ok, err := parseSpacesFetchScript(script); ok || err != nil {
+		if err != nil {
+			return err
+		}
+		return s.runSpacesBoothook(i, f, files)
+	}
 	f, ok, err := parseFetchScript(script)
 	if !ok || err != nil {
 		return err
