@@ -76,9 +76,21 @@ func TestAccDOClusterWithControlPlane(t *testing.T) {
 		err := e.c.Get(ctx, client.ObjectKeyFromObject(&machines[0]), m)
 		return err == nil && m.Status.NodeRef.IsDefined() && m.Status.Phase == string(clusterv1.MachinePhaseRunning), err
 	})
+	// The bootstrap data went through Spaces: the droplet's user data
+	// holds no key and its URLs yield nothing now, and no object is left
+	// once the DOMachine's record of it is cleared.
+	doMachine := &infrav1.DOMachine{}
+	eventually(t, "bootstrap data deleted", 30*time.Second, func() (bool, error) {
+		err := e.c.Get(ctx, client.ObjectKey{Namespace: "default", Name: machines[0].Spec.InfrastructureRef.Name}, doMachine)
+		return err == nil && doMachine.Status.BootstrapData.Key == "" && doMachine.Status.BootstrapData.Bucket != "", err
+	})
+	checkUserDataYieldsNoKey(t, dropletIDOf(t, doMachine))
+	if left := bootstrapObjects(t, string(doMachine.UID)); len(left) != 0 {
+		t.Errorf("bootstrap data left after the node joined: %v", left)
+	}
 	kinds := countKinds(t)
 	// Tags: the cluster's, its control plane's and the machine's.
-	for kind, n := range map[string]int{"vpc": 1, "firewall": 1, "load_balancer": 1, "droplet": 1, "tag": 3} {
+	for kind, n := range map[string]int{"vpc": 1, "firewall": 1, "load_balancer": 1, "droplet": 1, "tag": 3, "spaces_bucket": 1, "spaces_object": 0} {
 		if kinds[kind] != n {
 			t.Errorf("simulator has %d %s, want %d (all: %v)", kinds[kind], kind, n, kinds)
 		}

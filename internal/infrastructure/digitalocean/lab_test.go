@@ -61,9 +61,13 @@ const testRegion = "nyc3"
 var testLabels = map[string]string{clusterv1.WatchLabel: engine.WatchFilterValue}
 
 type env struct {
-	c    client.Client
-	godo *godo.Client
+	c      client.Client
+	godo   *godo.Client
+	engine *engine.Engine
 }
+
+// stop stops the engine, as a provider killed mid-apply stops.
+func (e env) stop() { e.engine.Stop() }
 
 // startEngine runs the engine with the DigitalOcean provider against the
 // lab's management plane and DigitalOcean simulator.
@@ -88,7 +92,8 @@ func startEngine(t *testing.T) env {
 	if err := crds.Install(ctx, cfg, "digitalocean-test", crdFiles); err != nil {
 		t.Fatal(err)
 	}
-	provider := Provider{Settings: Settings{Token: "capi-lab", APIURL: endpoint}}
+	provider := Provider{Settings: Settings{Token: "capi-lab", APIURL: endpoint,
+		SpacesEndpoint: strings.TrimSuffix(endpoint, "/"), SpacesAccessKeyID: labtest.SpacesAccessKeyID, SpacesSecretAccessKey: labtest.SpacesSecretAccessKey}}
 	e, err := engine.Start(ctx, engine.Options{Config: cfg, Providers: []engine.Provider{provider}, Logger: testr.NewWithOptions(t, testr.Options{Verbosity: 0})})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +112,7 @@ func startEngine(t *testing.T) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return env{c: c, godo: g}
+	return env{c: c, godo: g, engine: e}
 }
 
 // create admits and creates objects as the provider does.

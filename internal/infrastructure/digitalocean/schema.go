@@ -49,9 +49,9 @@ func (Infrastructure) ProviderBlock() pschema.SingleNestedBlock {
 			"spaces_access_key_id": pschema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "Spaces access key ID, for the machines' bootstrap data: it is stored in a private Spaces bucket of the " +
-					"cluster while the droplets boot, instead of in their user data. The key needs read, write and delete on that bucket " +
-					"(`capi-bootstrap-<cluster UID>`) and the right to create it (a full-access key, or a bucket-scoped one on a bucket made " +
-					"beforehand). Environment: `SPACES_ACCESS_KEY_ID`.",
+					"cluster while the droplets boot, instead of in their user data. The bucket, `capi-bootstrap-<cluster UID>`, is made " +
+					"with the cluster's first machine and deleted with the cluster, so the key needs full access to Spaces. " +
+					"Environment: `SPACES_ACCESS_KEY_ID`.",
 			},
 			"spaces_secret_access_key": pschema.StringAttribute{
 				Optional: true, Sensitive: true,

@@ -19,15 +19,15 @@ import (
 // cloud.BoothookUserData). Where it goes is recorded on the DOMachine
 // before it is stored: a process that dies in between leaves nothing its
 // successor (or the delete) cannot find. What an earlier attempt stored
-// (its droplet was not made) goes first.
+// stays until the machine has its node (deleteBootstrapData takes every
+// attempt): a create answered with an error may have made a droplet all
+// the same, which findDroplet finds later and keeps, and which reads the
+// earlier attempt's object.
 func (r *DOMachineReconciler) storeBootstrapData(ctx context.Context, s *machineScope, data []byte) ([]byte, error) {
 	m := s.doMachine
 	gz, err := bootstrapdata.Gzip(data)
 	if err != nil {
 		return nil, fmt.Errorf("compressing bootstrap data: %w", err)
-	}
-	if err := r.deleteBootstrapData(ctx, s); err != nil {
-		return nil, err
 	}
 	region := s.doCluster.SpacesRegion()
 	spaces, err := s.cloud.Spaces(region)
