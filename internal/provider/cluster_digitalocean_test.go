@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +29,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	doinfrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/api/v1alpha1"
+	"github.com/terraform-capi/terraform-provider-capi/internal/labtest"
 )
 
 // labDO is the lab's DigitalOcean API, through godo as the reconcilers
@@ -47,6 +51,10 @@ func useLabDO(t *testing.T) labDO {
 	}
 	t.Setenv("DIGITALOCEAN_API_URL", throughPrism(t, url))
 	t.Setenv("DIGITALOCEAN_TOKEN", "capi-lab")
+	// Spaces is no part of the API description: not through Prism.
+	t.Setenv("SPACES_ENDPOINT_URL", strings.TrimSuffix(url, "/"))
+	t.Setenv("SPACES_ACCESS_KEY_ID", labtest.SpacesAccessKeyID)
+	t.Setenv("SPACES_SECRET_ACCESS_KEY", labtest.SpacesSecretAccessKey)
 	api, err := godo.New(oauth2.NewClient(context.Background(), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "capi-lab"})), godo.SetBaseURL(url))
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +202,7 @@ func TestAccDigitalOcean_haClusterWithWorkers(t *testing.T) {
 					statecheck.ExpectKnownValue(doCluster, tfjsonpath.New("aws"), knownvalue.Null()),
 				},
 				Check: resource.ComposeTestCheckFunc(checkWorkload(t, key, 3, 3, "v1.36.0"), checkDigitalOceanProviderIDs(t, do, key),
-					checkLoadBalancerAdmitsDroplets(do, "cidr:127.0.0.1/32")),
+					checkLoadBalancerAdmitsDroplets(do, "cidr:127.0.0.1/32"), checkNoKeyReachableFromDroplets(do)),
 			},
 			{
 				PreConfig: func() {
@@ -287,6 +295,51 @@ func checkDigitalOceanProviderIDs(t *testing.T, do labDO, key client.ObjectKey) 
 		for _, m := range machines.Items {
 			if !ids[m.Spec.ProviderID] {
 				return fmt.Errorf("machine %s has provider ID %q, no droplet of the lab", m.Name, m.Spec.ProviderID)
+			}
+		}
+		return nil
+	}
+}
+
+// presignedURL matches the boothook's URL assignments.
+var presignedURL = regexp.MustCompile(`(?m)^BOOTSTRAP_DATA(?:_DELETE)?_URL='([^']*)'$`)
+
+// checkNoKeyReachableFromDroplets checks what a process on a droplet can
+// get from its user data (the droplet metadata service serves it for the
+// droplet's life) once the nodes joined: no private key in it, nothing
+// from its presigned URLs; and no bootstrap data left in Spaces.
+func checkNoKeyReachableFromDroplets(do labDO) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		droplets := do.droplets()
+		if len(droplets) == 0 {
+			return errors.New("no droplets")
+		}
+		for _, d := range droplets {
+			id, _ := strconv.Atoi(d.ID)
+			ud, err := testLab.DropletUserData(id)
+			if err != nil {
+				return err
+			}
+			if strings.Contains(string(ud), "PRIVATE KEY") || !strings.Contains(string(ud), "text/cloud-boothook") {
+				return fmt.Errorf("user data of droplet %s is not the boothook alone", d.ID)
+			}
+			urls := presignedURL.FindAllStringSubmatch(string(ud), -1)
+			if len(urls) != 2 {
+				return fmt.Errorf("user data of droplet %s has %d presigned URLs, want 2", d.ID, len(urls))
+			}
+			resp, err := http.Get(urls[0][1])
+			if err != nil {
+				return err
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || strings.Contains(string(body), "PRIVATE KEY") {
+				return fmt.Errorf("droplet %s's bootstrap data URL still answers %s", d.ID, resp.Status)
+			}
+		}
+		for _, r := range do.resources() {
+			if r.Kind == "spaces_object" {
+				return fmt.Errorf("bootstrap data %s left in Spaces after the nodes joined", r.ID)
 			}
 		}
 		return nil
