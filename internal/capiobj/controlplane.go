@@ -176,7 +176,7 @@ func flattenControlPlane(ctx context.Context, objs ClusterObjects, prior *Contro
 			t, d := objs.Cloud.FlattenMachineTemplate(ctx, objs.ControlPlaneTemplate)
 			diags.Append(d...)
 			// control_plane.machine has every cloud's attributes.
-			t, d = infrastructure.Widen(t, infrastructure.BlockType(registry.ControlPlaneMachineAttributes()))
+			t, d = infrastructure.WidenWithDefaults(ctx, t, registry.ControlPlaneMachineAttributes())
 			diags.Append(d...)
 			m.Machine = t
 		}

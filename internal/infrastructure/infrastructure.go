@@ -21,6 +21,7 @@ import (
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/defaults"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	corev1 "k8s.io/api/core/v1"
@@ -217,6 +218,59 @@ func Widen(o types.Object, attrs map[string]attr.Type) (types.Object, diag.Diagn
 		values[name] = nullValue
 	}
 	return types.ObjectValue(attrs, values)
+}
+
+// WidenWithDefaults is Widen for a resource block: an attribute o lacks
+// takes its schema default, as a plan gives it when the configuration
+// leaves it out (another cloud's insecure_* switches on a cluster's
+// control_plane.machine plan as false, not null), or else null.
+func WidenWithDefaults(ctx context.Context, o types.Object, attrs map[string]rschema.Attribute) (types.Object, diag.Diagnostics) {
+	wide, diags := Widen(o, BlockType(attrs))
+	if diags.HasError() || wide.IsNull() || wide.IsUnknown() {
+		return wide, diags
+	}
+	have := o.Attributes()
+	values := wide.Attributes()
+	for name, a := range attrs {
+		if _, ok := have[name]; ok {
+			continue
+		}
+		if v, ok := staticDefault(ctx, a, &diags); ok {
+			values[name] = v
+		}
+	}
+	out, d := types.ObjectValue(BlockType(attrs), values)
+	diags.Append(d...)
+	return out, diags
+}
+
+// staticDefault is a's schema default, for the kinds of attributes that
+// machine settings have.
+func staticDefault(ctx context.Context, a rschema.Attribute, diags *diag.Diagnostics) (attr.Value, bool) {
+	switch a := a.(type) {
+	case rschema.BoolAttribute:
+		if a.Default != nil {
+			var resp defaults.BoolResponse
+			a.Default.DefaultBool(ctx, defaults.BoolRequest{}, &resp)
+			diags.Append(resp.Diagnostics...)
+			return resp.PlanValue, true
+		}
+	case rschema.StringAttribute:
+		if a.Default != nil {
+			var resp defaults.StringResponse
+			a.Default.DefaultString(ctx, defaults.StringRequest{}, &resp)
+			diags.Append(resp.Diagnostics...)
+			return resp.PlanValue, true
+		}
+	case rschema.Int32Attribute:
+		if a.Default != nil {
+			var resp defaults.Int32Response
+			a.Default.DefaultInt32(ctx, defaults.Int32Request{}, &resp)
+			diags.Append(resp.Diagnostics...)
+			return resp.PlanValue, true
+		}
+	}
+	return nil, false
 }
 
 // Narrow is o with only the attributes of attrs, the inverse of Widen.
