@@ -145,15 +145,14 @@ func configuredData(data any, diags *diag.Diagnostics) *providerData {
 
 // kubeReader is a client of the management cluster for reads, or nil
 // with the error in diags.
-func (d *providerData) kubeReader(diags *diag.Diagnostics) (client.WithWatch, error) {
+func (d *providerData) kubeReader(diags *diag.Diagnostics) client.WithWatch {
 	if d == nil {
-		err := fmt.Errorf("the provider is not configured")
-		diags.AddError("Cannot reach the management cluster", err.Error())
-		return nil, err
+		diags.AddError("Cannot reach the management cluster", "the provider is not configured")
+		return nil
 	}
 	cl, err := d.kube.Reader()
 	if err != nil {
 		diags.AddError("Cannot reach the management cluster", err.Error())
 	}
-	return cl, err
+	return cl
 }

@@ -143,18 +143,66 @@ func (c memberListConfig) member(clusterName string) bool {
 	return clusterName != "" && (want == "" || want == clusterName)
 }
 
+// listFilter is a list resource's configuration: its list options.
+type listFilter interface {
+	options(ctx context.Context, diags *diag.Diagnostics) []client.ListOption
+}
+
+// list reads a list resource's configuration into cfg and lists the
+// management cluster's objects of one kind into objects with its filters.
+// It returns nil when that failed, with the stream carrying the error.
+func (d *providerData) list(ctx context.Context, req list.ListRequest, stream *list.ListResultsStream, cfg listFilter,
+	objects client.ObjectList, kinds string) client.Reader {
+	var diags diag.Diagnostics
+	diags.Append(req.Config.Get(ctx, cfg)...)
+	opts := cfg.options(ctx, &diags)
+	cl := d.kubeReader(&diags)
+	if !diags.HasError() {
+		if err := cl.List(ctx, objects, opts...); err != nil {
+			diags.AddError("Cannot list "+kinds, err.Error())
+		}
+	}
+	if diags.HasError() {
+		stream.Results = list.ListResultsStreamDiagnostics(diags)
+		return nil
+	}
+	return cl
+}
+
 // listed is one object found: its ID, and how to fill a resource's state
-// from it (nil when the request wants identities only).
+// from it.
 type listed struct {
 	id      string
 	observe func(ctx context.Context, r *list.ListResult, diags *diag.Diagnostics)
 }
 
-// streamListed pushes one result per object, in the order of their IDs,
-// up to the request's limit.
-func streamListed(ctx context.Context, req list.ListRequest, found []listed) func(push func(list.ListResult) bool) {
+// listResults are the objects a list found, and those it left out.
+type listResults struct {
+	found   []listed
+	leftOut diag.Diagnostics
+}
+
+// add is an object found.
+func (r *listResults) add(id string, observe func(ctx context.Context, r *list.ListResult, diags *diag.Diagnostics)) {
+	r.found = append(r.found, listed{id: id, observe: observe})
+}
+
+// skip is an object its resource cannot represent: a warning, no result.
+func (r *listResults) skip(kind, id, resourceType string, err error) {
+	r.leftOut.AddWarning(kind+" "+id+" left out", resourceType+" cannot represent it: "+err.Error())
+}
+
+// stream pushes the warnings of the objects left out, then one result per
+// object found, in the order of their IDs, up to the request's limit.
+func (r *listResults) stream(ctx context.Context, req list.ListRequest) func(push func(list.ListResult) bool) {
+	found := r.found
 	sort.Slice(found, func(i, j int) bool { return found[i].id < found[j].id })
 	return func(push func(list.ListResult) bool) {
+		for _, w := range r.leftOut {
+			if !push(list.ListResult{Diagnostics: diag.Diagnostics{w}}) {
+				return
+			}
+		}
 		for n, f := range found {
 			if req.Limit > 0 && int64(n) >= req.Limit {
 				return
@@ -176,60 +224,43 @@ func streamListed(ctx context.Context, req list.ListRequest, found []listed) fun
 	}
 }
 
+// Each object is read as an import reads it, to tell whether its resource
+// can represent it: a listed identity always imports.
+
 func (l *clusterList) List(ctx context.Context, req list.ListRequest, stream *list.ListResultsStream) {
 	var cfg clusterListConfig
-	var diags diag.Diagnostics
-	diags.Append(req.Config.Get(ctx, &cfg)...)
-	opts := cfg.options(ctx, &diags)
-	cl, err := l.data.kubeReader(&diags)
-	if diags.HasError() {
-		stream.Results = list.ListResultsStreamDiagnostics(diags)
-		return
-	}
 	var clusters clusterv1.ClusterList
-	if err = cl.List(ctx, &clusters, opts...); err != nil {
-		diags.AddError("Cannot list Clusters", err.Error())
-		stream.Results = list.ListResultsStreamDiagnostics(diags)
+	cl := l.data.list(ctx, req, stream, &cfg, &clusters, "Clusters")
+	if cl == nil {
 		return
 	}
-	var found []listed
-	var warnings diag.Diagnostics
+	var results listResults
 	for i := range clusters.Items {
 		c := &clusters.Items[i]
 		id := capiobj.NamespacedID(c.Namespace, c.Name)
 		objs, err := readClusterObjects(ctx, cl, client.ObjectKeyFromObject(c))
 		if err != nil {
-			warnings.AddWarning("Cluster "+id+" left out", "capi_cluster cannot represent it: "+err.Error())
+			results.skip("Cluster", id, "capi_cluster", err)
 			continue
 		}
-		found = append(found, listed{id: id, observe: func(ctx context.Context, r *list.ListResult, diags *diag.Diagnostics) {
+		results.add(id, func(ctx context.Context, r *list.ListResult, diags *diag.Diagnostics) {
 			var m clusterResourceModel
 			getModel(ctx, r.Resource, &m, diags)
 			m.observe(ctx, objs, nil, diags)
 			diags.Append(r.Resource.Set(ctx, &m)...)
-		}})
+		})
 	}
-	stream.Results = withWarnings(warnings, streamListed(ctx, req, found))
+	stream.Results = results.stream(ctx, req)
 }
 
 func (l *machineDeploymentList) List(ctx context.Context, req list.ListRequest, stream *list.ListResultsStream) {
 	var cfg memberListConfig
-	var diags diag.Diagnostics
-	diags.Append(req.Config.Get(ctx, &cfg)...)
-	opts := cfg.options(ctx, &diags)
-	cl, err := l.data.kubeReader(&diags)
-	if diags.HasError() {
-		stream.Results = list.ListResultsStreamDiagnostics(diags)
-		return
-	}
 	var deployments clusterv1.MachineDeploymentList
-	if err = cl.List(ctx, &deployments, opts...); err != nil {
-		diags.AddError("Cannot list MachineDeployments", err.Error())
-		stream.Results = list.ListResultsStreamDiagnostics(diags)
+	cl := l.data.list(ctx, req, stream, &cfg, &deployments, "MachineDeployments")
+	if cl == nil {
 		return
 	}
-	var found []listed
-	var warnings diag.Diagnostics
+	var results listResults
 	for i := range deployments.Items {
 		md := &deployments.Items[i]
 		id := capiobj.NamespacedID(md.Namespace, md.Name)
@@ -238,37 +269,27 @@ func (l *machineDeploymentList) List(ctx context.Context, req list.ListRequest, 
 		}
 		objs, err := readDeploymentObjects(ctx, cl, id)
 		if err != nil {
-			warnings.AddWarning("MachineDeployment "+id+" left out", "capi_machine_deployment cannot represent it: "+err.Error())
+			results.skip("MachineDeployment", id, "capi_machine_deployment", err)
 			continue
 		}
-		found = append(found, listed{id: id, observe: func(ctx context.Context, r *list.ListResult, diags *diag.Diagnostics) {
+		results.add(id, func(ctx context.Context, r *list.ListResult, diags *diag.Diagnostics) {
 			var m machineDeploymentResourceModel
 			getModel(ctx, r.Resource, &m, diags)
 			m.observe(ctx, cl, objs, nil, diags)
 			diags.Append(r.Resource.Set(ctx, &m)...)
-		}})
+		})
 	}
-	stream.Results = withWarnings(warnings, streamListed(ctx, req, found))
+	stream.Results = results.stream(ctx, req)
 }
 
 func (l *machineList) List(ctx context.Context, req list.ListRequest, stream *list.ListResultsStream) {
 	var cfg memberListConfig
-	var diags diag.Diagnostics
-	diags.Append(req.Config.Get(ctx, &cfg)...)
-	opts := cfg.options(ctx, &diags)
-	cl, err := l.data.kubeReader(&diags)
-	if diags.HasError() {
-		stream.Results = list.ListResultsStreamDiagnostics(diags)
-		return
-	}
 	var machines clusterv1.MachineList
-	if err = cl.List(ctx, &machines, opts...); err != nil {
-		diags.AddError("Cannot list Machines", err.Error())
-		stream.Results = list.ListResultsStreamDiagnostics(diags)
+	cl := l.data.list(ctx, req, stream, &cfg, &machines, "Machines")
+	if cl == nil {
 		return
 	}
-	var found []listed
-	var warnings diag.Diagnostics
+	var results listResults
 	for i := range machines.Items {
 		m := &machines.Items[i]
 		// A MachineSet's or a control plane's machine is theirs to manage:
@@ -279,28 +300,15 @@ func (l *machineList) List(ctx context.Context, req list.ListRequest, stream *li
 		id := capiobj.NamespacedID(m.Namespace, m.Name)
 		objs, err := readMachineObjects(ctx, cl, id)
 		if err != nil {
-			warnings.AddWarning("Machine "+id+" left out", "capi_machine cannot represent it: "+err.Error())
+			results.skip("Machine", id, "capi_machine", err)
 			continue
 		}
-		found = append(found, listed{id: id, observe: func(ctx context.Context, r *list.ListResult, diags *diag.Diagnostics) {
+		results.add(id, func(ctx context.Context, r *list.ListResult, diags *diag.Diagnostics) {
 			var state machineResourceModel
 			getModel(ctx, r.Resource, &state, diags)
 			state.observe(ctx, cl, objs, nil, diags)
 			diags.Append(r.Resource.Set(ctx, &state)...)
-		}})
+		})
 	}
-	stream.Results = withWarnings(warnings, streamListed(ctx, req, found))
-}
-
-// withWarnings streams the objects left out (as results holding a
-// warning alone) before the results.
-func withWarnings(warnings diag.Diagnostics, results func(push func(list.ListResult) bool)) func(push func(list.ListResult) bool) {
-	return func(push func(list.ListResult) bool) {
-		for _, w := range warnings {
-			if !push(list.ListResult{Diagnostics: diag.Diagnostics{w}}) {
-				return
-			}
-		}
-		results(push)
-	}
+	stream.Results = results.stream(ctx, req)
 }
