@@ -25,6 +25,7 @@ import (
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/awssim"
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/dosim"
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/mgmt"
+	"github.com/terraform-capi/terraform-provider-capi/lab/internal/spacessim"
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/workload"
 )
 
@@ -375,6 +376,11 @@ func env(args []string) error {
 	fmt.Printf("export DIGITALOCEAN_API_URL=http://127.0.0.1:%d/\n", ports.DigitalOcean)
 	fmt.Println("export DIGITALOCEAN_TOKEN=capi-lab")
 	fmt.Println("export DIGITALOCEAN_ACCESS_TOKEN=capi-lab")
+	// Spaces is served on the same address, off the API's /v2/ paths,
+	// with the simulator's one key.
+	fmt.Printf("export SPACES_ENDPOINT_URL=http://127.0.0.1:%d\n", ports.DigitalOcean)
+	fmt.Println("export SPACES_ACCESS_KEY_ID=" + spacessim.AccessKeyID)
+	fmt.Println("export SPACES_SECRET_ACCESS_KEY=" + spacessim.SecretAccessKey)
 	return nil
 }
 

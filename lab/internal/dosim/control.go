@@ -21,10 +21,15 @@ import (
 //	                        fields left out keep their values
 //	PUT    /_lab/limits     {"dropletLimit":25,"rateLimitPerHour":5000,"rateLimitPerMinute":250};
 //	                        the rate limits are enforced only once set
+//	GET    /_lab/droplets/{id}/user_data  a droplet's user data, as its metadata
+//	                        service serves it
 //	GET    /_lab/images     the catalog: [{"id","name","slug","kubernetesVersion"}]
 //	PUT    /_lab/images     register images: [{"name","slug","distribution","kubernetesVersion",
 //	                        "minDiskSizeGB","regions","createdAt"}], answers [{"name","id"}]
 func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
+	if s.serveUserData(w, r) {
+		return
+	}
 	switch {
 	case r.URL.Path == "/_lab/resources" && r.Method == http.MethodGet:
 		controlJSON(w, s.Resources())
@@ -141,7 +146,8 @@ type LiveResource struct {
 
 // Resources lists every resource the account has made, sorted by kind
 // and ID: droplets, VPCs (not the regions' default ones, which the
-// account always has), firewalls, load balancers, tags and SSH keys.
+// account always has), firewalls, load balancers, tags, SSH keys, and
+// Spaces buckets and objects (state: their region).
 // Tags outlive the droplets that created them, as on DigitalOcean.
 func (s *Simulator) Resources() []LiveResource {
 	s.mu.Lock()
@@ -170,6 +176,8 @@ func (s *Simulator) Resources() []LiveResource {
 	s.settle()
 	s.mu.Unlock()
 	s.runPending()
+	// Outside the lock: Spaces takes its own, and asks for this one.
+	out = append(out, s.spacesResources()...)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {
 			return out[i].Kind < out[j].Kind

@@ -31,6 +31,8 @@
 package dosim
 
 import (
+	"github.com/terraform-capi/terraform-provider-capi/lab/internal/spacessim"
+
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -131,8 +133,10 @@ type Simulator struct {
 	// leaving are deleted resources still counted as VPC members.
 	leaving []leavingMember
 
-	calls   map[string]int
-	faults  []*Fault
+	calls  map[string]int
+	faults []*Fault
+	// spaces is the account's Spaces (spaces.go).
+	spaces  *spacessim.Simulator
 	limiter *rateLimiter
 	seq     struct{ droplet, action, key, publicIP int }
 	pending []func()
@@ -158,6 +162,7 @@ func New(cfg Config) *Simulator {
 		calls:     map[string]int{},
 		limiter:   newRateLimiter(),
 	}
+	s.spaces = s.newSpaces()
 	s.seq.droplet, s.seq.action, s.seq.key = 510000000, 2400000000, 41000000
 	if _, err := s.registerImages(builtinImages()); err != nil {
 		panic(err)
@@ -209,6 +214,10 @@ func newUUID() string {
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_lab/") {
 		s.serveControl(w, r)
+		return
+	}
+	if isSpacesPath(r.URL.Path) {
+		s.spaces.ServeHTTP(w, r)
 		return
 	}
 	reqID := newUUID()
