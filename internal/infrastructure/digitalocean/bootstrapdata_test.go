@@ -114,9 +114,9 @@ func TestAccDOMachineDeletedBeforeBootLeavesNoObject(t *testing.T) {
 
 // The reconciler dies after storing the bootstrap data and before its
 // droplet is made (here: droplet creates throttled until the engine is
-// gone). The next engine makes the droplet with new data; once the
-// droplet booted no object is left, and the cluster's delete leaves
-// nothing in Spaces.
+// gone). The next engine makes one droplet with new data; deleting the
+// machine leaves no object (the first attempt's included), and the
+// cluster's delete leaves nothing in Spaces.
 func TestAccDOMachineBootstrapDataSurvivesACrashBeforeTheDroplet(t *testing.T) {
 	first := startEngine(t)
 	ctx := context.Background()
@@ -125,11 +125,6 @@ func TestAccDOMachineBootstrapDataSurvivesACrashBeforeTheDroplet(t *testing.T) {
 	doCluster, cluster := testCluster(name)
 	machine, doMachine, secret := standaloneMachine(cluster, name+"-0", infrav1.DOMachineSpec{Size: "s-2vcpu-4gb", Image: "ubuntu-24-04-x64"})
 	first.create(t, doCluster, cluster, secret, doMachine, machine)
-	t.Cleanup(func() {
-		if t.Failed() {
-			dumpObjects(t, first.c)
-		}
-	})
 	eventually(t, "bootstrap data stored", 90*time.Second, func() (bool, error) {
 		err := first.c.Get(ctx, client.ObjectKeyFromObject(doMachine), doMachine)
 		return err == nil && doMachine.Status.BootstrapData.Key != "" && len(bootstrapObjects(t, string(doMachine.UID))) > 0, err
@@ -138,15 +133,33 @@ func TestAccDOMachineBootstrapDataSurvivesACrashBeforeTheDroplet(t *testing.T) {
 	setFaults(t, nil)
 
 	e := startEngine(t)
-	eventually(t, "droplet active and its bootstrap data gone", 90*time.Second, func() (bool, error) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpObjects(t, e.c)
+		}
+		e.deleteCluster(t, cluster)
+		if left := resources(t); len(left) != 0 {
+			t.Errorf("simulator resources left after the cluster's delete: %+v", left)
+		}
+	})
+	eventually(t, "droplet active", 90*time.Second, func() (bool, error) {
 		err := e.c.Get(ctx, client.ObjectKeyFromObject(doMachine), doMachine)
-		return err == nil && ptr.Deref(doMachine.Status.Initialization.Provisioned, false) && len(bootstrapObjects(t, string(doMachine.UID))) == 0, err
+		return err == nil && ptr.Deref(doMachine.Status.Initialization.Provisioned, false), err
 	})
 	if n := countKinds(t)["droplet"]; n != 1 {
 		t.Errorf("%d droplets for one machine", n)
 	}
-	e.deleteCluster(t, cluster)
-	if left := resources(t); len(left) != 0 {
-		t.Errorf("simulator resources left after delete: %+v", left)
+	if err := e.c.Delete(ctx, machine); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "DOMachine deleted", 90*time.Second, func() (bool, error) {
+		err := e.c.Get(ctx, client.ObjectKeyFromObject(doMachine), &infrav1.DOMachine{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	if left := bootstrapObjects(t, string(doMachine.UID)); len(left) != 0 {
+		t.Errorf("bootstrap data left after the machine's delete: %v", left)
+	}
+	if n := countKinds(t)["droplet"]; n != 0 {
+		t.Errorf("%d droplets left after the machine's delete", n)
 	}
 }

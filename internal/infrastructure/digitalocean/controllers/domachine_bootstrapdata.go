@@ -3,6 +3,9 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/digitalocean/godo"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -80,15 +83,20 @@ func (r *DOMachineReconciler) deleteBootstrapData(ctx context.Context, s *machin
 }
 
 // bootstrapDataLeft says whether the DOMachine's stored bootstrap data
-// is for no one any more: the Machine has its node, or its droplet no
-// longer boots. The droplet deletes the object itself when it reads it;
-// this catches a droplet that did not get so far.
-func bootstrapDataLeft(s *machineScope, dropletStatus string) bool {
+// is for no one any more: the Machine has its node, its droplet no longer
+// boots, or the droplet was made longer ago than the URLs last (nothing
+// can read the objects then). The droplet deletes the object it reads
+// itself; this catches a droplet that did not get so far, and the objects
+// of earlier attempts.
+func bootstrapDataLeft(s *machineScope, d *godo.Droplet, now time.Time) bool {
 	if s.doMachine.Status.BootstrapData.Key == "" {
 		return false
 	}
-	booting := dropletStatus == cloud.DropletNew || dropletStatus == cloud.DropletActive
-	return !booting || s.machine.Status.NodeRef.IsDefined()
+	if d.Status != cloud.DropletNew && d.Status != cloud.DropletActive || s.machine.Status.NodeRef.IsDefined() {
+		return true
+	}
+	created, err := time.Parse(time.RFC3339, d.Created)
+	return err == nil && now.Sub(created) > cloud.PresignedURLLifetime
 }
 
 // deleteBootstrapDataOnDelete deletes what is left of the stored

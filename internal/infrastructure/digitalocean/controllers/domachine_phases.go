@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/digitalocean/godo"
 	corev1 "k8s.io/api/core/v1"
@@ -59,7 +60,7 @@ func (r *DOMachineReconciler) reconcileDroplet(ctx context.Context, s *machineSc
 	}
 	recordDroplet(m, d)
 	r.passes.Checks.Read(m.UID, d.Status == cloud.DropletActive)
-	if bootstrapDataLeft(s, d.Status) {
+	if bootstrapDataLeft(s, d, time.Now()) {
 		if err := r.deleteBootstrapData(ctx, s); err != nil {
 			return ctrl.Result{}, r.failed(m, "BootstrapDataFailed", infrav1.BootstrapDataPermanentFailureReason, "deleting the bootstrap data", err)
 		}
