@@ -11,10 +11,13 @@ import (
 // The control API, for tests and benchmarks, on the same listener:
 //
 //	GET    /_lab/resources  every live resource (the leak check):
-//	                        [{"kind","id","name","state","tags"}]
-//	GET    /_lab/calls      calls per action: {"droplets:create": 3, ...}
+//	                        [{"kind","id","name","state","region","tags"}], with Spaces'
+//	                        spaces_bucket (id: its name) and spaces_object (id: bucket/key)
+//	GET    /_lab/calls      calls per action: {"droplets:create": 3, "spaces:PutObject": 1, ...}
 //	PUT    /_lab/faults     replace the injected faults: [{"action","rate","error"}],
-//	                        error throttling|server|quota|created-then-server
+//	                        error throttling|server|quota|created-then-server; on
+//	                        spaces:<Action>, throttling is 503 SlowDown, server 500
+//	                        InternalError, quota TooManyBuckets (CreateBucket)
 //	DELETE /_lab/faults     remove them
 //	PUT    /_lab/timing     {"bootDelay":"2s","actionDelay":"0s","loadBalancerDelay":"0s",
 //	                         "loadBalancerIPDelay":"0s","vpcReleaseDelay":"0s","healthCheckTimeScale":0.05};
@@ -137,17 +140,19 @@ func controlJSON(w http.ResponseWriter, v any) {
 
 // LiveResource is one entry of the leak check.
 type LiveResource struct {
-	Kind  string   `json:"kind"`
-	ID    string   `json:"id"`
-	Name  string   `json:"name,omitempty"`
-	State string   `json:"state,omitempty"`
-	Tags  []string `json:"tags,omitempty"`
+	Kind  string `json:"kind"`
+	ID    string `json:"id"`
+	Name  string `json:"name,omitempty"`
+	State string `json:"state,omitempty"`
+	// Region is set for Spaces buckets and objects.
+	Region string   `json:"region,omitempty"`
+	Tags   []string `json:"tags,omitempty"`
 }
 
 // Resources lists every resource the account has made, sorted by kind
 // and ID: droplets, VPCs (not the regions' default ones, which the
 // account always has), firewalls, load balancers, tags, SSH keys, and
-// Spaces buckets and objects (state: their region).
+// Spaces buckets and objects.
 // Tags outlive the droplets that created them, as on DigitalOcean.
 func (s *Simulator) Resources() []LiveResource {
 	s.mu.Lock()
@@ -176,7 +181,8 @@ func (s *Simulator) Resources() []LiveResource {
 	s.settle()
 	s.mu.Unlock()
 	s.runPending()
-	// Outside the lock: Spaces takes its own, and asks for this one.
+	// Outside the lock: Spaces takes its own, and asks for this one as it
+	// counts a call.
 	out = append(out, s.spacesResources()...)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {

@@ -26,13 +26,14 @@
 // healthy droplet, so that what is served behind it answers only then.
 //
 // A control API under /_lab/ injects faults, counts calls per action,
-// lists every live resource, changes the timing and limits and adds
-// images.
+// lists every live resource, changes the timing and limits, adds images
+// and shows what each droplet's metadata service serves as its user data.
+//
+// Spaces (spacessim) is served on the same address, on every path that
+// is neither /v2/ nor /_lab/ (spaces.go).
 package dosim
 
 import (
-	"github.com/terraform-capi/terraform-provider-capi/lab/internal/spacessim"
-
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -40,6 +41,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/terraform-capi/terraform-provider-capi/lab/internal/spacessim"
 )
 
 // Config sets the simulator's timing and limits. Zero durations mean
@@ -210,7 +213,8 @@ func newUUID() string {
 	return fmt.Sprintf("%s-%s-%s-%s-%s", h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 }
 
-// ServeHTTP answers the API under /v2/ and the control API under /_lab/.
+// ServeHTTP answers the API under /v2/, the control API under /_lab/,
+// and Spaces on every other path.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_lab/") {
 		s.serveControl(w, r)

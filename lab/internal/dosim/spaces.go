@@ -8,11 +8,12 @@ import (
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/spacessim"
 )
 
-// Spaces is served on the API's address, off its /v2/ paths: path-style
-// requests /{bucket}/{key}, which no API path is (bucket names are at
-// least three characters of [a-z0-9-]). Its calls are counted and faulted
-// under spaces:<Action>, not rate limited with the API's token: Spaces
-// takes its own key, and its limits are its own.
+// Spaces is served on the API's address, off its /v2/ and /_lab/ paths:
+// path-style requests /{bucket}/{key}, which no API path is (bucket names
+// are three or more characters of [a-z0-9-], so never v2 or _lab). Its
+// calls are counted and faulted under spaces:<Action>, not rate limited
+// with the API's token: Spaces is another service, with its own key and
+// its own limits.
 
 // newSpaces is the account's Spaces, on the simulator's clock, faulted
 // and counted as the API's calls are.
@@ -21,16 +22,17 @@ func (s *Simulator) newSpaces() *spacessim.Simulator {
 	sp.Now = s.cfg.Now
 	sp.Fault = func(action string) string {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		s.calls[action]++
 		f := s.injectedFault(action)
-		s.mu.Unlock()
 		switch {
 		case f == nil:
 			return ""
-		case f.Error == faultServer || f.Error == faultCreatedThenServer:
-			return "server"
+		case f.Error == "":
+			return spacessim.FaultThrottling
 		}
-		return "throttling"
+		// The control API's fault kinds are Spaces' too.
+		return f.Error
 	}
 	return sp
 }
@@ -44,7 +46,9 @@ func isSpacesPath(path string) bool {
 func (s *Simulator) spacesResources() []LiveResource {
 	var out []LiveResource
 	for _, r := range s.spaces.Resources() {
-		out = append(out, LiveResource{Kind: r.Kind, ID: r.ID, Name: r.ID, State: r.Region})
+		// Buckets and objects have no state of their own: live ones are
+		// there to use.
+		out = append(out, LiveResource{Kind: r.Kind, ID: r.ID, Name: r.ID, State: "active", Region: r.Region})
 	}
 	return out
 }

@@ -2,60 +2,74 @@ package spacessim
 
 import (
 	"crypto/md5"
-	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"strconv"
 )
 
-// maxObjectSize is S3's limit on a single PUT.
-const maxObjectSize = 5 << 30
+const (
+	// maxObjectSize is S3's limit on a single PUT.
+	maxObjectSize = 5 << 30
+	// maxKeyLength is S3's limit on a key, in bytes of UTF-8.
+	maxKeyLength = 1024
+	// s3TimeFormat is how S3's XML writes times.
+	s3TimeFormat = "2006-01-02T15:04:05.000Z"
+)
 
-func (s *Simulator) putObject(w http.ResponseWriter, r *http.Request, name, key, region string) *s3Error {
-	if r.ContentLength > maxObjectSize {
-		return newError(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+func (s *Simulator) putObject(w http.ResponseWriter, r *http.Request, c call) *s3Error {
+	if len(c.key) > maxKeyLength {
+		return newError(http.StatusBadRequest, "KeyTooLongError", "Your key is too long")
 	}
-	if r.Header.Get("Content-Encoding") == "aws-chunked" || r.Header.Get("X-Amz-Decoded-Content-Length") != "" {
-		return newError(http.StatusNotImplemented, "NotImplemented", "Chunked uploads are not supported.")
+	if e := checkACL(r); e != nil {
+		return e
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxObjectSize+1))
-	if err != nil {
-		return newError(http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
-	}
-	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && h != "UNSIGNED-PAYLOAD" {
-		if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != h {
-			return newError(http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
-		}
-	}
-	sum := md5.Sum(data)
-	etag := `"` + hex.EncodeToString(sum[:]) + `"`
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, e := s.lookup(name, region)
+	data, e := readPayload(r, maxObjectSize)
 	if e != nil {
 		return e
 	}
-	b.objects[key] = &object{data: data, contentType: r.Header.Get("Content-Type"), etag: etag, modified: s.Now()}
+	sum := md5.Sum(data)
+	if want := r.Header.Get("Content-Md5"); want != "" {
+		got, err := base64.StdEncoding.DecodeString(want)
+		if err != nil || len(got) != md5.Size {
+			return newError(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified was invalid.")
+		}
+		if string(got) != string(sum[:]) {
+			return newError(http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+		}
+	}
+	etag := `"` + hex.EncodeToString(sum[:]) + `"`
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, e := s.lookup(c)
+	if e != nil {
+		return e
+	}
+	// A new object replaces the old one whole: readers holding the old
+	// one keep reading it.
+	b.objects[c.key] = &object{data: data, contentType: r.Header.Get("Content-Type"), etag: etag, modified: s.Now()}
 	w.Header().Set("ETag", etag)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
 
-func (s *Simulator) getObject(w http.ResponseWriter, r *http.Request, name, key, region string) *s3Error {
+// getObject is GetObject, or HeadObject without the body.
+func (s *Simulator) getObject(w http.ResponseWriter, r *http.Request, c call) *s3Error {
 	s.mu.Lock()
-	b, e := s.lookup(name, region)
+	b, e := s.lookup(c)
 	if e != nil {
 		s.mu.Unlock()
 		return e
 	}
-	o := b.objects[key]
+	o := b.objects[c.key]
 	s.mu.Unlock()
 	if o == nil {
 		return errNoSuchKey()
 	}
 	if o.contentType != "" {
 		w.Header().Set("Content-Type", o.contentType)
+	} else {
+		w.Header().Set("Content-Type", "binary/octet-stream")
 	}
 	w.Header().Set("ETag", o.etag)
 	w.Header().Set("Content-Length", strconv.Itoa(len(o.data)))
@@ -68,14 +82,14 @@ func (s *Simulator) getObject(w http.ResponseWriter, r *http.Request, name, key,
 }
 
 // deleteObject answers 204 for a key that is not there too, as S3 does.
-func (s *Simulator) deleteObject(w http.ResponseWriter, name, key, region string) *s3Error {
+func (s *Simulator) deleteObject(w http.ResponseWriter, c call) *s3Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, e := s.lookup(name, region)
+	b, e := s.lookup(c)
 	if e != nil {
 		return e
 	}
-	delete(b.objects, key)
+	delete(b.objects, c.key)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
