@@ -110,7 +110,9 @@ func (l *logLines) has(s string) bool {
 	return false
 }
 
-func newAWSEnv(t *testing.T) *awsEnv {
+// newLoggingSim starts a simulator that stops with the test, and
+// collects what it logs.
+func newLoggingSim(t *testing.T) (*Simulator, *logLines) {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &logLines{}
 	wl, err := New(ctx, funcr.New(func(prefix, args string) {
@@ -124,6 +126,12 @@ func newAWSEnv(t *testing.T) *awsEnv {
 	}
 	wl.JoinRetry = 3 * time.Second
 	t.Cleanup(func() { cancel(); <-wl.Stopped() })
+	return wl, logs
+}
+
+func newAWSEnv(t *testing.T) *awsEnv {
+	ctx := context.Background()
+	wl, logs := newLoggingSim(t)
 
 	sim := awssim.New(awssim.Config{Region: testRegion})
 	srv := httptest.NewServer(sim)
