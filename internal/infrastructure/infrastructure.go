@@ -235,7 +235,7 @@ func WidenWithDefaults(ctx context.Context, o types.Object, attrs map[string]rsc
 		if _, ok := have[name]; ok {
 			continue
 		}
-		if v, ok := staticDefault(ctx, a, &diags); ok {
+		if v, ok := SchemaDefault(ctx, a, &diags); ok {
 			values[name] = v
 		}
 	}
@@ -244,9 +244,9 @@ func WidenWithDefaults(ctx context.Context, o types.Object, attrs map[string]rsc
 	return out, diags
 }
 
-// staticDefault is a's schema default, for the kinds of attributes that
+// SchemaDefault is a's schema default, for the kinds of attributes that
 // machine settings have.
-func staticDefault(ctx context.Context, a rschema.Attribute, diags *diag.Diagnostics) (attr.Value, bool) {
+func SchemaDefault(ctx context.Context, a rschema.Attribute, diags *diag.Diagnostics) (attr.Value, bool) {
 	switch a := a.(type) {
 	case rschema.BoolAttribute:
 		if a.Default != nil {

@@ -179,10 +179,14 @@ func (controlPlaneMachineOfCloud) ValidateResource(ctx context.Context, req reso
 		return
 	}
 	own := cloud.MachineTemplateAttributes()
+	all := registry.ControlPlaneMachineAttributes()
 	for name, v := range machine.Attributes() {
 		a, ok := own[name]
+		// Another cloud's switch at its default is what an import writes
+		// (the state holds the default, as a plan does): no setting.
+		def, hasDefault := infrastructure.SchemaDefault(ctx, all[name], &resp.Diagnostics)
 		switch {
-		case !ok && !v.IsNull():
+		case !ok && !v.IsNull() && !(hasDefault && v.Equal(def)):
 			resp.Diagnostics.AddAttributeError(machinePath.AtName(name), "Setting of another cloud",
 				fmt.Sprintf("Attribute control_plane.machine.%s is not a setting of %s machines (the cluster's %s block): remove it.", name, cloud.Title(), cloud.Name()))
 		case ok && a.IsRequired() && v.IsNull():
