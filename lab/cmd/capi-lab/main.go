@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -37,9 +38,11 @@ Usage:
                 [--health-check-time-scale 0.1] [--consistency-delay 1s]
                 [--do-load-balancer-delay 5s] [--do-load-balancer-ip-delay 2s]
                 [--do-vpc-release-delay 5s] [--do-rate-limit 250/5000]
+                [--manager PATH [--manager-arg X]...]
                                                                     start it
   capi-lab down [--dir D]                                           stop it
   capi-lab env  [--dir D]                                           print shell exports for eval
+  capi-lab manager stop|start|status [--dir D]                      stop, start or show the manager
   capi-lab image digitalocean VERSION                              print the ID of the DigitalOcean
                                                                     snapshot with Kubernetes VERSION
 
@@ -61,6 +64,17 @@ balancer stays new, --do-load-balancer-ip-delay how long it has no IP,
 VPC from being deleted (403, as on DigitalOcean for a while). --do-rate-limit
 is DigitalOcean's requests per minute and per hour of a token (429 above
 them, with ratelimit-reset); 0/0 turns it off.
+
+--manager runs PATH, a controller manager, as a child of the lab, the way a
+Deployment runs it in a management cluster: once the API server is ready,
+with the environment capi-lab env prints and the flags --kubeconfig,
+--metrics-bind-address and --health-probe-bind-address (free loopback
+ports), then each --manager-arg. Its output goes to D/manager.log; while it
+runs, D/manager.json has its pid, metrics and health URLs, and capi-lab env
+prints CAPI_MANAGER_METRICS_URL. When it exits it is restarted after 2 s.
+capi-lab manager stop stops it until capi-lab manager start (D/manager.stopped
+meanwhile); capi-lab down stops it before the lab (SIGTERM, SIGKILL after
+15 s).
 
 The DigitalOcean API (v2, served at the URL root, any bearer token) refuses
 what DigitalOcean refuses: unknown regions, sizes, images and SSH keys,
@@ -122,6 +136,8 @@ func main() {
 		err = down(os.Args[2:])
 	case "env":
 		err = env(os.Args[2:])
+	case "manager":
+		err = manager(os.Args[2:])
 	case "image":
 		err = image(os.Args[2:])
 	case "help", "-h", "--help":
@@ -160,9 +176,15 @@ func up(args []string) error {
 	doLBIPDelay := fs.Duration("do-load-balancer-ip-delay", 2*time.Second, "how long a DigitalOcean load balancer has no IP")
 	doVPCRelease := fs.Duration("do-vpc-release-delay", 5*time.Second, "how long a deleted droplet or load balancer stays a member of its VPC")
 	doRateLimit := fs.String("do-rate-limit", "250/5000", "DigitalOcean's requests a minute/an hour per token (0/0: none)")
+	managerPath := fs.String("manager", "", "controller manager executable to run against the lab, restarted when it exits")
+	var extraArgs stringList
+	fs.Var(&extraArgs, "manager-arg", "an argument for the manager after the lab's (repeatable)")
 	dir, err := parse(fs, args, d)
 	if err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if pid, ok := running(dir); ok {
 		fmt.Printf("capi-lab is already running (pid %d) in %s\n", pid, dir)
@@ -171,8 +193,21 @@ func up(args []string) error {
 	if *healthScale <= 0 {
 		return fmt.Errorf("--health-check-time-scale must be positive, not %g", *healthScale)
 	}
+	if *managerPath == "" && len(extraArgs) > 0 {
+		return errors.New("--manager-arg needs --manager")
+	}
+	if *managerPath != "" {
+		if *managerPath, err = filepath.Abs(*managerPath); err != nil {
+			return err
+		}
+		if fi, err := os.Stat(*managerPath); err != nil {
+			return fmt.Errorf("--manager: %w", err)
+		} else if !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+			return fmt.Errorf("--manager: %s is no executable file", *managerPath)
+		}
+	}
 	if *detach {
-		return startDetached(dir, args)
+		return startDetached(dir, args, *managerPath)
 	}
 	ports, err := dir.LoadOrChoosePorts(*port)
 	if err != nil {
@@ -195,8 +230,48 @@ func up(args []string) error {
 	if err := serve("DigitalOcean", ports.DigitalOcean, do); err != nil {
 		return err
 	}
+	// No lab runs in dir: what a previous one left of its manager is stale.
+	for _, f := range []string{managerInfoFile, managerStopFile, managerLabFile} {
+		_ = os.Remove(dir.Path(f))
+	}
+	if *managerPath != "" {
+		ctx, cancel := context.WithCancel(context.Background())
+		s := &supervisor{dir: dir, path: *managerPath, args: extraArgs,
+			env:  append(os.Environ(), envStrings(labEnv(dir, ports))...),
+			logf: log.New(os.Stderr, "manager: ", log.LstdFlags).Printf, backoff: managerBackoff, grace: managerGrace,
+			ready: func(ctx context.Context) error {
+				if err := mgmt.WaitReady(ctx, dir, 3*time.Minute, func() bool { return ctx.Err() == nil }); err != nil {
+					return err
+				}
+				// The API server stops on SIGTERM and SIGINT with its own
+				// handler; this one stops the manager meanwhile. Installed
+				// any earlier, it would keep a signal from stopping a lab
+				// whose API server has not started yet.
+				sig := make(chan os.Signal, 1)
+				signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+				go func() {
+					defer signal.Stop(sig)
+					select {
+					case <-sig:
+						cancel()
+					case <-ctx.Done():
+					}
+				}()
+				return nil
+			}}
+		done := make(chan struct{})
+		go func() { defer close(done); s.run(ctx) }()
+		// However the API server stops, the lab exits only after the manager.
+		defer func() { cancel(); <-done }()
+	}
 	return mgmt.Run(dir, ports)
 }
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // simulateWorkloads plays kubeadm on the simulated instances and
 // droplets: each load balancer gets its own loopback address, where the
@@ -268,7 +343,7 @@ func serve(cloud string, port int, sim http.Handler) error {
 
 // startDetached re-executes this binary in its own session with output
 // going to the lab's log file, then waits until the API server is ready.
-func startDetached(dir mgmt.Dir, args []string) error {
+func startDetached(dir mgmt.Dir, args []string, managerPath string) error {
 	if err := os.MkdirAll(string(dir), 0o700); err != nil {
 		return err
 	}
@@ -281,15 +356,7 @@ func startDetached(dir mgmt.Dir, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The same flags, in the foreground of the new session; the absolute
-	// directory last, so it wins over a relative one.
-	foreground := []string{"up"}
-	for _, a := range args {
-		if a != "--detach" && a != "-detach" && !strings.HasPrefix(a, "--detach=") && !strings.HasPrefix(a, "-detach=") {
-			foreground = append(foreground, a)
-		}
-	}
-	cmd := exec.Command(self, append(foreground, "--dir", string(dir))...)
+	cmd := exec.Command(self, foregroundArgs(args, dir, managerPath)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -311,7 +378,28 @@ func startDetached(dir mgmt.Dir, args []string) error {
 	}
 	fmt.Printf("capi-lab is up (pid %d, ready in %s)\n  kubeconfig: %s\n  eval \"$(capi-lab env --dir %s)\"\n",
 		cmd.Process.Pid, time.Since(start).Round(100*time.Millisecond), dir.Kubeconfig(), dir)
-	return nil
+	if managerPath == "" {
+		return nil
+	}
+	// Until manager.json exists capi-lab env has no metrics URL to print.
+	for deadline := time.Now().Add(30 * time.Second); alive() && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if info, ok := liveManager(dir); ok {
+			fmt.Printf("  manager: pid %d, metrics %s, output %s\n", info.PID, info.Metrics, dir.Path(managerLogFile))
+			return nil
+		}
+	}
+	return fmt.Errorf("the manager did not start (log: %s)", dir.LogFile())
+}
+
+// foregroundArgs are the flags of a detached up for the process that runs
+// the lab: the same, then what overrides them, as the last of a flag wins:
+// no --detach, the directory and the manager absolute.
+func foregroundArgs(args []string, dir mgmt.Dir, managerPath string) []string {
+	foreground := append(append([]string{"up"}, args...), "--detach=false", "--dir", string(dir))
+	if managerPath != "" {
+		foreground = append(foreground, "--manager", managerPath)
+	}
+	return foreground
 }
 
 func down(args []string) error {
@@ -324,6 +412,16 @@ func down(args []string) error {
 	if !ok {
 		fmt.Println("capi-lab is not running in", dir)
 		return nil
+	}
+	// The manager first, while the API server still answers: nothing
+	// reconciles against a vanishing one, and a manager stopping gracefully
+	// can release its leader lease.
+	if supervising(dir) == nil {
+		if ran, err := stopManager(dir); err != nil {
+			return err
+		} else if ran {
+			fmt.Println("manager stopped")
+		}
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		return err
@@ -356,32 +454,66 @@ func env(args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(dir.Kubeconfig()); err != nil {
-		return fmt.Errorf("no lab in %s: run 'capi-lab up --detach --dir %s' first", dir, dir)
-	}
-	ports, err := dir.LoadOrChoosePorts(0)
+	vars, err := exports(dir)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("export KUBECONFIG=%s\n", shellQuote(dir.Kubeconfig()))
-	// The AWS SDKs' standard configuration reaches the simulator through
-	// these; the credentials are placeholders the simulator accepts.
-	fmt.Printf("export AWS_ENDPOINT_URL=http://127.0.0.1:%d\n", ports.AWS)
-	fmt.Println("export AWS_ACCESS_KEY_ID=capi-lab")
-	fmt.Println("export AWS_SECRET_ACCESS_KEY=capi-lab")
-	fmt.Println("export AWS_REGION=us-east-1")
-	// godo and Cluster API's DigitalOcean provider take the API's URL from
-	// DIGITALOCEAN_API_URL; it must end at the root, as godo sends some
-	// paths absolute. The simulator takes any token.
-	fmt.Printf("export DIGITALOCEAN_API_URL=http://127.0.0.1:%d/\n", ports.DigitalOcean)
-	fmt.Println("export DIGITALOCEAN_TOKEN=capi-lab")
-	fmt.Println("export DIGITALOCEAN_ACCESS_TOKEN=capi-lab")
-	// Spaces is served on the same address, off the API's /v2/ paths,
-	// with the simulator's one key.
-	fmt.Printf("export SPACES_ENDPOINT_URL=http://127.0.0.1:%d\n", ports.DigitalOcean)
-	fmt.Println("export SPACES_ACCESS_KEY_ID=" + spacessim.AccessKeyID)
-	fmt.Println("export SPACES_SECRET_ACCESS_KEY=" + spacessim.SecretAccessKey)
+	for _, v := range vars {
+		fmt.Printf("export %s=%s\n", v.Name, shellWord(v.Value))
+	}
 	return nil
+}
+
+// exports are what capi-lab env prints.
+func exports(dir mgmt.Dir) ([]envVar, error) {
+	if _, err := os.Stat(dir.Kubeconfig()); err != nil {
+		return nil, fmt.Errorf("no lab in %s: run 'capi-lab up --detach --dir %s' first", dir, dir)
+	}
+	ports, err := dir.LoadOrChoosePorts(0)
+	if err != nil {
+		return nil, err
+	}
+	vars := labEnv(dir, ports)
+	if info, err := readManagerInfo(dir); err == nil {
+		vars = append(vars, envVar{"CAPI_MANAGER_METRICS_URL", info.Metrics})
+	}
+	return vars, nil
+}
+
+type envVar struct{ Name, Value string }
+
+// labEnv is the environment of a client of the lab: a user's shell after
+// capi-lab env, and the manager.
+func labEnv(dir mgmt.Dir, ports mgmt.Ports) []envVar {
+	return []envVar{
+		{"KUBECONFIG", dir.Kubeconfig()},
+		// The AWS SDKs' standard configuration reaches the simulator through
+		// these; the credentials are placeholders the simulator accepts.
+		{"AWS_ENDPOINT_URL", fmt.Sprintf("http://127.0.0.1:%d", ports.AWS)},
+		{"AWS_ACCESS_KEY_ID", "capi-lab"},
+		{"AWS_SECRET_ACCESS_KEY", "capi-lab"},
+		{"AWS_REGION", "us-east-1"},
+		// godo and Cluster API's DigitalOcean provider take the API's URL from
+		// DIGITALOCEAN_API_URL; it must end at the root, as godo sends some
+		// paths absolute. The simulator takes any token.
+		{"DIGITALOCEAN_API_URL", fmt.Sprintf("http://127.0.0.1:%d/", ports.DigitalOcean)},
+		{"DIGITALOCEAN_TOKEN", "capi-lab"},
+		{"DIGITALOCEAN_ACCESS_TOKEN", "capi-lab"},
+		// Spaces is served on the same address, off the API's /v2/ paths,
+		// with the simulator's one key.
+		{"SPACES_ENDPOINT_URL", fmt.Sprintf("http://127.0.0.1:%d", ports.DigitalOcean)},
+		{"SPACES_ACCESS_KEY_ID", spacessim.AccessKeyID},
+		{"SPACES_SECRET_ACCESS_KEY", spacessim.SecretAccessKey},
+	}
+}
+
+// envStrings are vars as NAME=value, for exec.Cmd.Env.
+func envStrings(vars []envVar) []string {
+	s := make([]string, len(vars))
+	for i, v := range vars {
+		s[i] = v.Name + "=" + v.Value
+	}
+	return s
 }
 
 // running reports the pid of a live lab process for dir.
@@ -417,7 +549,12 @@ func alive(pid int) bool {
 	return true
 }
 
-func shellQuote(s string) string {
+// shellWord is s for a shell command line: as it is if nothing in it is
+// special to the shell, else quoted.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@%+=,") == "" {
+		return s
+	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 

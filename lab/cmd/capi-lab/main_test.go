@@ -5,12 +5,20 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"mime/multipart"
 	"net"
 	"net/http/httptest"
 	"net/textproto"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +41,7 @@ import (
 
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/awssim"
 	"github.com/terraform-capi/terraform-provider-capi/lab/internal/dosim"
+	"github.com/terraform-capi/terraform-provider-capi/lab/internal/mgmt"
 )
 
 // A droplet booting with Cluster API's kubeadm cloud-init behind a
@@ -234,5 +243,346 @@ func TestEC2ControlPlaneBootsFromSecretsManager(t *testing.T) {
 		if r.Kind == "secret" {
 			t.Errorf("secret left: %+v", r)
 		}
+	}
+}
+
+// What capi-lab env prints and the manager gets, in order.
+func TestLabEnv(t *testing.T) {
+	dir := mgmt.Dir("/tmp/lab")
+	got := labEnv(dir, mgmt.Ports{AWS: 20001, DigitalOcean: 20002})
+	want := []envVar{
+		{"KUBECONFIG", "/tmp/lab/kubeconfig"},
+		{"AWS_ENDPOINT_URL", "http://127.0.0.1:20001"},
+		{"AWS_ACCESS_KEY_ID", "capi-lab"},
+		{"AWS_SECRET_ACCESS_KEY", "capi-lab"},
+		{"AWS_REGION", "us-east-1"},
+		{"DIGITALOCEAN_API_URL", "http://127.0.0.1:20002/"},
+		{"DIGITALOCEAN_TOKEN", "capi-lab"},
+		{"DIGITALOCEAN_ACCESS_TOKEN", "capi-lab"},
+		{"SPACES_ENDPOINT_URL", "http://127.0.0.1:20002"},
+		{"SPACES_ACCESS_KEY_ID", "capi-lab-spaces"},
+		{"SPACES_SECRET_ACCESS_KEY", "capi-lab-spaces-secret"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("labEnv = %v\nwant %v", got, want)
+	}
+	if s := envStrings(got[:2]); !slices.Equal(s, []string{"KUBECONFIG=/tmp/lab/kubeconfig", "AWS_ENDPOINT_URL=http://127.0.0.1:20001"}) {
+		t.Errorf("envStrings = %q", s)
+	}
+}
+
+// capi-lab env adds the manager's metrics URL while manager.json exists.
+func TestExportsWithManager(t *testing.T) {
+	dir := mgmt.Dir(t.TempDir())
+	if _, err := exports(dir); err == nil {
+		t.Fatal("exports of a directory without a lab")
+	}
+	if err := os.WriteFile(dir.Kubeconfig(), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars, err := exports(dir)
+	if err != nil || len(vars) != 11 {
+		t.Fatalf("exports = %v, %v", vars, err)
+	}
+	if err := writeManagerInfo(dir, managerInfo{PID: 1, Metrics: "http://127.0.0.1:20003/metrics"}); err != nil {
+		t.Fatal(err)
+	}
+	vars, err = exports(dir)
+	if err != nil || len(vars) != 12 || vars[11] != (envVar{"CAPI_MANAGER_METRICS_URL", "http://127.0.0.1:20003/metrics"}) {
+		t.Fatalf("exports = %v, %v", vars, err)
+	}
+}
+
+func TestShellWord(t *testing.T) {
+	for in, want := range map[string]string{
+		"/tmp/lab/kubeconfig":    "/tmp/lab/kubeconfig",
+		"http://127.0.0.1:1/":    "http://127.0.0.1:1/",
+		"/tmp/my lab/kubeconfig": "'/tmp/my lab/kubeconfig'",
+		"it's":                   `'it'\''s'`,
+		"":                       "''",
+		"$HOME":                  "'$HOME'",
+	} {
+		if got := shellWord(in); got != want {
+			t.Errorf("shellWord(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestManagerArgs(t *testing.T) {
+	got := managerArgs("/lab/kubeconfig", 20010, 20011, []string{"--leader-elect", "--v=2"})
+	want := []string{"--kubeconfig", "/lab/kubeconfig", "--metrics-bind-address", "127.0.0.1:20010",
+		"--health-probe-bind-address", "127.0.0.1:20011", "--leader-elect", "--v=2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("managerArgs = %q", got)
+	}
+}
+
+// A detached up runs the lab with the same flags but --detach, and with
+// the directory and the manager absolute.
+func TestForegroundArgs(t *testing.T) {
+	got := foregroundArgs([]string{"--detach", "--dir", ".lab", "--manager", "bin/m", "--manager-arg", "--detach"}, "/w/.lab", "/w/bin/m")
+	want := []string{"up", "--detach", "--dir", ".lab", "--manager", "bin/m", "--manager-arg", "--detach",
+		"--detach=false", "--dir", "/w/.lab", "--manager", "/w/bin/m"}
+	if !slices.Equal(got, want) {
+		t.Errorf("foregroundArgs = %q", got)
+	}
+	// As up parses them: --detach as a --manager-arg's value is kept.
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	detach, dir, m := fs.Bool("detach", false, ""), fs.String("dir", "", ""), fs.String("manager", "", "")
+	var extra stringList
+	fs.Var(&extra, "manager-arg", "")
+	if err := fs.Parse(got[1:]); err != nil || *detach || *dir != "/w/.lab" || *m != "/w/bin/m" || !slices.Equal(extra, stringList{"--detach"}) {
+		t.Errorf("parsed: %v detach=%v dir=%s manager=%s args=%q", err, *detach, *dir, *m, extra)
+	}
+}
+
+func TestManagerInfoRoundTrip(t *testing.T) {
+	dir := mgmt.Dir(t.TempDir())
+	if _, err := readManagerInfo(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("readManagerInfo without manager.json: %v", err)
+	}
+	info := managerInfo{PID: 42, Metrics: "http://127.0.0.1:20010/metrics", Health: "http://127.0.0.1:20011/healthz", Path: "/w/bin/capi-manager"}
+	if err := writeManagerInfo(dir, info); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(dir.Path("manager.json"))
+	var fields map[string]any
+	if err := json.Unmarshal(data, &fields); err != nil || len(fields) != 4 || fields["pid"] != 42.0 || fields["metrics"] != info.Metrics ||
+		fields["health"] != info.Health || fields["path"] != info.Path {
+		t.Errorf("manager.json = %s (%v)", data, err)
+	}
+	if got, err := readManagerInfo(dir); err != nil || got != info {
+		t.Errorf("readManagerInfo = %+v, %v", got, err)
+	}
+}
+
+// up refuses a manager it could not run before it starts anything.
+func TestUpChecksTheManager(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "m")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--manager-arg", "--v=2"},
+		{"--manager", filepath.Join(dir, "missing")},
+		{"--manager", notExec},
+		{"--manager", dir},
+	} {
+		if err := up(append(args, "--dir", dir)); err == nil {
+			t.Errorf("up %q: no error", args)
+		}
+	}
+}
+
+// The manager subcommands need a lab that runs with --manager.
+func TestManagerCommandsNeedAManager(t *testing.T) {
+	dir := mgmt.Dir(t.TempDir())
+	if err := manager([]string{"status", "--dir", string(dir)}); err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Errorf("status without a lab: %v", err)
+	}
+	// This test's process stands for the lab.
+	if err := os.WriteFile(dir.PIDFile(), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"stop", "start", "status"} {
+		if err := manager([]string{cmd, "--dir", string(dir)}); err == nil || !strings.Contains(err.Error(), "without --manager") {
+			t.Errorf("%s in a lab without --manager: %v", cmd, err)
+		}
+	}
+	if err := manager([]string{"restart", "--dir", string(dir)}); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Errorf("restart: %v", err)
+	}
+	if exists(dir.Path(managerStopFile)) {
+		t.Error("stop in a lab without --manager left a marker")
+	}
+}
+
+// fakeManager writes a shell script that stands for the manager: it
+// records its arguments and environment in out and a SIGTERM in
+// out/signals, and runs until signalled (ignoring SIGTERM if asked to).
+func fakeManager(t *testing.T, ignoreTERM bool) (path, out string) {
+	t.Helper()
+	out = t.TempDir()
+	trap := `trap 'echo TERM >> "$FAKE_OUT/signals"; exit 0' TERM`
+	if ignoreTERM {
+		trap = `trap '' TERM`
+	}
+	path = filepath.Join(t.TempDir(), "capi-manager")
+	script := "#!/bin/sh\necho \"$*\" >> \"$FAKE_OUT/args\"\nenv > \"$FAKE_OUT/env\"\n" + trap + "\nwhile :; do sleep 0.1; done\n"
+	if err := os.WriteFile(path, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return path, out
+}
+
+// startSupervisor runs a supervisor of path in a lab directory whose lab
+// is this test's process, released is closed when ready returns.
+func startSupervisor(t *testing.T, path, out string, grace time.Duration, release <-chan struct{}) (mgmt.Dir, context.CancelFunc, <-chan struct{}) {
+	t.Helper()
+	dir := mgmt.Dir(t.TempDir())
+	if err := os.WriteFile(dir.PIDFile(), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &supervisor{dir: dir, path: path, args: []string{"--leader-elect", "--v=2"},
+		// The lab's environment wins over the process's.
+		env: append([]string{"KUBECONFIG=/elsewhere", "PATH=" + os.Getenv("PATH"), "FAKE_OUT=" + out},
+			envStrings(labEnv(dir, mgmt.Ports{AWS: 20001, DigitalOcean: 20002}))...),
+		ready: func(ctx context.Context) error {
+			select {
+			case <-release:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		},
+		logf: t.Logf, backoff: 200 * time.Millisecond, grace: grace}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return dir, cancel, done
+}
+
+// waitManager waits for a running manager other than pid not.
+func waitManager(t *testing.T, dir mgmt.Dir, not int, within time.Duration) managerInfo {
+	t.Helper()
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if info, ok := liveManager(dir); ok && info.PID != not {
+			return info
+		}
+	}
+	t.Fatalf("no manager (other than pid %d) within %s", not, within)
+	return managerInfo{}
+}
+
+func waitStopped(t *testing.T, done <-chan struct{}, within time.Duration) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(within):
+		t.Fatalf("the supervisor did not return within %s", within)
+	}
+}
+
+// The supervisor starts the manager once the API server is ready, with
+// the lab's flags and environment, restarts it when it crashes, leaves it
+// stopped after manager stop and down's stop until manager start, and
+// stops it when the lab stops.
+func TestSupervisor(t *testing.T) {
+	path, out := fakeManager(t, false)
+	release := make(chan struct{})
+	dir, cancel, done := startSupervisor(t, path, out, 5*time.Second, release)
+
+	time.Sleep(3 * managerPoll)
+	if exists(dir.Path(managerInfoFile)) {
+		t.Fatal("the manager started before the API server was ready")
+	}
+	if err := manager([]string{"status", "--dir", string(dir)}); err != nil {
+		t.Fatalf("status before the manager started: %v", err)
+	}
+	close(release)
+
+	first := waitManager(t, dir, 0, 5*time.Second)
+	var metrics, health int
+	if _, err := fmt.Sscanf(first.Metrics, "http://127.0.0.1:%d/metrics", &metrics); err != nil {
+		t.Fatalf("metrics URL %q", first.Metrics)
+	}
+	if _, err := fmt.Sscanf(first.Health, "http://127.0.0.1:%d/healthz", &health); err != nil || health == metrics {
+		t.Fatalf("health URL %q (metrics %q)", first.Health, first.Metrics)
+	}
+	if first.Path != path {
+		t.Errorf("path %q, want %q", first.Path, path)
+	}
+	var args, environ []byte
+	for deadline := time.Now().Add(5 * time.Second); len(environ) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		args, _ = os.ReadFile(filepath.Join(out, "args"))
+		environ, _ = os.ReadFile(filepath.Join(out, "env"))
+	}
+	if want := strings.Join(managerArgs(dir.Kubeconfig(), metrics, health, []string{"--leader-elect", "--v=2"}), " ") + "\n"; string(args) != want {
+		t.Errorf("arguments %q, want %q", args, want)
+	}
+	for _, v := range []string{"KUBECONFIG=" + dir.Kubeconfig(), "DIGITALOCEAN_TOKEN=capi-lab", "AWS_ENDPOINT_URL=http://127.0.0.1:20001"} {
+		if !slices.Contains(strings.Split(string(environ), "\n"), v) {
+			t.Errorf("environment without %s:\n%s", v, environ)
+		}
+	}
+
+	// A crash: restarted after the backoff, with the same URLs.
+	if err := syscall.Kill(first.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	second := waitManager(t, dir, first.PID, 5*time.Second)
+	if second.Metrics != first.Metrics || second.Health != first.Health {
+		t.Errorf("restarted with %+v, was %+v", second, first)
+	}
+
+	// manager stop: SIGTERM, and no restart.
+	if err := manager([]string{"stop", "--dir", string(dir)}); err != nil {
+		t.Fatal(err)
+	}
+	if alive(second.PID) || exists(dir.Path(managerInfoFile)) {
+		t.Fatal("the manager runs after manager stop")
+	}
+	if signals, _ := os.ReadFile(filepath.Join(out, "signals")); string(signals) != "TERM\n" {
+		t.Errorf("signals %q, want one SIGTERM", signals)
+	}
+	time.Sleep(4 * managerPoll)
+	if exists(dir.Path(managerInfoFile)) {
+		t.Fatal("the manager was restarted after manager stop")
+	}
+	if err := manager([]string{"status", "--dir", string(dir)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// manager start: running again within about a second.
+	start := time.Now()
+	if err := manager([]string{"start", "--dir", string(dir)}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 1500*time.Millisecond {
+		t.Errorf("manager start took %s", took)
+	}
+	third := waitManager(t, dir, second.PID, time.Second)
+
+	// What down does before it stops the lab.
+	if ran, err := stopManager(dir); err != nil || !ran {
+		t.Fatalf("stopManager = %v, %v", ran, err)
+	}
+	time.Sleep(4 * managerPoll)
+	if alive(third.PID) || exists(dir.Path(managerInfoFile)) {
+		t.Fatal("the manager runs after down's stop")
+	}
+
+	// The lab stopping stops the manager, and the supervisor's record goes.
+	if err := manager([]string{"start", "--dir", string(dir)}); err != nil {
+		t.Fatal(err)
+	}
+	fourth := waitManager(t, dir, third.PID, time.Second)
+	cancel()
+	waitStopped(t, done, 5*time.Second)
+	if alive(fourth.PID) || exists(dir.Path(managerInfoFile)) || exists(dir.Path(managerLabFile)) {
+		t.Error("the manager or its files outlive the supervisor")
+	}
+	if signals, _ := os.ReadFile(filepath.Join(out, "signals")); string(signals) != "TERM\nTERM\nTERM\n" {
+		t.Errorf("signals %q, want three SIGTERMs", signals)
+	}
+}
+
+// A manager that ignores SIGTERM is killed after the grace period.
+func TestSupervisorKillsAfterGrace(t *testing.T) {
+	path, out := fakeManager(t, true)
+	release := make(chan struct{})
+	close(release)
+	dir, cancel, done := startSupervisor(t, path, out, 300*time.Millisecond, release)
+	info := waitManager(t, dir, 0, 5*time.Second)
+	start := time.Now()
+	cancel()
+	waitStopped(t, done, 5*time.Second)
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("stopped in %s, before the grace period", took)
+	}
+	if alive(info.PID) {
+		t.Error("the manager outlives the supervisor")
 	}
 }
