@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -100,6 +102,20 @@ type Dependencies struct {
 	// Owns says whether this engine may act on a cluster; reconcilers skip
 	// the others (they come back to them later).
 	Owns func(namespace, cluster string) bool
+
+	drain  *drain
+	logger logr.Logger
+}
+
+// ControllerOptions are the options of a controller with at most
+// maxConcurrent reconciles at once, whose reconciles in flight the engine
+// lets finish when it stops.
+func (d Dependencies) ControllerOptions(maxConcurrent int) controller.Options {
+	o := controller.Options{MaxConcurrentReconciles: maxConcurrent}
+	if d.drain == nil {
+		return o
+	}
+	return d.drain.controllerOptions(o, d.logger)
 }
 
 // Options configure an engine.
@@ -116,14 +132,45 @@ type Options struct {
 	// clusters whose Lease this process holds, so that two applies of
 	// different clusters never act on each other's. Nil accepts all.
 	Owns func(namespace, cluster string) bool
+	// DrainTimeout bounds how long Stop lets the reconciles in flight
+	// finish before it cancels them. Default: DefaultDrainTimeout.
+	DrainTimeout time.Duration
+	// SyncPeriod is how often every object is reconciled again even if
+	// nothing changed. Default: 10 minutes, as upstream.
+	SyncPeriod time.Duration
+	// Concurrency is how many objects of a kind Cluster API's reconcilers
+	// work on at once. Default: 10, as upstream.
+	Concurrency int
+	// Manager, when set, runs the engine as a long-running controller
+	// manager in or beside the management cluster; without it the engine
+	// serves one provider process.
+	Manager *ManagerOptions
+}
+
+// ManagerOptions are what a long-running controller manager adds: leader
+// election, so that replicas take turns, and the endpoints a Deployment
+// probes and scrapes.
+type ManagerOptions struct {
+	LeaderElection          bool
+	LeaderElectionID        string
+	LeaderElectionNamespace string
+	LeaseDuration           time.Duration
+	RenewDeadline           time.Duration
+	RetryPeriod             time.Duration
+	// MetricsBindAddress serves controller-runtime's metrics ("0": none).
+	MetricsBindAddress string
+	// HealthProbeBindAddress serves /healthz and /readyz ("0": none).
+	HealthProbeBindAddress string
 }
 
 // Engine is a running controller manager.
 type Engine struct {
-	mgr    ctrl.Manager
-	cancel context.CancelFunc
-	done   chan struct{}
-	err    error
+	mgr          ctrl.Manager
+	drain        *drain
+	drainTimeout time.Duration
+	cancel       context.CancelFunc
+	done         chan struct{}
+	err          error
 }
 
 // Scheme returns a scheme with every kind the engine reconciles.
@@ -150,9 +197,18 @@ var (
 	engines atomic.Int64
 )
 
-// GracefulShutdownTimeout bounds how long Stop waits for the reconciles in
-// flight.
-const GracefulShutdownTimeout = 5 * time.Second
+// Stop's time budget. Terraform gives a provider 2 seconds to exit once it
+// is done with it, and kills it then; the provider also releases its
+// leases in that time.
+const (
+	// DefaultDrainTimeout is how long Stop lets the reconciles in flight
+	// finish, with live contexts, while no new one starts.
+	DefaultDrainTimeout = 1200 * time.Millisecond
+	// GracefulShutdownTimeout bounds how long the stopped manager waits
+	// for what is still running after the drain (reconciles whose context
+	// it has cancelled, caches, the cluster cache).
+	GracefulShutdownTimeout = 500 * time.Millisecond
+)
 
 // Start builds the manager, starts it in the background and returns once
 // its caches have synced. It runs until Stop or until ctx ends.
@@ -162,6 +218,15 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	if opts.WatchFilterValue == "" {
 		opts.WatchFilterValue = WatchFilterValue
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = DefaultDrainTimeout
+	}
+	if opts.SyncPeriod <= 0 {
+		opts.SyncPeriod = syncPeriod
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 10
 	}
 	// controller-runtime and klog keep one global logger; the first engine
 	// of the process sets it.
@@ -174,7 +239,7 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := ctrl.NewManager(withRateLimits(opts.Config), ctrl.Options{
+	mgrOpts := ctrl.Options{
 		Scheme: scheme,
 		Logger: opts.Logger,
 		Controller: config.Controller{
@@ -183,7 +248,7 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 			// names then repeat.
 			SkipNameValidation: ptr.To(true),
 		},
-		Cache:  cacheOptions(scheme),
+		Cache:  cacheOptions(scheme, opts.SyncPeriod),
 		Client: setup.ManagerClientOptions(),
 		NewClient: func(cfg *rest.Config, o client.Options) (client.Client, error) {
 			c, err := client.NewWithWatch(cfg, o)
@@ -192,25 +257,51 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 			}
 			return admittingClient(c, opts.Owns, opts.WatchFilterValue), nil
 		},
-		// Nothing listens: no metrics, no health probes, no webhooks.
+		// In a provider process nothing listens: no metrics, no health
+		// probes (see ManagerOptions), and never webhooks.
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		LeaderElection:         false,
-		// Stop lets the reconciles in flight finish, for this long at most:
-		// the provider exits right after.
+		// Stop has drained the reconciles in flight before it cancels the
+		// manager; this bounds what is left.
 		GracefulShutdownTimeout: ptr.To(GracefulShutdownTimeout),
-	})
+	}
+	if m := opts.Manager; m != nil {
+		mgrOpts.Metrics.BindAddress = m.MetricsBindAddress
+		mgrOpts.HealthProbeBindAddress = m.HealthProbeBindAddress
+		mgrOpts.LeaderElection = m.LeaderElection
+		mgrOpts.LeaderElectionID = m.LeaderElectionID
+		mgrOpts.LeaderElectionNamespace = m.LeaderElectionNamespace
+		mgrOpts.LeaseDuration, mgrOpts.RenewDeadline, mgrOpts.RetryPeriod = &m.LeaseDuration, &m.RenewDeadline, &m.RetryPeriod
+		// The next leader need not wait for the lease to expire.
+		mgrOpts.LeaderElectionReleaseOnCancel = true
+	}
+	mgr, err := ctrl.NewManager(withRateLimits(opts.Config), mgrOpts)
 	if err != nil {
 		return nil, fmt.Errorf("creating the controller manager: %w", err)
 	}
+	if opts.Manager != nil && opts.Manager.HealthProbeBindAddress != "0" {
+		if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+			return nil, err
+		}
+		if err := mgr.AddReadyzCheck("cache", func(req *http.Request) error {
+			if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+				return errors.New("the caches have not synced")
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	if err := setupReconcilers(runCtx, mgr, opts); err != nil {
+	d := newDrain()
+	if err := setupReconcilers(runCtx, mgr, opts, Dependencies{WatchFilterValue: opts.WatchFilterValue, drain: d, logger: opts.Logger}); err != nil {
 		cancel()
 		return nil, err
 	}
 
-	e := &Engine{mgr: mgr, cancel: cancel, done: make(chan struct{})}
+	e := &Engine{mgr: mgr, drain: d, drainTimeout: opts.DrainTimeout, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
 		e.err = mgr.Start(runCtx)
@@ -227,17 +318,32 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Stop stops the reconcilers and waits until they have returned.
-func (e *Engine) Stop() {
+// Done is closed when the engine has stopped, by Stop or because it failed
+// (a manager that lost its leader election); Err then says why.
+func (e *Engine) Done() <-chan struct{} { return e.done }
+
+// Err is why the engine stopped, once Done is closed (nil after Stop).
+func (e *Engine) Err() error {
+	<-e.done
+	return e.err
+}
+
+// Stop stops the reconcilers and waits until they have returned: first no
+// new reconcile starts and those in flight finish (for the drain timeout
+// at most), then the manager stops. It reports whether every reconcile in
+// flight finished before the manager was cancelled.
+func (e *Engine) Stop() bool {
+	idle := e.drain.wait(e.drainTimeout)
 	e.cancel()
 	<-e.done
+	return idle
 }
 
 // cacheOptions merges what core, CABPK and KCP each ask of the cache:
 // core's options, with Secret data kept for every Cluster API purpose
 // (certificates, kubeconfig, bootstrap data), which KCP and CABPK read,
 // instead of the kubeconfig only.
-func cacheOptions(scheme *runtime.Scheme) ctrlcache.Options {
+func cacheOptions(scheme *runtime.Scheme, syncPeriod time.Duration) ctrlcache.Options {
 	// Informer names must be unique in a process, and tests run several
 	// engines in one.
 	informerName := fmt.Sprintf("%s-%d", controllerName, engines.Add(1))
@@ -262,7 +368,8 @@ func cacheOptions(scheme *runtime.Scheme) ctrlcache.Options {
 	return opts
 }
 
-func setupReconcilers(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+func setupReconcilers(ctx context.Context, mgr ctrl.Manager, opts Options, deps Dependencies) error {
+	concurrency := func() controller.Options { return deps.ControllerOptions(opts.Concurrency) }
 	if err := index.AddDefaultIndexes(ctx, mgr); err != nil {
 		return fmt.Errorf("adding indexes: %w", err)
 	}
@@ -275,7 +382,7 @@ func setupReconcilers(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		Cache:            setup.ClusterCacheCacheOptions(),
 		Client:           setup.ClusterCacheClientOptions(controllerName, 20, 30),
 		WatchFilterValue: opts.WatchFilterValue,
-	}, concurrency(10))
+	}, concurrency())
 	if err != nil {
 		return fmt.Errorf("setting up the cluster cache: %w", err)
 	}
@@ -294,47 +401,47 @@ func setupReconcilers(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	}{
 		{"Cluster", func() error {
 			return (&cluster.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ClusterCache: clusterCache,
-				WatchFilterValue: filter, RemoteConnectionGracePeriod: remoteConnectionGracePeriod}).SetupWithManager(ctx, mgr, concurrency(10))
+				WatchFilterValue: filter, RemoteConnectionGracePeriod: remoteConnectionGracePeriod}).SetupWithManager(ctx, mgr, concurrency())
 		}},
 		{"Machine", func() error {
 			return (&machine.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ClusterCache: clusterCache,
-				WatchFilterValue: filter, RemoteConditionsGracePeriod: remoteConditionsGracePeriod}).SetupWithManager(ctx, mgr, concurrency(10))
+				WatchFilterValue: filter, RemoteConditionsGracePeriod: remoteConditionsGracePeriod}).SetupWithManager(ctx, mgr, concurrency())
 		}},
 		{"MachineSet", func() error {
 			// A nil set would silently disable every preflight check.
 			return (&machineset.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ClusterCache: clusterCache,
 				PreflightChecks:  sets.New(clusterv1.MachineSetPreflightCheckAll),
-				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(10))
+				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency())
 		}},
 		{"MachineDeployment", func() error {
 			return (&machinedeployment.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(10))
+				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency())
 		}},
 		{"MachineHealthCheck", func() error {
 			return (&machinehealthcheck.Reconciler{Client: mgr.GetClient(), ClusterCache: clusterCache,
-				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(10))
+				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency())
 		}},
 		{"ClusterResourceSet", func() error {
-			partialSecrets, err := partialSecretCache(mgr)
+			partialSecrets, err := partialSecretCache(mgr, opts.SyncPeriod)
 			if err != nil {
 				return err
 			}
 			return (&clusterresourceset.Reconciler{Client: mgr.GetClient(), ClusterCache: clusterCache,
-				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(10), partialSecrets)
+				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(), partialSecrets)
 		}},
 		{"ClusterResourceSetBinding", func() error {
 			return (&clusterresourcesetbinding.Reconciler{Client: mgr.GetClient(),
-				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency(10))
+				WatchFilterValue: filter}).SetupWithManager(ctx, mgr, concurrency())
 		}},
 		{"KubeadmConfig", func() error {
 			return (&kubeadmconfig.Reconciler{Client: mgr.GetClient(), SecretCachingClient: secretCachingClient, APIReader: mgr.GetAPIReader(),
-				ClusterCache: clusterCache, WatchFilterValue: filter, TokenTTL: bootstrapTokenTTL}).SetupWithManager(ctx, mgr, concurrency(10))
+				ClusterCache: clusterCache, WatchFilterValue: filter, TokenTTL: bootstrapTokenTTL}).SetupWithManager(ctx, mgr, concurrency())
 		}},
 		{"KubeadmControlPlane", func() error {
 			return (&kubeadmcontrolplane.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SecretCachingClient: secretCachingClient,
 				ClusterCache: clusterCache, WatchFilterValue: filter, EtcdDialTimeout: etcdDialTimeout, EtcdCallTimeout: etcdCallTimeout,
 				EtcdLogger: etcdLogger, RemoteConditionsGracePeriod: remoteConditionsGracePeriod,
-			}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 10, ReconciliationTimeout: 3 * time.Minute})
+			}).SetupWithManager(ctx, mgr, kcpOptions(concurrency()))
 		}},
 	}
 	for _, s := range steps {
@@ -342,12 +449,13 @@ func setupReconcilers(ctx context.Context, mgr ctrl.Manager, opts Options) error
 			return fmt.Errorf("setting up the %s reconciler: %w", s.name, err)
 		}
 	}
-	owns := opts.Owns
-	if owns == nil {
-		owns = func(string, string) bool { return true }
+	deps.ClusterCache = clusterCache
+	deps.Owns = opts.Owns
+	if deps.Owns == nil {
+		deps.Owns = func(string, string) bool { return true }
 	}
 	for _, p := range opts.Providers {
-		if err := p.SetupWithManager(ctx, mgr, Dependencies{ClusterCache: clusterCache, WatchFilterValue: filter, Owns: owns}); err != nil {
+		if err := p.SetupWithManager(ctx, mgr, deps); err != nil {
 			return fmt.Errorf("setting up %T: %w", p, err)
 		}
 	}
@@ -357,7 +465,7 @@ func setupReconcilers(ctx context.Context, mgr ctrl.Manager, opts Options) error
 // partialSecretCache is the metadata-only cache of Secrets that Cluster
 // API's manager adds for the ClusterResourceSet reconciler, which watches
 // Secrets of any name (the main cache holds only cluster Secrets).
-func partialSecretCache(mgr ctrl.Manager) (ctrlcache.Cache, error) {
+func partialSecretCache(mgr ctrl.Manager, syncPeriod time.Duration) (ctrlcache.Cache, error) {
 	c, err := ctrlcache.New(mgr.GetConfig(), ctrlcache.Options{
 		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient(),
 		SyncPeriod:       ptr.To(syncPeriod),
@@ -386,6 +494,9 @@ func withRateLimits(cfg *rest.Config) *rest.Config {
 	return cfg
 }
 
-func concurrency(n int) controller.Options {
-	return controller.Options{MaxConcurrentReconciles: n}
+// kcpOptions bounds KubeadmControlPlane reconciles, which wait on etcd
+// and the workload cluster, as upstream's manager does.
+func kcpOptions(o controller.Options) controller.Options {
+	o.ReconciliationTimeout = 3 * time.Minute
+	return o
 }

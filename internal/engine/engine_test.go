@@ -175,7 +175,7 @@ func TestAccEngineProvisionsAndDeletesAControlPlane(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.Stop)
+	t.Cleanup(func() { e.Stop() })
 	t.Logf("engine started and synced in %s", time.Since(start).Round(time.Millisecond))
 
 	name := fmt.Sprintf("engine-%d", time.Now().UnixNano()%100000)
@@ -286,7 +286,7 @@ func TestAccEngineIgnoresOtherClusters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.Stop)
+	t.Cleanup(func() { e.Stop() })
 
 	mine := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "filter-mine", Labels: map[string]string{clusterv1.WatchLabel: "other-engine"}}}
 	theirs := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "filter-theirs"}}

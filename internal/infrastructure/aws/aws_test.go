@@ -112,7 +112,7 @@ func startEngine(t *testing.T) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.Stop)
+	t.Cleanup(func() { e.Stop() })
 	scheme, err := engine.Scheme(provider)
 	if err != nil {
 		t.Fatal(err)

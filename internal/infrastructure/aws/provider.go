@@ -7,7 +7,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/api/v1alpha1"
@@ -29,7 +28,7 @@ func (Provider) AddToScheme(s *runtime.Scheme) error { return infrav1.AddToSchem
 // SetupWithManager adds the AWSCluster and AWSMachine reconcilers.
 func (p Provider) SetupWithManager(ctx context.Context, mgr ctrl.Manager, deps engine.Dependencies) error {
 	clients := controllers.CachedClients(p.Settings)
-	opts := controller.Options{MaxConcurrentReconciles: 10}
+	opts := deps.ControllerOptions(10)
 	if err := (&controllers.AWSClusterReconciler{Client: mgr.GetClient(), Clients: clients, WatchFilterValue: deps.WatchFilterValue, Owns: deps.Owns}).
 		SetupWithManager(ctx, mgr, opts); err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
 	infrav1 "github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/digitalocean/api/v1alpha1"
@@ -36,7 +35,7 @@ func (p Provider) SetupWithManager(ctx context.Context, mgr ctrl.Manager, deps e
 	client := controllers.CachedClient(p.Settings)
 	// DigitalOcean's rate limit (250 requests a minute) is the account's,
 	// not the process's: fewer passes at once than AWS's.
-	opts := controller.Options{MaxConcurrentReconciles: 5}
+	opts := deps.ControllerOptions(5)
 	if err := (&controllers.DOClusterReconciler{Client: mgr.GetClient(), Cloud: client, WatchFilterValue: deps.WatchFilterValue, Owns: deps.Owns}).
 		SetupWithManager(ctx, mgr, opts); err != nil {
 		return err
