@@ -26,3 +26,15 @@ const Prefix = "terraform-capi.io/"
 // RoleLabel tells the provider's templates apart (control-plane, or a
 // deployment's).
 const RoleLabel = Prefix + "role"
+
+// ManagerName is the in-cluster controller manager's name: its field
+// manager and the name of its Deployment.
+const ManagerName = "capi-terraform-manager"
+
+// ManagerNamespace is where the in-cluster manager runs by default, and
+// ManagerLeaderElectionID the Lease its replicas elect a leader on: what
+// the provider looks for in in_cluster mode.
+const (
+	ManagerNamespace        = "capi-terraform-system"
+	ManagerLeaderElectionID = "capi-terraform-manager"
+)

@@ -39,8 +39,19 @@ func Binary() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "bin", "capi-lab")
 }
 
-// Start runs `capi-lab up --detach` in a new temporary directory.
-func Start() (*Lab, error) {
+// ManagerBinary is the in-cluster controller manager: $CAPI_MANAGER_BIN,
+// or bin/capi-manager at the repository root (what `make manager` builds).
+func ManagerBinary() string {
+	if b := os.Getenv("CAPI_MANAGER_BIN"); b != "" {
+		return b
+	}
+	_, file, _, _ := goruntime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "bin", "capi-manager")
+}
+
+// Start runs `capi-lab up --detach` in a new temporary directory, with
+// extra flags of capi-lab up (StartWithManager's, for one).
+func Start(extra ...string) (*Lab, error) {
 	bin := Binary()
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("capi-lab binary not found at %s (run `make lab` or set CAPI_LAB_BIN): %w", bin, err)
@@ -55,7 +66,7 @@ func Start() (*Lab, error) {
 			return nil, err
 		}
 		l := &Lab{Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), bin: bin}
-		out, err := l.run("up", "--detach")
+		out, err := l.run(append([]string{"up", "--detach"}, extra...)...)
 		if err == nil {
 			return l, nil
 		}
@@ -64,6 +75,43 @@ func Start() (*Lab, error) {
 		_ = l.Stop()
 	}
 	return nil, errors.Join(errs...)
+}
+
+// StartWithManager starts a lab that runs the in-cluster controller
+// manager (ManagerBinary) against its management plane, as a Deployment
+// would, with args after the lab's own flags.
+func StartWithManager(args ...string) (*Lab, error) {
+	bin := ManagerBinary()
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("capi-manager binary not found at %s (run `make manager` or set CAPI_MANAGER_BIN): %w", bin, err)
+	}
+	flags := []string{"--manager", bin}
+	for _, a := range args {
+		flags = append(flags, "--manager-arg", a)
+	}
+	return Start(flags...)
+}
+
+// StopManager stops the lab's manager until StartManager.
+func (l *Lab) StopManager() error {
+	if out, err := l.run("manager", "stop"); err != nil {
+		return fmt.Errorf("capi-lab manager stop: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// StartManager starts the lab's manager again after StopManager.
+func (l *Lab) StartManager() error {
+	if out, err := l.run("manager", "start"); err != nil {
+		return fmt.Errorf("capi-lab manager start: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// ManagerLog is what the lab's manager has written so far.
+func (l *Lab) ManagerLog() string {
+	b, _ := os.ReadFile(filepath.Join(l.Dir, "manager.log"))
+	return string(b)
 }
 
 // Stop stops the lab and removes its directory.

@@ -3,7 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
+	"log"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -31,6 +33,10 @@ type engineRunner struct {
 	kube *kube.Client
 	// providers are the clouds' reconcilers, configured.
 	providers []engine.Provider
+	// manager, in in_cluster mode, is the Lease of the manager that
+	// reconciles instead: the runner then starts no engine and takes no
+	// cluster Lease.
+	manager *managerLease
 
 	// engine is the running engine, if any; Shutdown stops it.
 	mu     sync.Mutex
@@ -45,6 +51,9 @@ type engineRunner struct {
 // apply holds it (until ctx ends): two applies never reconcile one cluster
 // at once.
 func (r *engineRunner) lock(ctx context.Context, namespace, cluster string) error {
+	if r.manager != nil {
+		return r.manager.check(ctx, r.kube)
+	}
 	r.locksOnce.Do(func() { r.locks, r.locksErr = kube.NewLocks(r.kube) })
 	if r.locksErr != nil {
 		return r.locksErr
@@ -56,6 +65,9 @@ func (r *engineRunner) lock(ctx context.Context, namespace, cluster string) erro
 // start takes the cluster's lease and makes sure the engine runs: what every
 // write to a cluster with reconcilers needs first.
 func (r *engineRunner) start(ctx context.Context, namespace, cluster string) error {
+	if r.manager != nil {
+		return r.manager.check(ctx, r.kube)
+	}
 	// The lease first: the engine writes only to clusters whose lease it
 	// holds, so taking it later would only delay the first reconciles.
 	if err := r.lock(ctx, namespace, cluster); err != nil {
@@ -92,15 +104,24 @@ func (r *engineRunner) ensure(ctx context.Context) error {
 }
 
 // stop stops the engine, letting the reconciles in flight finish (for at
-// most the engine's graceful shutdown timeout), so that none ends halfway
-// between a cloud call and the status that records it.
+// most the engine's drain timeout), so that none ends halfway between a
+// cloud call and the status that records it.
 func (r *engineRunner) stop() {
 	r.mu.Lock()
 	e := r.engine
 	r.engine = nil
 	r.mu.Unlock()
-	if e != nil {
-		e.Stop()
+	if e == nil {
+		return
+	}
+	began := time.Now()
+	idle := e.Stop()
+	// Terraform has closed the plugin's log channel by now; standard error
+	// still reaches its log.
+	if idle {
+		log.Printf("[DEBUG] stopped the embedded Cluster API reconcilers in %s, every reconcile in flight finished", time.Since(began).Round(time.Millisecond))
+	} else {
+		log.Printf("[WARN] stopped the embedded Cluster API reconcilers after %s with reconciles still in flight; the next apply resumes them", time.Since(began).Round(time.Millisecond))
 	}
 }
 
@@ -123,9 +144,9 @@ func Shutdown() {
 	})
 }
 
-func runnerFor(k *kube.Client, providers []engine.Provider) *engineRunner {
-	key := fmt.Sprintf("%s|%+v", k.RESTConfig().Host, providers)
-	r, _ := runners.LoadOrStore(key, &engineRunner{kube: k, providers: providers})
+func runnerFor(k *kube.Client, providers []engine.Provider, manager *managerLease) *engineRunner {
+	key := fmt.Sprintf("%s|%+v|%+v", k.RESTConfig().Host, providers, manager)
+	r, _ := runners.LoadOrStore(key, &engineRunner{kube: k, providers: providers, manager: manager})
 	return r.(*engineRunner)
 }
 

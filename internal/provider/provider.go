@@ -4,9 +4,13 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/list"
@@ -14,13 +18,24 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/terraform-capi/terraform-provider-capi/internal/engine"
+	"github.com/terraform-capi/terraform-provider-capi/internal/identity"
 	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/registry"
 	"github.com/terraform-capi/terraform-provider-capi/internal/kube"
+	"github.com/terraform-capi/terraform-provider-capi/internal/validators"
 )
+
+// The provider's reconcile modes.
+const (
+	reconcileEmbedded  = "embedded"
+	reconcileInCluster = "in_cluster"
+)
+
+var reconcileModes = []string{reconcileEmbedded, reconcileInCluster}
 
 var (
 	_ provider.Provider                       = (*capiProvider)(nil)
@@ -38,7 +53,9 @@ func New(version string) func() provider.Provider {
 }
 
 type providerModel struct {
-	Kubernetes *kubernetesModel `tfsdk:"kubernetes"`
+	Reconcile        types.String     `tfsdk:"reconcile"`
+	ManagerNamespace types.String     `tfsdk:"manager_namespace"`
+	Kubernetes       *kubernetesModel `tfsdk:"kubernetes"`
 	// The clouds' blocks: how their reconcilers reach them.
 	cloudBlocks
 }
@@ -63,6 +80,24 @@ func (p *capiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Manages Kubernetes clusters as [Cluster API](https://cluster-api.sigs.k8s.io) objects in a management cluster. " +
 			"On first write the provider installs the Cluster API CRDs it needs (core, kubeadm bootstrap and control plane, serving `v1beta2`).",
+		Attributes: map[string]schema.Attribute{
+			"reconcile": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Who runs the reconcilers. `embedded` (default): the provider runs them during `apply` and `destroy`, " +
+					"and nothing reconciles between applies. `in_cluster`: the `capi-manager` controller manager runs them in the management cluster " +
+					"(see the provider's `config/` manifests), so that health checks, remediation and certificate renewal go on between applies; " +
+					"the provider then only writes the objects and waits for them, and an apply fails at once when no manager is running. " +
+					"Switching between the two changes no resource. In embedded mode an installed manager leaves alone the clusters an apply is working on. " +
+					"Environment: `CAPI_RECONCILE`.",
+				Validators: []validator.String{stringvalidator.OneOf(reconcileModes...)},
+			},
+			"manager_namespace": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Namespace of the in-cluster manager, where its leader election Lease `" + identity.ManagerLeaderElectionID +
+					"` is (`reconcile = \"in_cluster\"`). Default: `" + identity.ManagerNamespace + "`. Environment: `CAPI_MANAGER_NAMESPACE`.",
+				Validators: []validator.String{validators.DNS1123Label()},
+			},
+		},
 		Blocks: map[string]schema.Block{
 			"kubernetes": schema.SingleNestedBlock{
 				MarkdownDescription: "How to reach the management cluster. Every attribute falls back to an environment variable; " +
@@ -155,6 +190,23 @@ func (p *capiProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		return
 	}
 	tflog.Debug(ctx, "management cluster configured", map[string]any{"source": kc.Source()})
+	mode := stringOrEnv(cfg.Reconcile, "CAPI_RECONCILE")
+	if mode == "" {
+		mode = reconcileEmbedded
+	}
+	if !slices.Contains(reconcileModes, mode) {
+		resp.Diagnostics.AddAttributeError(path.Root("reconcile"), "Invalid reconcile mode",
+			fmt.Sprintf("CAPI_RECONCILE is %q; it must be one of %s.", mode, strings.Join(reconcileModes, ", ")))
+		return
+	}
+	var manager *managerLease
+	if mode == reconcileInCluster {
+		ns := stringOrEnv(cfg.ManagerNamespace, "CAPI_MANAGER_NAMESPACE")
+		if ns == "" {
+			ns = identity.ManagerNamespace
+		}
+		manager = &managerLease{namespace: ns, name: identity.ManagerLeaderElectionID}
+	}
 	var providers []engine.Provider
 	for _, cloud := range registry.All() {
 		p, d := cloud.EngineProvider(ctx, *cfg.field(cloud.Name()))
@@ -166,7 +218,7 @@ func (p *capiProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	}
 	data := &providerData{
 		kube:     client,
-		engine:   runnerFor(client, providers),
+		engine:   runnerFor(client, providers, manager),
 		creating: &inFlight{},
 		planned:  &declarations{},
 	}
