@@ -31,6 +31,13 @@ var manifests embed.FS
 // installer that finds the same digest can skip the apply.
 const DigestAnnotation = "terraform-capi.io/manifest-digest"
 
+// ClusterctlLabel is on every CRD that Install applies, as clusterctl puts
+// it on the components of the providers it installs: `clusterctl move`
+// moves the objects of the kinds whose CRDs carry it, and `clusterctl
+// delete` finds a provider's CRDs by it and their cluster.x-k8s.io/provider
+// label. Its value is empty, as clusterctl's.
+const ClusterctlLabel = "clusterctl.cluster.x-k8s.io"
+
 var crdResource = apiextensionsv1.SchemeGroupVersion.WithResource("customresourcedefinitions")
 
 // Manifest is one embedded CRD.
@@ -70,11 +77,23 @@ func readManifests(dir fs.FS) ([]Manifest, error) {
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256(data)
 		u := &unstructured.Unstructured{}
 		if err := yaml.Unmarshal(data, &u.Object); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[ClusterctlLabel] = ""
+		u.SetLabels(labels)
+		// The digest is of what is applied: the manifest with the labels
+		// added here (JSON's keys are sorted), before its own annotation.
+		applied, err := u.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		sum := sha256.Sum256(applied)
 		digest := hex.EncodeToString(sum[:12])
 		annotations := u.GetAnnotations()
 		if annotations == nil {
@@ -86,6 +105,11 @@ func readManifests(dir fs.FS) ([]Manifest, error) {
 	}
 	return out, nil
 }
+
+// Install lists the CRDs' metadata, applies (creating) those not current
+// and reads them until they are established.
+//
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch;create;update;patch
 
 // Install makes the cluster's CRDs match the embedded manifests and those
 // of clouds. It lists

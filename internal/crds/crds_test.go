@@ -31,6 +31,9 @@ func TestManifestsServeOneVersionWithContractLabels(t *testing.T) {
 		if m.Object.GetLabels()["cluster.x-k8s.io/provider"] == "" {
 			t.Errorf("%s: provider label missing", m.Name)
 		}
+		if v, ok := m.Object.GetLabels()[ClusterctlLabel]; !ok || v != "" {
+			t.Errorf("%s: clusterctl label %q (present %v), want it empty", m.Name, v, ok)
+		}
 		if m.Object.GetAnnotations()[DigestAnnotation] != m.Digest || len(m.Digest) != 24 {
 			t.Errorf("%s: digest annotation %q, digest %q", m.Name, m.Object.GetAnnotations()[DigestAnnotation], m.Digest)
 		}

@@ -16,6 +16,15 @@ import (
 var clusterKind = reconcile.Kind{Cloud: awsCloud, Finalizer: infrav1.ClusterFinalizer,
 	Conditions: []string{infrav1.NetworkReadyCondition, infrav1.SecurityGroupsReadyCondition, infrav1.LoadBalancerReadyCondition}}
 
+// The AWSCluster reconciler reads its Cluster and writes the AWSCluster,
+// its status and finalizer, and events. Cluster API's reconcilers create,
+// patch and delete the provider's kinds too (their own markers grant that
+// on infrastructure.cluster.x-k8s.io only), hence every verb here.
+//
+// +kubebuilder:rbac:groups=infrastructure.terraform-capi.io,resources=awsclusters;awsclusters/status;awsclusters/finalizers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters;clusters/status,verbs=get;list;watch
+// +kubebuilder:rbac:groups=core,resources=events,verbs=create;patch
+
 // AWSClusterReconciler makes an AWSCluster's network and API server load
 // balancer exist, and deletes them.
 type AWSClusterReconciler struct {

@@ -19,6 +19,18 @@ import (
 var machineKind = reconcile.Kind{Cloud: awsCloud, Finalizer: infrav1.MachineFinalizer, Conditions: []string{infrav1.InstanceReadyCondition},
 	Infrastructure: "the cluster's network and load balancer"}
 
+// The AWSMachine reconciler reads its Machine, Cluster and AWSCluster and
+// the Machine's bootstrap data Secret, and writes the AWSMachine, its
+// status and finalizer, and events. Cluster API's MachineSet and
+// KubeadmControlPlane reconcilers create AWSMachines from
+// AWSMachineTemplates and the Machine reconciler deletes them.
+//
+// +kubebuilder:rbac:groups=infrastructure.terraform-capi.io,resources=awsmachines;awsmachines/status;awsmachines/finalizers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=infrastructure.terraform-capi.io,resources=awsmachinetemplates,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machines;machines/status;clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=core,resources=events,verbs=create;patch
+
 // AWSMachineReconciler runs and terminates the EC2 instance of a Machine.
 type AWSMachineReconciler struct {
 	Client           client.Client

@@ -43,6 +43,17 @@ const (
 var clusterKind = reconcile.Kind{Cloud: doCloud, Finalizer: infrav1.ClusterFinalizer,
 	Conditions: []string{infrav1.VPCReadyCondition, infrav1.FirewallReadyCondition, infrav1.LoadBalancerReadyCondition}}
 
+// The DOCluster reconciler reads its Cluster and the cluster's Machines
+// and DOMachines (whose addresses its firewall admits), and writes the
+// DOCluster, its status and finalizer, and events. Cluster API's
+// reconcilers create, patch and delete the provider's kinds too (their own
+// markers grant that on infrastructure.cluster.x-k8s.io only), hence every
+// verb here.
+//
+// +kubebuilder:rbac:groups=infrastructure.terraform-capi.io,resources=doclusters;doclusters/status;doclusters/finalizers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters;clusters/status;machines,verbs=get;list;watch
+// +kubebuilder:rbac:groups=core,resources=events,verbs=create;patch
+
 // DOClusterReconciler makes a DOCluster's VPC, firewall and API server
 // load balancer exist, and deletes them.
 type DOClusterReconciler struct {

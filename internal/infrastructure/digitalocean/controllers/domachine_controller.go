@@ -30,6 +30,18 @@ const (
 var machineKind = reconcile.Kind{Cloud: doCloud, Finalizer: infrav1.MachineFinalizer, Conditions: []string{infrav1.DropletReadyCondition},
 	Infrastructure: "the cluster's VPC, firewall and load balancer"}
 
+// The DOMachine reconciler reads its Machine, Cluster and DOCluster and
+// the Machine's bootstrap data Secret, and writes the DOMachine, its
+// status and finalizer, and events. Cluster API's MachineSet and
+// KubeadmControlPlane reconcilers create DOMachines from
+// DOMachineTemplates and the Machine reconciler deletes them.
+//
+// +kubebuilder:rbac:groups=infrastructure.terraform-capi.io,resources=domachines;domachines/status;domachines/finalizers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=infrastructure.terraform-capi.io,resources=domachinetemplates,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machines;machines/status;clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=core,resources=events,verbs=create;patch
+
 // DOMachineReconciler creates and deletes the droplet of a Machine.
 type DOMachineReconciler struct {
 	Cloud            ClientFactory
