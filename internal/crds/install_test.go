@@ -78,6 +78,20 @@ func TestAccInstall(t *testing.T) {
 	if n := count(log.take(), "PATCH"); n != len(ms) {
 		t.Errorf("first install applied %d CRDs, want %d", n, len(ms))
 	}
+	// Labelled for clusterctl: what `clusterctl move` lists.
+	labelled, err := dynamic.NewForConfigOrDie(base).Resource(crdResource).List(ctx, metav1.ListOptions{LabelSelector: ClusterctlLabel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, c := range labelled.Items {
+		names[c.GetName()] = true
+	}
+	for _, m := range ms {
+		if !names[m.Name] {
+			t.Errorf("CRD %s installed without the %s label", m.Name, ClusterctlLabel)
+		}
+	}
 
 	// Already current: one LIST of metadata, nothing else.
 	if err := Install(ctx, cfg, "test", registry.CRDs()...); err != nil {

@@ -18,11 +18,16 @@ func Render(dir string) ([]*unstructured.Unstructured, error) {
 	}
 	out := make([]*unstructured.Unstructured, 0, resources.Size())
 	for _, r := range resources.Resources() {
-		m, err := r.Map()
+		// Through JSON, for the value types of unstructured objects.
+		data, err := r.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
 		}
-		out = append(out, &unstructured.Unstructured{Object: m})
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+		}
+		out = append(out, u)
 	}
 	return out, nil
 }
