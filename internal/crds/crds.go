@@ -150,16 +150,17 @@ func Install(ctx context.Context, cfg *rest.Config, fieldManager string, clouds 
 		applied = append(applied, m.Name)
 	}
 	for _, name := range applied {
-		if err := waitEstablished(ctx, dyn, name); err != nil {
+		if err := WaitEstablished(ctx, dyn, name); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// waitEstablished polls briefly: a CRD is established within a second of
-// its creation, well before a watch would pay off.
-func waitEstablished(ctx context.Context, dyn dynamic.Interface, name string) error {
+// WaitEstablished waits until the CRD name is established (its kinds are
+// served). It polls briefly: a CRD is established within a second of its
+// creation, well before a watch would pay off.
+func WaitEstablished(ctx context.Context, dyn dynamic.Interface, name string) error {
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		u, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {

@@ -110,7 +110,7 @@ func (in installer) install(ctx context.Context, objs []*unstructured.Unstructur
 		}
 		if i == 0 {
 			for _, o := range crdObjs {
-				if err := waitEstablished(ctx, in.dyn, o.GetName()); err != nil {
+				if err := crds.WaitEstablished(ctx, in.dyn, o.GetName()); err != nil {
 					return err
 				}
 			}
@@ -118,25 +118,6 @@ func (in installer) install(ctx context.Context, objs []*unstructured.Unstructur
 		}
 	}
 	return nil
-}
-
-func waitEstablished(ctx context.Context, dyn dynamic.Interface, name string) error {
-	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		u, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		var crd apiextensionsv1.CustomResourceDefinition
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &crd); err != nil {
-			return false, err
-		}
-		for _, c := range crd.Status.Conditions {
-			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
 }
 
 // serviceAccountKubeconfig writes a copy of the lab's admin kubeconfig

@@ -8,12 +8,12 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	coordinationlisters "k8s.io/client-go/listers/coordination/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // ApplyLeases tells a long-running controller manager which clusters an
@@ -66,11 +66,12 @@ func leaseHeld(l *coordinationv1.Lease, now time.Time) bool {
 // says why there is none: the Lease is missing, or no holder renewed it
 // within its duration.
 func LeaseLeader(ctx context.Context, c *Client, namespace, name string) (string, error) {
-	cs, err := kubernetes.NewForConfig(c.RESTConfig())
+	reader, err := c.Reader()
 	if err != nil {
 		return "", err
 	}
-	lease, err := cs.CoordinationV1().Leases(namespace).Get(ctx, name, metav1.GetOptions{})
+	lease := &coordinationv1.Lease{}
+	err = reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, lease)
 	if apierrors.IsNotFound(err) {
 		return "", fmt.Errorf("its leader election Lease %s/%s does not exist", namespace, name)
 	}
