@@ -77,10 +77,30 @@ func Start(extra ...string) (*Lab, error) {
 	return nil, errors.Join(errs...)
 }
 
+// ClusterctlBinary is Cluster API's CLI: $CAPI_CLUSTERCTL_BIN, or
+// bin/clusterctl at the repository root (what `make clusterctl` builds).
+func ClusterctlBinary() string {
+	if b := os.Getenv("CAPI_CLUSTERCTL_BIN"); b != "" {
+		return b
+	}
+	_, file, _, _ := goruntime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "bin", "clusterctl")
+}
+
 // StartWithManager starts a lab that runs the in-cluster controller
 // manager (ManagerBinary) against its management plane, as a Deployment
 // would, with args after the lab's own flags.
 func StartWithManager(args ...string) (*Lab, error) {
+	flags, err := ManagerFlags(args...)
+	if err != nil {
+		return nil, err
+	}
+	return Start(flags...)
+}
+
+// ManagerFlags are the flags of capi-lab up that run the in-cluster
+// manager with args.
+func ManagerFlags(args ...string) ([]string, error) {
 	bin := ManagerBinary()
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("capi-manager binary not found at %s (run `make manager` or set CAPI_MANAGER_BIN): %w", bin, err)
@@ -89,8 +109,13 @@ func StartWithManager(args ...string) (*Lab, error) {
 	for _, a := range args {
 		flags = append(flags, "--manager-arg", a)
 	}
-	return Start(flags...)
+	return flags, nil
 }
+
+// SharingClouds are the flags of capi-lab up that make a second
+// management plane beside l: it uses l's cloud simulators and workload
+// clusters, as two management clusters use one cloud account.
+func (l *Lab) SharingClouds() []string { return []string{"--clouds-of", l.Dir} }
 
 // StopManager stops the lab's manager until StartManager.
 func (l *Lab) StopManager() error {

@@ -38,7 +38,7 @@ Usage:
                 [--health-check-time-scale 0.1] [--consistency-delay 1s]
                 [--do-load-balancer-delay 5s] [--do-load-balancer-ip-delay 2s]
                 [--do-vpc-release-delay 5s] [--do-rate-limit 250/5000]
-                [--manager PATH [--manager-arg X]...]
+                [--manager PATH [--manager-arg X]...] [--clouds-of D2]
                                                                     start it
   capi-lab down [--dir D]                                           stop it
   capi-lab env  [--dir D]                                           print shell exports for eval
@@ -64,6 +64,13 @@ balancer stays new, --do-load-balancer-ip-delay how long it has no IP,
 VPC from being deleted (403, as on DigitalOcean for a while). --do-rate-limit
 is DigitalOcean's requests per minute and per hour of a token (429 above
 them, with ratelimit-reset); 0/0 turns it off.
+
+--clouds-of D2 makes a second management plane beside the lab in D2: it
+serves no cloud simulators of its own, and its clients (capi-lab env, the
+manager) use D2's, so that clusterctl move can take clusters from one
+management plane to the other with their cloud resources and workload
+clusters in place. D2's lab must run for them to answer; the choice is kept
+in D for later starts.
 
 --manager runs PATH, a controller manager, as a child of the lab, the way a
 Deployment runs it in a management cluster: once the API server is ready,
@@ -177,6 +184,7 @@ func up(args []string) error {
 	doVPCRelease := fs.Duration("do-vpc-release-delay", 5*time.Second, "how long a deleted droplet or load balancer stays a member of its VPC")
 	doRateLimit := fs.String("do-rate-limit", "250/5000", "DigitalOcean's requests a minute/an hour per token (0/0: none)")
 	managerPath := fs.String("manager", "", "controller manager executable to run against the lab, restarted when it exits")
+	cloudsOf := fs.String("clouds-of", "", "serve no cloud simulators: use those of the lab in this directory (a second management plane)")
 	var extraArgs stringList
 	fs.Var(&extraArgs, "manager-arg", "an argument for the manager after the lab's (repeatable)")
 	dir, err := parse(fs, args, d)
@@ -206,6 +214,23 @@ func up(args []string) error {
 			return fmt.Errorf("--manager: %s is no executable file", *managerPath)
 		}
 	}
+	var perMinute, perHour int
+	if _, err := fmt.Sscanf(*doRateLimit, "%d/%d", &perMinute, &perHour); err != nil || perMinute < 0 || perHour < 0 {
+		return fmt.Errorf("--do-rate-limit must be requests a minute/an hour such as 250/5000, not %q", *doRateLimit)
+	}
+	awsConfig := awssim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale, ConsistencyDelay: *consistency}
+	doConfig := dosim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale,
+		LoadBalancerDelay: *doLBDelay, LoadBalancerIPDelay: *doLBIPDelay, VPCReleaseDelay: *doVPCRelease,
+		RateLimitPerMinute: perMinute, RateLimitPerHour: perHour}
+	if *cloudsOf != "" {
+		other, err := filepath.Abs(*cloudsOf)
+		if err != nil {
+			return err
+		}
+		if err := dir.ShareClouds(mgmt.Dir(other)); err != nil {
+			return fmt.Errorf("--clouds-of: %w", err)
+		}
+	}
 	if *detach {
 		return startDetached(dir, args, *managerPath)
 	}
@@ -213,21 +238,7 @@ func up(args []string) error {
 	if err != nil {
 		return err
 	}
-	var perMinute, perHour int
-	if _, err := fmt.Sscanf(*doRateLimit, "%d/%d", &perMinute, &perHour); err != nil || perMinute < 0 || perHour < 0 {
-		return fmt.Errorf("--do-rate-limit must be requests a minute/an hour such as 250/5000, not %q", *doRateLimit)
-	}
-	sim := awssim.New(awssim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale, ConsistencyDelay: *consistency})
-	do := dosim.New(dosim.Config{BootDelay: *bootDelay, HealthCheckTimeScale: *healthScale,
-		LoadBalancerDelay: *doLBDelay, LoadBalancerIPDelay: *doLBIPDelay, VPCReleaseDelay: *doVPCRelease,
-		RateLimitPerMinute: perMinute, RateLimitPerHour: perHour})
-	if err := simulateWorkloads(sim, do); err != nil {
-		return err
-	}
-	if err := serve("AWS", ports.AWS, sim); err != nil {
-		return err
-	}
-	if err := serve("DigitalOcean", ports.DigitalOcean, do); err != nil {
+	if err := serveClouds(dir, ports, awsConfig, doConfig); err != nil {
 		return err
 	}
 	// No lab runs in dir: what a previous one left of its manager is stale.
@@ -265,6 +276,25 @@ func up(args []string) error {
 		defer func() { cancel(); <-done }()
 	}
 	return mgmt.Run(dir, ports)
+}
+
+// serveClouds starts the AWS and DigitalOcean simulators and their
+// simulated workload clusters, unless the lab shares another's.
+func serveClouds(dir mgmt.Dir, ports mgmt.Ports, awsConfig awssim.Config, doConfig dosim.Config) error {
+	if other, ok := dir.SharesCloudsOf(); ok {
+		if _, up := running(other); !up {
+			log.Printf("the lab in %s, whose clouds this one uses, is not running: its clients get connection refused until it is", other)
+		}
+		return nil
+	}
+	sim, do := awssim.New(awsConfig), dosim.New(doConfig)
+	if err := simulateWorkloads(sim, do); err != nil {
+		return err
+	}
+	if err := serve("AWS", ports.AWS, sim); err != nil {
+		return err
+	}
+	return serve("DigitalOcean", ports.DigitalOcean, do)
 }
 
 // stringList is a repeatable flag.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Ports are chosen on the first start and kept, so that a kubeconfig written
@@ -37,6 +38,9 @@ func (d Dir) Kubeconfig() string { return d.Path("kubeconfig") }
 func (d Dir) PIDFile() string    { return d.Path("lab.pid") }
 func (d Dir) LogFile() string    { return d.Path("lab.log") }
 func (d Dir) portsFile() string  { return d.Path("ports.json") }
+
+// cloudsFile names the lab whose cloud simulators this one uses.
+func (d Dir) cloudsFile() string { return d.Path("clouds-of") }
 
 // LoadOrChoosePorts returns the ports saved in the directory, picking free
 // loopback ports for any not saved yet (a new directory, or one from an
@@ -102,4 +106,49 @@ func freePort(taken map[int]bool) (int, error) {
 		return port, nil
 	}
 	return 0, fmt.Errorf("no free port on 127.0.0.1 between %d and %d", minPort, maxPort)
+}
+
+// ShareClouds makes this lab a second management plane beside the lab in
+// other: its clients (capi-lab env, the manager) reach other's AWS and
+// DigitalOcean simulators, and it serves none of its own. Remembered in
+// the directory, so a later up shares again; other must have started once.
+func (d Dir) ShareClouds(other Dir) error {
+	if other == d {
+		return fmt.Errorf("a lab cannot share its own clouds (%s)", d)
+	}
+	data, err := os.ReadFile(other.portsFile())
+	if err != nil {
+		return fmt.Errorf("no lab in %s to share clouds with: %w", other, err)
+	}
+	var theirs Ports
+	if err := json.Unmarshal(data, &theirs); err != nil {
+		return fmt.Errorf("reading %s: %w", other.portsFile(), err)
+	}
+	if theirs.AWS == 0 || theirs.DigitalOcean == 0 {
+		return fmt.Errorf("the lab in %s has no cloud simulators to share", other)
+	}
+	if err := os.MkdirAll(string(d), 0o700); err != nil {
+		return err
+	}
+	ours := Ports{}
+	if data, err := os.ReadFile(d.portsFile()); err == nil {
+		if err := json.Unmarshal(data, &ours); err != nil {
+			return fmt.Errorf("reading %s: %w", d.portsFile(), err)
+		}
+	}
+	ours.AWS, ours.DigitalOcean = theirs.AWS, theirs.DigitalOcean
+	data, _ = json.MarshalIndent(ours, "", "  ")
+	if err := os.WriteFile(d.portsFile(), data, 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(d.cloudsFile(), []byte(string(other)+"\n"), 0o600)
+}
+
+// SharesCloudsOf is the lab whose clouds this one uses, if any.
+func (d Dir) SharesCloudsOf() (Dir, bool) {
+	data, err := os.ReadFile(d.cloudsFile())
+	if err != nil {
+		return "", false
+	}
+	return Dir(strings.TrimSpace(string(data))), true
 }
