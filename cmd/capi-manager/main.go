@@ -163,6 +163,17 @@ func run(ctx context.Context, f flags) error {
 	if err != nil {
 		return err
 	}
+	// Writes to a cluster an apply held were refused, and the reconcilers
+	// back off after each (up to 1000 s): once the apply lets go, retry.
+	err = applies.OnRelease(func(namespace, cluster string) {
+		if n := e.Retry(namespace); n > 0 {
+			log.Info("an apply let go of a cluster: retrying the reconciles refused meanwhile", "cluster", namespace+"/"+cluster, "reconciles", n)
+		}
+	})
+	if err != nil {
+		e.Stop()
+		return err
+	}
 	log.Info("capi-manager started", "version", version, "watchFilter", f.watchFilter,
 		"leaderElection", f.leaderElect, "lease", f.leaderElectionNamespace+"/"+f.leaderElectionID)
 	select {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,10 @@ type drain struct {
 	once     sync.Once
 	// draining is closed when the drain begins.
 	draining chan struct{}
+
+	mu sync.Mutex
+	// queues are the engine's controllers' queues, for retry.
+	queues []*drainingQueue
 }
 
 func newDrain() *drain { return &drain{draining: make(chan struct{})} }
@@ -63,9 +68,37 @@ func (d *drain) controllerOptions(o controller.Options, log logr.Logger) control
 			po.Log = log.WithValues("controller", name)
 			po.RateLimiter = rl
 		})
-		return &drainingQueue{PriorityQueue: q, drain: d}
+		dq := &drainingQueue{PriorityQueue: q, drain: d}
+		d.mu.Lock()
+		d.queues = append(d.queues, dq)
+		d.mu.Unlock()
+		return dq
 	}
 	return o
+}
+
+// retry makes every item of the namespace that a controller is backing
+// off from (its reconcile failed) ready now, with its backoff reset, and
+// returns how many it made ready. Writes refused while an embedded apply
+// held a cluster's Lease fail as conflicts, and after a few the
+// rate limiter waits minutes (up to 1000 s): once the Lease is released,
+// the reconciles they stood for run at once instead.
+func (d *drain) retry(namespace string) int {
+	d.mu.Lock()
+	queues := slices.Clone(d.queues)
+	d.mu.Unlock()
+	n := 0
+	for _, q := range queues {
+		q.backingOff.Range(func(k, _ any) bool {
+			if item := k.(reconcile.Request); item.Namespace == namespace {
+				q.Forget(item)
+				q.PriorityQueue.AddWithOpts(priorityqueue.AddOpts{}, item)
+				n++
+			}
+			return true
+		})
+	}
+	return n
 }
 
 // drainingQueue counts the items its workers are reconciling and, while
@@ -75,6 +108,29 @@ func (d *drain) controllerOptions(o controller.Options, log logr.Logger) control
 type drainingQueue struct {
 	priorityqueue.PriorityQueue[reconcile.Request]
 	drain *drain
+	// backingOff holds the items added rate limited and not forgotten
+	// since: those whose last reconcile failed.
+	backingOff sync.Map
+}
+
+// AddWithOpts is how controller-runtime requeues into a priority queue,
+// rate limited after an error.
+func (q *drainingQueue) AddWithOpts(o priorityqueue.AddOpts, items ...reconcile.Request) {
+	if o.RateLimited {
+		for _, item := range items {
+			q.backingOff.Store(item, struct{}{})
+		}
+	}
+	q.PriorityQueue.AddWithOpts(o, items...)
+}
+
+func (q *drainingQueue) AddRateLimited(item reconcile.Request) {
+	q.AddWithOpts(priorityqueue.AddOpts{RateLimited: true}, item)
+}
+
+func (q *drainingQueue) Forget(item reconcile.Request) {
+	q.backingOff.Delete(item)
+	q.PriorityQueue.Forget(item)
 }
 
 func (q *drainingQueue) GetWithPriority() (reconcile.Request, int, bool) {

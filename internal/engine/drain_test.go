@@ -6,12 +6,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -153,5 +158,44 @@ func TestAccEngineStopIsBounded(t *testing.T) {
 	}
 	if took := time.Since(began); took > slow.delay+GracefulShutdownTimeout+time.Second {
 		t.Errorf("Stop took %s", took)
+	}
+}
+
+// Retry makes ready now, with a reset backoff, the items of one namespace
+// whose reconcile failed, and leaves alone other namespaces' and items
+// that asked to come back later.
+func TestDrainRetryBringsForwardTheNamespacesBackedOffItems(t *testing.T) {
+	d := newDrain()
+	// Every failure waits an hour: only a retry makes an item ready.
+	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Hour, time.Hour)
+	q := d.controllerOptions(controller.Options{}, logr.Discard()).NewQueue("retry-test", limiter)
+	defer q.ShutDown()
+	failed := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "a", Name: "failed"}}
+	later := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "a", Name: "later"}}
+	elsewhere := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "b", Name: "failed"}}
+	pq := q.(priorityqueue.PriorityQueue[reconcile.Request])
+	pq.AddWithOpts(priorityqueue.AddOpts{RateLimited: true}, failed, elsewhere)
+	pq.AddWithOpts(priorityqueue.AddOpts{After: time.Hour}, later)
+	if n := q.Len(); n != 0 {
+		t.Fatalf("%d items ready before the retry", n)
+	}
+	if n := d.retry("a"); n != 1 {
+		t.Fatalf("retry brought forward %d items, want 1", n)
+	}
+	if n := q.Len(); n != 1 {
+		t.Fatalf("%d items ready after the retry, want 1", n)
+	}
+	item, shutdown := q.Get()
+	if shutdown || item != failed {
+		t.Fatalf("got %v (shutdown %v), want %v", item, shutdown, failed)
+	}
+	if n := limiter.NumRequeues(failed); n != 0 {
+		t.Errorf("the retried item's backoff counts %d failures, want a reset", n)
+	}
+	q.Done(item)
+	// Once it succeeds (forgotten), a retry has nothing to bring forward.
+	q.Forget(item)
+	if n := d.retry("a"); n != 0 {
+		t.Errorf("a second retry brought forward %d items", n)
 	}
 }

@@ -339,6 +339,12 @@ func (e *Engine) Stop() bool {
 	return idle
 }
 
+// Retry reconciles at once what the engine's controllers are backing off
+// from in a namespace, with their backoff reset: a long-running manager
+// calls it when an apply that kept it out of a cluster there ends. It
+// returns how many reconciles it brought forward.
+func (e *Engine) Retry(namespace string) int { return e.drain.retry(namespace) }
+
 // cacheOptions merges what core, CABPK and KCP each ask of the cache:
 // core's options, with Secret data kept for every Cluster API purpose
 // (certificates, kubeconfig, bootstrap data), which KCP and CABPK read,

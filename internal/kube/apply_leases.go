@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -21,8 +22,9 @@ import (
 // process holds. The manager leaves them alone until the apply ends, so
 // one cluster never has two engines at once.
 type ApplyLeases struct {
-	leases coordinationlisters.LeaseLister
-	now    func() time.Time
+	leases   coordinationlisters.LeaseLister
+	informer cache.SharedIndexInformer
+	now      func() time.Time
 }
 
 // WatchApplyLeases starts watching the clusters' Leases in every
@@ -39,7 +41,78 @@ func WatchApplyLeases(ctx context.Context, cfg *rest.Config) (*ApplyLeases, erro
 	if !cache.WaitForCacheSync(ctx.Done(), informer.Informer().HasSynced) {
 		return nil, fmt.Errorf("watching the clusters' Leases: %w", context.Cause(ctx))
 	}
-	return &ApplyLeases{leases: lister, now: time.Now}, nil
+	return &ApplyLeases{leases: lister, informer: informer.Informer(), now: time.Now}, nil
+}
+
+// OnRelease calls released, from the watch's goroutine or a timer's,
+// whenever an apply lets go of a cluster: it releases the cluster's
+// Lease, deletes it, or stops renewing it (a killed provider) and it
+// expires. A manager then acts on the cluster at once, instead of when its
+// reconcilers' backoff after the writes it was refused runs out.
+func (a *ApplyLeases) OnRelease(released func(namespace, cluster string)) error {
+	w := &releaseWatch{now: a.now, afterFunc: time.AfterFunc, held: a.Held, released: released, timers: map[string]*time.Timer{}}
+	_, err := a.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { w.seen(nil, obj) },
+		UpdateFunc: w.seen,
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			w.seen(obj, nil)
+		},
+	})
+	return err
+}
+
+// releaseWatch turns the watch's Lease events into releases.
+type releaseWatch struct {
+	now       func() time.Time
+	afterFunc func(time.Duration, func()) *time.Timer
+	held      func(namespace, cluster string) bool
+	released  func(namespace, cluster string)
+
+	mu sync.Mutex
+	// timers fire when a held Lease expires unless renewed meanwhile.
+	timers map[string]*time.Timer
+}
+
+// seen handles a Lease that was old and is now new (nil: none).
+func (w *releaseWatch) seen(oldObj, newObj any) {
+	oldLease, _ := oldObj.(*coordinationv1.Lease)
+	newLease, _ := newObj.(*coordinationv1.Lease)
+	l := newLease
+	if l == nil {
+		l = oldLease
+	}
+	if l == nil {
+		return
+	}
+	cluster, ok := strings.CutPrefix(l.Name, leasePrefix)
+	if !ok {
+		return
+	}
+	now := w.now()
+	wasHeld := oldLease != nil && leaseHeld(oldLease, now)
+	isHeld := newLease != nil && leaseHeld(newLease, now)
+	key := l.Namespace + "/" + l.Name
+	w.mu.Lock()
+	if t, ok := w.timers[key]; ok {
+		t.Stop()
+		delete(w.timers, key)
+	}
+	if isHeld {
+		// Nothing tells when a Lease expires: look again then.
+		expiry := newLease.Spec.RenewTime.Add(time.Duration(*newLease.Spec.LeaseDurationSeconds) * time.Second)
+		w.timers[key] = w.afterFunc(expiry.Sub(now)+100*time.Millisecond, func() {
+			if !w.held(l.Namespace, cluster) {
+				w.released(l.Namespace, cluster)
+			}
+		})
+	}
+	w.mu.Unlock()
+	if wasHeld && !isHeld {
+		w.released(l.Namespace, cluster)
+	}
 }
 
 // Held reports whether an apply holds the Lease of a cluster now.

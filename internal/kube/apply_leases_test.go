@@ -30,3 +30,47 @@ func TestLeaseHeld(t *testing.T) {
 		}
 	}
 }
+
+// A cluster is released when its Lease loses its holder, is deleted, or
+// expires unrenewed; renewals, other Leases and Leases never held release
+// nothing.
+func TestReleaseWatch(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	lease := func(name, holder string) *coordinationv1.Lease {
+		return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}, Spec: coordinationv1.LeaseSpec{
+			HolderIdentity: ptr.To(holder), RenewTime: &metav1.MicroTime{Time: now}, LeaseDurationSeconds: ptr.To(int32(15))}}
+	}
+	var released []string
+	var timer func()
+	var timerAfter time.Duration
+	stillHeld := true
+	w := &releaseWatch{
+		now:       func() time.Time { return now },
+		afterFunc: func(d time.Duration, f func()) *time.Timer { timerAfter, timer = d, f; return time.NewTimer(time.Hour) },
+		held:      func(string, string) bool { return stillHeld },
+		released:  func(ns, cluster string) { released = append(released, ns+"/"+cluster) },
+		timers:    map[string]*time.Timer{},
+	}
+	held, free := lease(LeaseName("a"), "terraform-provider-capi@host/1"), lease(LeaseName("a"), "")
+
+	w.seen(nil, held)
+	w.seen(held, held)
+	w.seen(nil, lease("capi-terraform-manager", "manager-1"))
+	w.seen(free, free)
+	if len(released) != 0 {
+		t.Fatalf("released %v with no apply letting go", released)
+	}
+	if timerAfter != 15*time.Second+100*time.Millisecond {
+		t.Errorf("expiry checked after %s, want just past the Lease's 15 s", timerAfter)
+	}
+	// A renewed Lease's timer finds it held: nothing released.
+	timer()
+	stillHeld = false
+	timer()
+	w.seen(held, free)
+	w.seen(held, nil)
+	want := []string{"ns/a", "ns/a", "ns/a"}
+	if len(released) != len(want) {
+		t.Fatalf("released %v, want %v (expired, released, deleted)", released, want)
+	}
+}

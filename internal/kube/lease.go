@@ -48,7 +48,10 @@ func NewLocks(c *Client) (*Locks, error) {
 }
 
 // LeaseName is the Lease that guards a cluster.
-func LeaseName(cluster string) string { return "capi-provider-" + cluster }
+func LeaseName(cluster string) string { return leasePrefix + cluster }
+
+// leasePrefix begins the name of every cluster's Lease.
+const leasePrefix = "capi-provider-"
 
 // Lock acquires the Lease of a cluster, waiting while another process holds
 // it, until ctx ends.
