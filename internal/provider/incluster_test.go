@@ -33,19 +33,28 @@ func reconcileMode(mode string) string {
 // never reconciles the clusters of the other tests.
 func useManagerLab(t *testing.T) (*labtest.Lab, cloud.Clients) {
 	t.Helper()
-	labClient(t)
-	lab, err := labtest.StartWithManager()
+	flags, err := labtest.ManagerFlags()
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared := testLab
-	testLab = lab
-	t.Setenv("KUBE_CONFIG_PATH", lab.Kubeconfig)
+	lab := startTestLab(t, flags...)
+	useLab(t, lab)
+	return lab, useLabAWS(t)
+}
+
+// startTestLab starts a lab of this test's own, with flags of capi-lab up,
+// and stops it when the test ends, after the provider let go of it.
+func startTestLab(t *testing.T, flags ...string) *labtest.Lab {
+	t.Helper()
+	labClient(t)
+	lab, err := labtest.Start(flags...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		// The provider's runners and leases are per management cluster:
 		// let this one's go before the lab does.
 		Shutdown()
-		testLab = shared
 		if t.Failed() {
 			t.Logf("manager log (tail):\n%s", tailLines(lab.ManagerLog(), 60))
 		}
@@ -53,7 +62,16 @@ func useManagerLab(t *testing.T) (*labtest.Lab, cloud.Clients) {
 			t.Error(err)
 		}
 	})
-	return lab, useLabAWS(t)
+	return lab
+}
+
+// useLab points testLab and the provider's KUBE_CONFIG_PATH at lab until
+// the test ends.
+func useLab(t *testing.T, lab *labtest.Lab) {
+	shared := testLab
+	testLab = lab
+	t.Setenv("KUBE_CONFIG_PATH", lab.Kubeconfig)
+	t.Cleanup(func() { testLab = shared })
 }
 
 func tailLines(s string, n int) string {
@@ -215,6 +233,7 @@ func TestAccInCluster_handOver(t *testing.T) {
 					checkWorkload(t, key, 3, 2, "v1.36.0"),
 					checkStatusesSettled(t, key, 3, 2),
 					checkOneInstancePerMachine(t, key),
+					checkManagerRetried(lab, key),
 				),
 			},
 			{
@@ -245,4 +264,21 @@ func TestAccInCluster_handOver(t *testing.T) {
 			},
 		},
 	})
+}
+
+// checkManagerRetried checks that once the embedded apply let go of the
+// cluster (checkStatusesSettled ends it), the manager retried at once the
+// reconciles it had been refused meanwhile, rather than after their
+// backoff.
+func checkManagerRetried(lab *labtest.Lab, key client.ObjectKey) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		line := regexp.MustCompile(`let go of a cluster: retrying the reconciles refused meanwhile.*"` + regexp.QuoteMeta(key.String()) + `"`)
+		err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+			return line.MatchString(lab.ManagerLog()), nil
+		})
+		if err != nil {
+			return fmt.Errorf("the manager logged no retry of cluster %s after the embedded apply let go of it:\n%s", key, tailLines(lab.ManagerLog(), 30))
+		}
+		return nil
+	}
 }

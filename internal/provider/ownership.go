@@ -35,6 +35,13 @@ const creatingAnnotation = "terraform-capi.io/creating"
 // The apply deletes it before creating it again.
 const createFailedAnnotation = "terraform-capi.io/create-failed"
 
+// createdUIDAnnotation records the UID an object had when this provider
+// created it. Copies keep it: clusterctl move and backup restores recreate
+// objects with their metadata but new UIDs. The state that recorded that
+// UID then follows the copy, rather than taking it for another object of
+// the same name.
+const createdUIDAnnotation = "terraform-capi.io/created-uid"
+
 // inFlight records the objects that the resources of one Terraform command
 // create, so that two resources of one configuration that declare the same
 // object are told so instead of writing over each other. It lives as long
@@ -150,8 +157,9 @@ func checkCreateAtPlan(ctx context.Context, data *providerData, empty client.Obj
 }
 
 // finishCreate removes the creating mark from obj, as Create hands the
-// object to Terraform; a create that failed (diags has an error: Terraform
-// taints it) gets the create-failed mark instead. It gets time of its own: a create that timed out
+// object to Terraform, and records its UID (createdUIDAnnotation); a
+// create that failed (diags has an error: Terraform taints it) gets the
+// create-failed mark too. It gets time of its own: a create that timed out
 // still hands over its objects. A mark left behind (the management cluster
 // unreachable) goes with the next update, which applies without it.
 func finishCreate(ctx context.Context, cl client.Client, obj client.Object, kind string, diags *diag.Diagnostics) {
@@ -161,8 +169,12 @@ func finishCreate(ctx context.Context, cl client.Client, obj client.Object, kind
 	}
 	ctx, cancel := afterWait(ctx)
 	defer cancel()
-	patch := client.RawPatch(apitypes.MergePatchType,
-		[]byte(`{"metadata":{"annotations":{"`+creatingAnnotation+`":null,"`+createFailedAnnotation+`":`+failed+`}}}`))
+	createdUID := "null"
+	if uid := obj.GetUID(); uid != "" {
+		createdUID = `"` + string(uid) + `"`
+	}
+	patch := client.RawPatch(apitypes.MergePatchType, []byte(`{"metadata":{"annotations":{"`+creatingAnnotation+`":null,"`+
+		createFailedAnnotation+`":`+failed+`,"`+createdUIDAnnotation+`":`+createdUID+`}}}`))
 	target := obj.DeepCopyObject().(client.Object)
 	if err := cl.Patch(ctx, target, patch, client.FieldOwner(kube.FieldManager)); err != nil && !kube.IsNotFound(err) {
 		diags.AddWarning(kind+" "+obj.GetNamespace()+"/"+obj.GetName()+" still marked as being created",
@@ -184,9 +196,21 @@ func appliedByProvider(obj client.Object) bool {
 
 // replacedOutOfBand says whether the object read is not the one the state
 // recorded: same name, another UID (deleted and made again, by another
-// configuration or by hand).
+// configuration or by hand), and no copy of the recorded one (see
+// copiedFrom).
 func replacedOutOfBand(stateUID types.String, obj metav1.Object) bool {
+	return uidChanged(stateUID, obj) && !copiedFrom(stateUID, obj)
+}
+
+func uidChanged(stateUID types.String, obj metav1.Object) bool {
 	return !stateUID.IsNull() && !stateUID.IsUnknown() && stateUID.ValueString() != "" && stateUID.ValueString() != string(obj.GetUID())
+}
+
+// copiedFrom says whether obj is a copy of the object of the state's UID,
+// as clusterctl move makes in another management cluster: it carries the
+// UID this provider recorded when it created the original.
+func copiedFrom(stateUID types.String, obj metav1.Object) bool {
+	return uidChanged(stateUID, obj) && obj.GetAnnotations()[createdUIDAnnotation] == stateUID.ValueString()
 }
 
 // declarations records the objects that the plans of one Terraform command

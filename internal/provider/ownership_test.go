@@ -4,7 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apitypes "k8s.io/apimachinery/pkg/types"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
@@ -59,5 +61,35 @@ func TestDeclarations(t *testing.T) {
 	}
 	if ok, _ := d.declare("Cluster/default/b", false); ok {
 		t.Error("another new resource declaring a replaced object was accepted")
+	}
+}
+
+// The state follows a copy of its object (clusterctl move: same metadata,
+// new UID) and drops an object made anew under the same name.
+func TestReplacedOutOfBand(t *testing.T) {
+	recorded := types.StringValue("uid-1")
+	obj := func(uid string, annotations map[string]string) *clusterv1.Cluster {
+		c := &clusterv1.Cluster{}
+		c.UID, c.Annotations = apitypes.UID(uid), annotations
+		return c
+	}
+	for _, c := range []struct {
+		name           string
+		state          types.String
+		obj            *clusterv1.Cluster
+		replaced, copy bool
+	}{
+		{"the same object", recorded, obj("uid-1", map[string]string{createdUIDAnnotation: "uid-1"}), false, false},
+		{"moved: a copy carrying the recorded UID", recorded, obj("uid-2", map[string]string{createdUIDAnnotation: "uid-1"}), false, true},
+		{"made anew by this provider", recorded, obj("uid-2", map[string]string{createdUIDAnnotation: "uid-2"}), true, false},
+		{"made anew by hand", recorded, obj("uid-2", nil), true, false},
+		{"no UID recorded (an old state)", types.StringNull(), obj("uid-2", nil), false, false},
+	} {
+		if got := replacedOutOfBand(c.state, c.obj); got != c.replaced {
+			t.Errorf("%s: replaced = %v, want %v", c.name, got, c.replaced)
+		}
+		if got := copiedFrom(c.state, c.obj); got != c.copy {
+			t.Errorf("%s: copied = %v, want %v", c.name, got, c.copy)
+		}
 	}
 }

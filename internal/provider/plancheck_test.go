@@ -2,7 +2,11 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
+	"sort"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 )
@@ -57,4 +61,31 @@ func anyUnknown(v any) bool {
 		}
 	}
 	return false
+}
+
+// expectEmptyPlanNamingChanges is plancheck.ExpectEmptyPlan that names,
+// for each resource it would change, the top-level attributes that differ.
+func expectEmptyPlanNamingChanges() plancheck.PlanCheck { return emptyPlanNamingChanges{} }
+
+type emptyPlanNamingChanges struct{}
+
+func (emptyPlanNamingChanges) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	var errs []error
+	for _, rc := range req.Plan.ResourceChanges {
+		if rc.Change.Actions.NoOp() {
+			continue
+		}
+		before, _ := rc.Change.Before.(map[string]any)
+		after, _ := rc.Change.After.(map[string]any)
+		unknown, _ := rc.Change.AfterUnknown.(map[string]any)
+		var changed []string
+		for k, v := range after {
+			if !reflect.DeepEqual(before[k], v) || unknown[k] == true {
+				changed = append(changed, fmt.Sprintf("%s: %v -> %v", k, before[k], v))
+			}
+		}
+		sort.Strings(changed)
+		errs = append(errs, fmt.Errorf("%s planned %v: %s", rc.Address, rc.Change.Actions, strings.Join(changed, "; ")))
+	}
+	resp.Error = errors.Join(errs...)
 }

@@ -189,13 +189,21 @@ func machineProblems(ctx context.Context, cl client.Reader, namespace string, la
 // the resource again and its create is refused rather than taking the
 // other object over. It says whether it did.
 func replacedFromState(ctx context.Context, kind, id string, stateUID types.String, obj metav1.Object, resp *resource.ReadResponse) bool {
+	if copiedFrom(stateUID, obj) {
+		// The refresh records the copy's UID: the state follows it.
+		tflog.Info(ctx, "the object is a copy of the one in the state (clusterctl move, a restore): the state follows it",
+			map[string]any{"kind": kind, "id": id, "recorded_uid": stateUID.ValueString(), "uid": string(obj.GetUID())})
+		return false
+	}
 	if !replacedOutOfBand(stateUID, obj) {
 		return false
 	}
 	resp.Diagnostics.AddWarning(kind+" "+id+" was replaced outside this configuration",
 		fmt.Sprintf("The %s recorded in the state (UID %s) is gone, and another object of the same name (UID %s) took its place. "+
-			"It is removed from the state; the next apply would create it again and is refused while the other one exists.",
-			kind, stateUID.ValueString(), obj.GetUID()))
+			"It is removed from the state; the next apply would create it again and is refused while the other one exists. "+
+			"If the object now there is the same cluster's, moved into this management cluster (clusterctl move gives every object a new UID), "+
+			"take it over with an import block (or terraform import) of ID %q.",
+			kind, stateUID.ValueString(), obj.GetUID(), id))
 	resp.State.RemoveResource(ctx)
 	return true
 }

@@ -74,6 +74,7 @@ type clusterStatuses struct {
 	deployments  []clusterv1.MachineDeployment
 	machineSets  []clusterv1.MachineSet
 	machines     []clusterv1.Machine
+	healthChecks []clusterv1.MachineHealthCheck
 	// machinePools says whether the cluster has MachinePools, which the
 	// Cluster counts among its workers and this step does not read.
 	machinePools bool
@@ -101,12 +102,13 @@ func readStatuses(ctx context.Context, cl client.Reader, namespace, name string)
 	var mds clusterv1.MachineDeploymentList
 	var mss clusterv1.MachineSetList
 	var ms clusterv1.MachineList
-	for _, l := range []client.ObjectList{&mds, &mss, &ms} {
+	var mhcs clusterv1.MachineHealthCheckList
+	for _, l := range []client.ObjectList{&mds, &mss, &ms, &mhcs} {
 		if err := cl.List(ctx, l, of...); err != nil {
 			return s, err
 		}
 	}
-	s.deployments, s.machineSets, s.machines = mds.Items, mss.Items, ms.Items
+	s.deployments, s.machineSets, s.machines, s.healthChecks = mds.Items, mss.Items, ms.Items, mhcs.Items
 	// The provider makes no MachinePool; a management cluster without
 	// their kind has none.
 	var pools clusterv1.MachinePoolList
@@ -263,6 +265,17 @@ func (s clusterStatuses) unsettled() string {
 		}
 		if have != workers {
 			return fmt.Sprintf("the Cluster to count its workers (reports %s, has %s)", have, workers)
+		}
+	}
+
+	// Cluster API's MachineHealthCheck reconciler runs at most once every
+	// 15 s per object: a new one's first pass only records that it is not
+	// paused, and its owner reference to the Cluster (by which clusterctl
+	// move takes it along) and its counters come with the next.
+	for i := range s.healthChecks {
+		mhc := &s.healthChecks[i]
+		if mhc.DeletionTimestamp.IsZero() && !annotations.HasPaused(mhc) && mhc.Status.ObservedGeneration < mhc.Generation {
+			return "MachineHealthCheck " + mhc.Name + " to observe its generation"
 		}
 	}
 

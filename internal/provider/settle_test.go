@@ -36,6 +36,8 @@ func settledCluster() clusterStatuses {
 		controlPlane: &controlplanev1.KubeadmControlPlane{ObjectMeta: metav1.ObjectMeta{Name: "c", Generation: 1}},
 		deployments:  []clusterv1.MachineDeployment{{ObjectMeta: metav1.ObjectMeta{Name: "md", Generation: 1}}},
 		machineSets:  []clusterv1.MachineSet{{ObjectMeta: metav1.ObjectMeta{Name: "md-1", Generation: 1, OwnerReferences: owner("MachineDeployment", "md")}}},
+		healthChecks: []clusterv1.MachineHealthCheck{{ObjectMeta: metav1.ObjectMeta{Name: "md", Generation: 1},
+			Status: clusterv1.MachineHealthCheckStatus{ObservedGeneration: 1}}},
 	}
 	three, two := ptr.To[int32](3), ptr.To[int32](2)
 	s.cluster.Status.ObservedGeneration = 2
@@ -85,6 +87,8 @@ func TestStatusesSettled(t *testing.T) {
 			"KubeadmControlPlane c to count its machines"},
 		{"cluster behind its control plane", func(s *clusterStatuses) { s.cluster.Status.ControlPlane.ReadyReplicas = ptr.To[int32](2) },
 			"the Cluster to count its control plane"},
+		{"a new health check only told it is not paused", func(s *clusterStatuses) { s.healthChecks[0].Status.ObservedGeneration = 0 },
+			"MachineHealthCheck md to observe its generation"},
 	} {
 		s := settledCluster()
 		c.change(&s)
