@@ -78,8 +78,10 @@ func (d *drain) controllerOptions(o controller.Options, log logr.Logger) control
 }
 
 // retry makes every item of the namespace that a controller is backing
-// off from (its reconcile failed) ready now, with its backoff reset, and
-// returns how many it made ready. Writes refused while an embedded apply
+// off from (its reconcile failed) ready now, and returns how many it made
+// ready. The backoff is reset where the rate limiter forgets on Forget;
+// Cluster API's own (ReconcilerRateLimiting) forgets only after a
+// reconcile that succeeds. Writes refused while an embedded apply
 // held a cluster's Lease fail as conflicts, and after a few the
 // rate limiter waits minutes (up to 1000 s): once the Lease is released,
 // the reconciles they stood for run at once instead.

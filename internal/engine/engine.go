@@ -340,7 +340,7 @@ func (e *Engine) Stop() bool {
 }
 
 // Retry reconciles at once what the engine's controllers are backing off
-// from in a namespace, with their backoff reset: a long-running manager
+// from in a namespace: a long-running manager
 // calls it when an apply that kept it out of a cluster there ends. It
 // returns how many reconciles it brought forward.
 func (e *Engine) Retry(namespace string) int { return e.drain.retry(namespace) }
