@@ -18,9 +18,14 @@
 #   bench/manager.sh [runs] [clusters] [workers] [boot-delay]
 #                    (after `make install lab manager`; kubectl on PATH or bin/kubectl)
 #   e.g. bench/manager.sh 3 10 2 2s
+# UNHEALTHY_TIMEOUT (default 30s) is the deployments' health check
+# unhealthy_timeout: a terminated instance's node turns unreachable after
+# the lab's node monitor grace period (5 s), and its machine is remediated
+# that much later.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-1} clusters=${2:-10} workers=${3:-2} boot=${4:-2s}
+unhealthy=${UNHEALTHY_TIMEOUT:-30s}
 root=$PWD
 kubectl=$(command -v kubectl || echo "$root/bin/kubectl")
 work=$(mktemp -d)
@@ -65,6 +70,9 @@ resource "capi_machine_deployment" "workers" {
   replicas = $workers
   version  = "v1.36.0"
   aws      = { instance_type = "t3.medium" }
+  health_check = {
+    unhealthy_timeout = "$unhealthy"
+  }
 }
 TF
 cd "$work"
@@ -122,9 +130,9 @@ for i in $(seq "$runs"); do
   after=$(metrics)
 
   terraform destroy -auto-approve -input=false -no-color -parallelism=10 >"$work/destroy.log" 2>&1 || { tail -30 "$work/destroy.log"; exit 1; }
-  python3 - "$i" "$clusters" "$workers" $(((applied - start) / 1000000)) "$replace_ms" "$work/samples" <<PY
+  python3 - "$i" "$clusters" "$workers" $(((applied - start) / 1000000)) "$replace_ms" "$work/samples" "$unhealthy" <<PY
 import sys
-run, clusters, workers, apply_ms, replace_ms, samples = sys.argv[1], *map(int, sys.argv[2:6]), sys.argv[6]
+run, clusters, workers, apply_ms, replace_ms, samples, unhealthy = sys.argv[1], *map(int, sys.argv[2:6]), sys.argv[6], sys.argv[7]
 before, settled, after = """$before""", """$settled""", """$after"""
 
 def series(text, name):
@@ -175,6 +183,6 @@ print(f"run {run}: {clusters} clusters x (1 + {workers}) machines: apply {apply_
       f"queue wait p50 {seconds(quantile('workqueue_queue_duration_seconds', .5))}, p99 {seconds(quantile('workqueue_queue_duration_seconds', .99))}; "
       f"reconciles {total(after, 'controller_runtime_reconcile_total') - total(before, 'controller_runtime_reconcile_total'):.0f}, "
       f"errors {total(after, 'controller_runtime_reconcile_errors_total') - total(before, 'controller_runtime_reconcile_errors_total'):.0f} ({errors_by_controller()}); "
-      f"terminated worker replaced, its node Ready, in {replace_ms / 1000:.1f} s")
+      f"terminated worker replaced, its node Ready, in {replace_ms / 1000:.1f} s (unhealthy_timeout {unhealthy})")
 PY
 done

@@ -66,6 +66,11 @@ resource "capi_machine_deployment" "workers" {
     max_surge       = "1"
     max_unavailable = "0"
   }
+  # The lab's nodes turn unreachable 5 s after their instance goes; the
+  # default 5 minutes would keep the tests that terminate one waiting.
+  health_check = {
+    unhealthy_timeout = "30s"
+  }
 }`, name, version, workers, cniAddon())
 }
 
@@ -331,8 +336,9 @@ func terminateWorkerInstance(t *testing.T, clients cloud.Clients, key client.Obj
 }
 
 // terminateInstance terminates the instance of a provider ID with the EC2
-// API, behind the provider's back, and waits until its node has left the
-// workload cluster. It returns the instance ID.
+// API, behind the provider's back, and waits until the workload cluster
+// has noticed: its node unreachable (Ready=Unknown), as after the node
+// monitor grace period, or gone.
 func terminateInstance(t *testing.T, clients cloud.Clients, key client.ObjectKey, providerID string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -340,22 +346,39 @@ func terminateInstance(t *testing.T, clients cloud.Clients, key client.ObjectKey
 	if _, err := clients.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatal(err)
 	}
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
-		// Describing advances the simulator's clock: the instance
-		// terminates, and the lab removes its node.
+	// Describing advances the simulator's clock: the instance
+	// terminates, and its kubelet stops.
+	describe := func(ctx context.Context) {
 		_, _ = clients.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	}
+	if err := waitNodeUnreachable(ctx, t, key, providerID, describe); err != nil {
+		t.Fatalf("node of terminated instance %s neither unreachable nor gone: %v", id, err)
+	}
+	t.Logf("terminated %s", id)
+	return id
+}
+
+// waitNodeUnreachable waits until the node of providerID is gone from the
+// workload cluster or Ready=Unknown, as the node lifecycle controller
+// marks a node whose kubelet stopped; each poll first calls poke (nil:
+// nothing).
+func waitNodeUnreachable(ctx context.Context, t *testing.T, key client.ObjectKey, providerID string, poke func(context.Context)) error {
+	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		if poke != nil {
+			poke(ctx)
+		}
 		for _, n := range workloadNodes(t, key) {
 			if n.Spec.ProviderID == providerID {
+				for _, c := range n.Status.Conditions {
+					if c.Type == corev1.NodeReady {
+						return c.Status == corev1.ConditionUnknown, nil
+					}
+				}
 				return false, nil
 			}
 		}
 		return true, nil
 	})
-	if err != nil {
-		t.Fatalf("node of terminated instance %s still in the workload cluster: %v", id, err)
-	}
-	t.Logf("terminated %s", id)
-	return id
 }
 
 // rolloutMonitor samples the cluster's machines while an upgrade applies,

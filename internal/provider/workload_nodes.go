@@ -26,7 +26,7 @@ const workloadTimeout = 10 * time.Second
 // all) that are not being deleted and whose node is in the workload
 // cluster and Ready. It reads the workload cluster itself, not the Machines' status, which only
 // the reconcilers update: an instance terminated behind Cluster API's back
-// shows here at once (its node is gone), while status still says Ready
+// shows here once its node is gone or unreachable, while status still says Ready
 // until the next apply runs the reconcilers.
 func countReadyMachines(ctx context.Context, cl client.Reader, namespace, cluster string, selector client.MatchingLabels, keep func(*clusterv1.Machine) bool) (int32, error) {
 	var machines clusterv1.MachineList

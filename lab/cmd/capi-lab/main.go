@@ -56,7 +56,8 @@ a loopback address.
 --boot-delay is how long an instance stays pending and a droplet new.
 --health-check-time-scale is the share of real time that load balancer
 health checks take: 0.1 turns the 5 checks 10 s apart that a control plane
-target needs into 5 s, 1 is real AWS and DigitalOcean. --consistency-delay
+target needs into 5 s, 1 is real AWS and DigitalOcean. It scales the node
+monitor grace period too (50 s: 5 s at 0.1). --consistency-delay
 is how long a new resource is not found by its ID, as with EC2's eventual
 consistency. --do-load-balancer-delay is how long a DigitalOcean load
 balancer stays new, --do-load-balancer-ip-delay how long it has no IP,
@@ -111,6 +112,11 @@ The workload simulation is as strict as a real cluster:
     nodes named after their private DNS name. A droplet's node gets one only
     from the flag (digitalocean://<droplet ID>). Without one, Cluster API
     never finds the machine's node.
+  - A terminated instance's or deleted droplet's node stays: its kubelet
+    stops, and after the node monitor grace period the node is
+    Ready=Unknown with the unreachable taints. Only the AWS cloud
+    controller manager, where it runs, deletes it (Cluster API deletes it
+    with its Machine).
   - Nodes are NotReady ("cni plugin not initialized") and CoreDNS Pending
     until a network plugin's DaemonSet (calico-node, cilium, kube-flannel-ds,
     aws-node, ...) is applied to the workload cluster.
@@ -288,7 +294,7 @@ func serveClouds(dir mgmt.Dir, ports mgmt.Ports, awsConfig awssim.Config, doConf
 		return nil
 	}
 	sim, do := awssim.New(awsConfig), dosim.New(doConfig)
-	if err := simulateWorkloads(sim, do); err != nil {
+	if err := simulateWorkloads(sim, do, awsConfig.HealthCheckTimeScale); err != nil {
 		return err
 	}
 	if err := serve("AWS", ports.AWS, sim); err != nil {
@@ -306,12 +312,14 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 // simulateWorkloads plays kubeadm on the simulated instances and
 // droplets: each load balancer gets its own loopback address, where the
 // workload cluster whose control plane endpoint it is will answer.
-func simulateWorkloads(sim *awssim.Simulator, do *dosim.Simulator) error {
+func simulateWorkloads(sim *awssim.Simulator, do *dosim.Simulator, healthCheckTimeScale float64) error {
 	logger := log.New(os.Stderr, "workload: ", log.LstdFlags)
 	wl, err := workload.New(context.Background(), funcr.New(func(prefix, args string) { logger.Println(prefix, args) }, funcr.Options{}))
 	if err != nil {
 		return err
 	}
+	// Node health runs on the same clock as load balancer health.
+	wl.NodeMonitorGracePeriod = time.Duration(float64(workload.DefaultNodeMonitorGracePeriod) * healthCheckTimeScale)
 	sim.LoadBalancerAddress = freeLoopbackAddress
 	sim.OnLoadBalancerDeleted = wl.HostDeleted
 	sim.OnInstanceRunning = func(i awssim.Instance) {

@@ -51,7 +51,7 @@ import (
 // templates ask.
 func TestDropletControlPlaneAnswersAtItsLoadBalancer(t *testing.T) {
 	do := dosim.New(dosim.Config{HealthCheckTimeScale: 0.01})
-	if err := simulateWorkloads(awssim.New(awssim.Config{}), do); err != nil {
+	if err := simulateWorkloads(awssim.New(awssim.Config{}), do, 0.01); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(do)
@@ -142,7 +142,7 @@ func TestDropletControlPlaneAnswersAtItsLoadBalancer(t *testing.T) {
 // secret behind.
 func TestEC2ControlPlaneBootsFromSecretsManager(t *testing.T) {
 	sim := awssim.New(awssim.Config{Region: "eu-west-1", HealthCheckTimeScale: 0.01})
-	if err := simulateWorkloads(sim, dosim.New(dosim.Config{})); err != nil {
+	if err := simulateWorkloads(sim, dosim.New(dosim.Config{}), 0.01); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(sim)

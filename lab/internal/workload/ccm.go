@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // awsCCMImage is the image repository of the AWS cloud controller
@@ -98,11 +99,27 @@ func (s *Simulator) cloudControllerManager(ctx context.Context, c *cluster) erro
 		return err
 	}
 	for _, n := range nodes.Items {
-		if hasTaint(n.Spec.Taints, uninitializedTaint.Key) {
+		switch {
+		case hasTaint(n.Spec.Taints, uninitializedTaint.Key):
 			s.initializeNode(ctx, c, &n, clusterID)
+		case nodeUnknown(&n) && !s.kubeletRuns(c, n.Name):
+			// The cloud node lifecycle controller: a NotReady node whose
+			// instance no longer runs goes.
+			if err := c.client.Delete(ctx, &n); err != nil && !apierrors.IsNotFound(err) {
+				s.ccmFailed(c, n.Name, err)
+				continue
+			}
+			s.log.Info("cloud controller manager deleted node: its instance is gone", "node", n.Name, "endpoint", c.endpoint)
 		}
 	}
 	return nil
+}
+
+// nodeUnknown says whether the node lifecycle controller has marked the
+// node's Ready condition Unknown: its kubelet stopped posting status.
+func nodeUnknown(n *corev1.Node) bool {
+	i := slices.IndexFunc(n.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type == corev1.NodeReady })
+	return i >= 0 && n.Status.Conditions[i].Status == corev1.ConditionUnknown
 }
 
 // ccmHost is the instance the cloud controller manager runs on: the

@@ -201,16 +201,13 @@ func staticPod(component, nodeName string) *corev1.Pod {
 	}
 }
 
-func (c *cluster) removeNode(ctx context.Context, name string, controlPlane bool) error {
-	objs := []client.Object{&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}}
-	if controlPlane {
-		c.server.removeEtcdMember("etcd-" + name)
-		for _, component := range append([]string{"etcd"}, controlPlaneComponents...) {
-			objs = append(objs, staticPod(component, name))
-		}
-	}
-	for _, o := range objs {
-		if err := c.client.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
+// stopControlPlane is a control plane instance gone: its etcd member
+// leaves the member list the API server serves, and its static pods
+// their node (the node itself stays, see InstanceTerminated).
+func (c *cluster) stopControlPlane(ctx context.Context, name string) error {
+	c.server.removeEtcdMember("etcd-" + name)
+	for _, component := range append([]string{"etcd"}, controlPlaneComponents...) {
+		if err := c.client.Delete(ctx, staticPod(component, name)); err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
 	}

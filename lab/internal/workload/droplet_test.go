@@ -46,8 +46,14 @@ func TestDropletsJoinWithTheirNamesAndProviderIDs(t *testing.T) {
 		t.Fatalf("rendered %q", got)
 	}
 
+	// No cloud controller manager deletes a deleted droplet's node here:
+	// it turns unreachable and stays.
 	sim.InstanceTerminated("510000002")
-	waitNodes(t, cs, 1)
+	eventually(t, "the deleted droplet's node is unreachable", func() bool {
+		n := getNode(t, cs, "c1-worker-0")
+		return nodeUnknown(&n)
+	})
+	waitNodes(t, cs, 2)
 	sim.InstanceTerminated("510000001")
 	eventually(t, "the endpoint refuses with no control plane droplet", func() bool { return refused(endpoint) })
 }

@@ -96,7 +96,8 @@ func (s *Simulator) reconcileNetwork(ctx context.Context, c *cluster) error {
 		return err
 	}
 	for _, n := range nodes.Items {
-		if nodeReady(&n) {
+		// A stopped kubelet sees no configuration.
+		if nodeReady(&n) || !s.kubeletRuns(c, n.Name) {
 			continue
 		}
 		if err := c.updateNode(ctx, n.Name, becomeReady); err != nil {

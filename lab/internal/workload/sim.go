@@ -94,6 +94,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,6 +107,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	inmemoryruntime "sigs.k8s.io/cluster-api/test/infrastructure/inmemory/pkg/runtime"
 )
@@ -191,6 +194,10 @@ type Simulator struct {
 	// boothooks that fetch bootstrap data; nil means no machine has
 	// credentials for it.
 	SecretsManager SecretsManager
+	// NodeMonitorGracePeriod is how long after its kubelet stops (its
+	// instance terminated) a node turns Ready=Unknown, as
+	// kube-controller-manager's node lifecycle controller marks it.
+	NodeMonitorGracePeriod time.Duration
 
 	events chan func()
 	// stopped is closed once the simulator has stopped with its context.
@@ -253,7 +260,7 @@ func New(ctx context.Context, log logr.Logger) (*Simulator, error) {
 		return nil, err
 	}
 	s := &Simulator{
-		mgr: mgr, log: log, JoinRetry: 5 * time.Minute,
+		mgr: mgr, log: log, JoinRetry: 5 * time.Minute, NodeMonitorGracePeriod: DefaultNodeMonitorGracePeriod,
 		events:     make(chan func(), 1024),
 		stopped:    make(chan struct{}),
 		done:       ctx.Done(),
@@ -307,7 +314,15 @@ func (s *Simulator) InstanceRunning(i Instance) {
 	}
 }
 
-// InstanceTerminated removes what the instance was in its cluster.
+// DefaultNodeMonitorGracePeriod is kube-controller-manager's
+// --node-monitor-grace-period.
+const DefaultNodeMonitorGracePeriod = 50 * time.Second
+
+// InstanceTerminated stops what ran on the instance. Its node stays, as
+// nothing tells a cluster that an instance is gone: it turns Ready=Unknown
+// once its kubelet has not posted its status for NodeMonitorGracePeriod,
+// and only a cloud controller manager deletes it (see
+// cloudControllerManager); Cluster API deletes it with its Machine.
 func (s *Simulator) InstanceTerminated(id string) {
 	s.events <- func() { s.terminate(id) }
 }
@@ -561,16 +576,68 @@ func (s *Simulator) terminate(id string) {
 		return
 	}
 	ctx := context.Background()
-	if err := n.cluster.removeNode(ctx, n.name, n.controlPlane); err != nil {
-		s.log.Error(err, "removing node", "node", n.name)
+	if n.controlPlane {
+		if err := n.cluster.stopControlPlane(ctx, n.name); err != nil {
+			s.log.Error(err, "stopping the control plane", "node", n.name)
+		}
 	}
 	if last {
 		if err := s.serve(n.cluster); err != nil {
 			s.log.Error(err, "serving the workload cluster", "endpoint", n.cluster.endpoint)
 		}
 	}
-	s.log.Info("node removed", "instance", id, "node", n.name, "endpoint", n.cluster.endpoint)
+	s.log.Info("kubelet stopped", "instance", id, "node", n.name, "endpoint", n.cluster.endpoint)
+	time.AfterFunc(s.NodeMonitorGracePeriod, func() {
+		select {
+		case s.events <- func() { s.nodeUnreachable(n) }:
+		case <-s.done:
+		}
+	})
 	// The cloud controller manager may move to another control plane
 	// machine.
+	s.reconcile(n.cluster.endpoint)
+}
+
+// kubeletRuns says whether the node of that name in c runs on a live
+// instance.
+func (s *Simulator) kubeletRuns(c *cluster, name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range s.nodes {
+		if n.cluster == c && n.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeUnreachable is the node lifecycle controller's verdict on a node
+// whose kubelet stopped posting its status: every condition Unknown, and
+// the unreachable taints. A cloud controller manager then deletes it.
+func (s *Simulator) nodeUnreachable(n *node) {
+	if s.kubeletRuns(n.cluster, n.name) {
+		// Another instance's kubelet registered under that name meanwhile.
+		return
+	}
+	ctx := context.Background()
+	err := n.cluster.updateNode(ctx, n.name, func(node *corev1.Node) {
+		now := metav1.Now()
+		for i := range node.Status.Conditions {
+			c := &node.Status.Conditions[i]
+			c.Status, c.Reason, c.Message, c.LastTransitionTime = corev1.ConditionUnknown, "NodeStatusUnknown", "Kubelet stopped posting node status.", now
+		}
+		for _, effect := range []corev1.TaintEffect{corev1.TaintEffectNoSchedule, corev1.TaintEffectNoExecute} {
+			if !slices.ContainsFunc(node.Spec.Taints, func(t corev1.Taint) bool { return t.Key == corev1.TaintNodeUnreachable && t.Effect == effect }) {
+				node.Spec.Taints = append(node.Spec.Taints, corev1.Taint{Key: corev1.TaintNodeUnreachable, Effect: effect, TimeAdded: &now})
+			}
+		}
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		s.log.Error(err, "marking the node unreachable", "node", n.name)
+		return
+	}
+	if err == nil {
+		s.log.Info("node unreachable", "instance", n.instance.ID, "node", n.name, "endpoint", n.cluster.endpoint)
+	}
 	s.reconcile(n.cluster.endpoint)
 }

@@ -108,6 +108,7 @@ func newSim(t *testing.T) *Simulator {
 		t.Fatal(err)
 	}
 	sim.JoinRetry = 3 * time.Second
+	sim.NodeMonitorGracePeriod = 500 * time.Millisecond
 	// Nothing may log once the test has ended.
 	t.Cleanup(func() { cancel(); <-sim.Stopped() })
 	return sim
@@ -250,10 +251,20 @@ func TestKubeadmInitJoinTerminate(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	waitNodes(t, cs, 2)
 
-	// Terminating the worker removes its node; terminating the last
-	// control plane machine takes the endpoint down.
+	// Terminating the worker leaves its node, Ready=Unknown and tainted
+	// unreachable once the grace period is over: nothing deletes it
+	// without a cloud controller manager. Terminating the last control
+	// plane machine takes the endpoint down.
 	sim.InstanceTerminated("i-w1")
-	waitNodes(t, cs, 1)
+	eventually(t, "the terminated worker's node is unreachable", func() bool {
+		n := getNode(t, cs, "ip-10-0-1-11.ec2.internal")
+		return nodeUnknown(&n)
+	})
+	if n := getNode(t, cs, "ip-10-0-1-11.ec2.internal"); !hasTaint(n.Spec.Taints, corev1.TaintNodeUnreachable) {
+		t.Errorf("unreachable node's taints %v", n.Spec.Taints)
+	}
+	time.Sleep(300 * time.Millisecond)
+	waitNodes(t, cs, 2)
 	sim.InstanceTerminated("i-cp1")
 	eventually(t, "the endpoint refuses with no control plane machine", func() bool { return refused(endpoint) })
 	host, _, _ := net.SplitHostPort(endpoint)
@@ -436,6 +447,14 @@ func TestCloudControllerManagerInitializesTaggedInstances(t *testing.T) {
 	sim.InstanceRunning(owned(instance("i-late", 15, join(nameFromMetadata+externalCloudProvider))))
 	eventually(t, "the late node is initialized", func() bool {
 		return cloudInitializedNode(getNode(t, cs, "ip-10-0-1-15.ec2.internal"), "i-late")
+	})
+
+	// Its cloud node lifecycle controller deletes the node of an
+	// instance that is gone, once the node is unreachable.
+	sim.InstanceTerminated("i-late")
+	eventually(t, "the terminated instance's node is deleted", func() bool {
+		_, err := cs.CoreV1().Nodes().Get(ctx, "ip-10-0-1-15.ec2.internal", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
 	})
 }
 
