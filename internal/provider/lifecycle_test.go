@@ -324,7 +324,7 @@ func workloadNodes(t *testing.T, key client.ObjectKey) []corev1.Node {
 }
 
 // terminateWorkerInstance terminates one worker's instance with the EC2
-// API and waits until its node has left the workload cluster.
+// API and waits until its node is unreachable or gone.
 func terminateWorkerInstance(t *testing.T, clients cloud.Clients, key client.ObjectKey) string {
 	t.Helper()
 	var machines clusterv1.MachineList

@@ -166,7 +166,7 @@ func checkStateUID(t *testing.T, key client.ObjectKey) resource.TestCheckFunc {
 // A cluster moved with clusterctl from one management cluster to another
 // that uses the same cloud account, through the real terraform CLI and
 // clusterctl built at the Cluster API release the provider embeds: created
-// in embedded mode on the first, moved (clusterctl's own checks pass on
+// in embedded mode on the first (a lab of the test's own), moved (clusterctl's own checks pass on
 // the inventory config/default installs: provisioning complete, the
 // target's providers as new as the source's), the second's in-cluster
 // manager rebuilds every status clusterctl does not copy without a cloud
@@ -174,8 +174,11 @@ func checkStateUID(t *testing.T, key client.ObjectKey) resource.TestCheckFunc {
 // the plan is empty), an import into a new state plans no change, and the
 // manager converges a scale-up there with one instance per machine.
 func TestAccInCluster_clusterctlMove(t *testing.T) {
+	// A source of its own: clusterctl moves a whole namespace, and refuses
+	// to while any cluster in it is still provisioning.
+	source := startTestLab(t)
+	useLab(t, source)
 	useLabAWS(t)
-	source := testLab
 	sourceClient := labClient(t)
 	installInventory(t, source)
 	target := startTargetLab(t, source)
@@ -307,6 +310,13 @@ func moveCluster(t *testing.T, from, to *labtest.Lab, key client.ObjectKey) {
 	began := time.Now()
 	out, err := clusterctl(t, "move", "--kubeconfig", from.Kubeconfig, "--to-kubeconfig", to.Kubeconfig, "-n", key.Namespace, "-v", "1")
 	if err != nil {
+		var clusters clusterv1.ClusterList
+		if c, cerr := from.Client(kube.Scheme); cerr == nil && c.List(context.Background(), &clusters, client.InNamespace(key.Namespace)) == nil {
+			for _, c := range clusters.Items {
+				t.Logf("Cluster %s in the source: infrastructure provisioned %v, deleting %v", c.Name,
+					c.Status.Initialization.InfrastructureProvisioned != nil && *c.Status.Initialization.InfrastructureProvisioned, !c.DeletionTimestamp.IsZero())
+			}
+		}
 		t.Fatal(err)
 	}
 	t.Logf("clusterctl move took %s:\n%s", time.Since(began).Round(100*time.Millisecond), out)

@@ -11,7 +11,8 @@
 // static pods and kubeadm's ConfigMaps and RBAC that the kubeadm control
 // plane provider expects); a control plane join adds an etcd member and
 // static pods; a worker join checks its bootstrap token. Terminating an
-// instance removes its node and, for control plane machines, its etcd
+// instance stops its kubelet (its node turns unreachable, see
+// InstanceTerminated) and, for control plane machines, removes its etcd
 // member and static pods.
 //
 // A cluster's API server answers at its endpoint, the load balancer's
