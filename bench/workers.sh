@@ -8,6 +8,8 @@
 #   bench/workers.sh [runs] [workers] [boot-delay]   (after `make install lab`)
 #   e.g. bench/workers.sh 3 100 10s
 # PROVIDER=path/to/terraform-provider-capi benchmarks another build.
+# TIMELINE=1 also prints when each hop of the apply happened
+# (bench/timeline.py) and keeps TF_LOG=debug of the apply in bench/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3} workers=${2:-100} boot=${3:-10s}
@@ -66,8 +68,17 @@ for i in $(seq "$runs"); do
   : >"$work/rss"
   before=$(calls)
   start=$(date +%s%N)
+  if [ -n "${TIMELINE:-}" ]; then
+    mkdir -p "$root/bench/out"
+    export TF_LOG=debug TF_LOG_PATH="$root/bench/out/workers-apply-$i.log"
+  fi
   terraform apply -auto-approve -input=false -no-color >"$work/apply.log" 2>&1 || { tail -30 "$work/apply.log"; exit 1; }
   applied=$(date +%s%N)
+  unset TF_LOG TF_LOG_PATH
+  if [ -n "${TIMELINE:-}" ]; then
+    kubectl get clusters,awsclusters,kubeadmcontrolplanes,machinedeployments,machinesets,machines,kubeadmconfigs,awsmachines -A -o json >"$work/objects.json"
+    python3 "$root/bench/timeline.py" $((start / 1000000)) "$work/objects.json"
+  fi
   after=$(calls)
   rss=$(sort -n "$work/rss" | tail -1)
   grep -o '[a-z_.]*: Creation complete after [0-9ms]*' "$work/apply.log" | sed 's/^/  /' 

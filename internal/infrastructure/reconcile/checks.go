@@ -30,6 +30,15 @@ func (c *Checks) Read(uid types.UID, up bool) {
 	c.read.Store(uid, check{at: time.Now(), up: up})
 }
 
+// LastRead returns when the resource of the machine uid was last read.
+func (c *Checks) LastRead(uid types.UID) (time.Time, bool) {
+	last, ok := c.read.Load(uid)
+	if !ok {
+		return time.Time{}, false
+	}
+	return last.(check).at, true
+}
+
 // Wait returns how long the resource of the machine uid is not read
 // again: until interval is over after a read that found it up, on a
 // machine that is provisioned, else until pending is. It is 0 when the

@@ -192,3 +192,24 @@ func (c Clients) TerminateInstance(ctx context.Context, i *ec2types.Instance) (b
 	}
 	return false, nil
 }
+
+// ClusterInstances returns every instance of the cluster that EC2 still
+// shows, terminated ones included: the instances its RunInstances calls
+// tagged as the cluster's.
+func (c Clients) ClusterInstances(ctx context.Context, cluster Cluster) ([]ec2types.Instance, error) {
+	var out []ec2types.Instance
+	pages := ec2.NewDescribeInstancesPaginator(c.EC2, &ec2.DescribeInstancesInput{
+		Filters:    []ec2types.Filter{{Name: aws.String("tag:" + cluster.OwnerTag()), Values: []string{ownedValue}}},
+		MaxResults: aws.Int32(1000),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describing the cluster's instances: %w", err)
+		}
+		for _, r := range page.Reservations {
+			out = append(out, r.Instances...)
+		}
+	}
+	return out, nil
+}

@@ -41,7 +41,11 @@ type AWSMachineReconciler struct {
 	// unseen records, by AWSMachine UID, when EC2 first did not know the
 	// instance recorded in its spec.
 	unseen sync.Map
-	passes *reconcile.Passes[*infrav1.AWSMachine, *scope]
+	// instances batches the DescribeInstances calls of each cluster.
+	instances clusterInstances
+	// images keeps the images machines' requests resolved to.
+	images resolvedImages
+	passes    *reconcile.Passes[*infrav1.AWSMachine, *scope]
 }
 
 // instanceVisibilityGrace is how long an instance that EC2 does not know
@@ -96,15 +100,42 @@ func (r *AWSMachineReconciler) waiting(m *infrav1.AWSMachine, reason, message st
 
 // findInstance returns the AWSMachine's instance by its recorded ID, or
 // else by its client token (which also finds an instance whose ID was
-// never recorded), or nil.
-func (r *AWSMachineReconciler) findInstance(ctx context.Context, s *scope) (*ec2types.Instance, error) {
+// never recorded), or nil. Both come from the cluster's batched list, one
+// fetched after the machine's last read; a recorded instance the list
+// lacks (EC2 is eventually consistent, or it is gone) is described by its
+// ID, so that gone is EC2's word for it. An unrecorded instance the list
+// lacks is looked for by its token only when the machine goes (with
+// fresh, the delete's): before, the next RunInstances with the token
+// returns it if it exists.
+func (r *AWSMachineReconciler) findInstance(ctx context.Context, s *scope, fresh bool) (*ec2types.Instance, error) {
 	m := s.awsMachine
+	since := time.Now().Add(-firstLookWindow)
+	if last, ok := r.passes.Checks.LastRead(m.UID); ok {
+		since = last
+	}
+	id := s.id()
+	list, err := r.instances.list(ctx, string(s.awsCluster.UID)+"/"+s.awsCluster.Spec.Region, since,
+		func(ctx context.Context) ([]ec2types.Instance, error) { return s.clients.ClusterInstances(ctx, id) })
+	if err != nil {
+		return nil, err
+	}
 	if m.Spec.InstanceID != "" {
-		i, err := s.clients.FindInstance(ctx, m.Spec.InstanceID)
-		if err != nil || i != nil {
-			r.unseen.Delete(m.UID)
-			return i, err
+		i := list.instance(m.Spec.InstanceID)
+		if i == nil {
+			if i, err = s.clients.FindInstance(ctx, m.Spec.InstanceID); err != nil {
+				return nil, err
+			}
 		}
+		if i != nil {
+			r.unseen.Delete(m.UID)
+			return i, nil
+		}
+	}
+	if i := list.live(clientTokenOf(m)); i != nil {
+		return i, nil
+	}
+	if m.Spec.InstanceID == "" && !fresh {
+		return nil, nil
 	}
 	return s.clients.FindInstanceByToken(ctx, clientTokenOf(m))
 }

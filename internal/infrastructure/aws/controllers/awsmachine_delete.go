@@ -44,7 +44,7 @@ func (r *AWSMachineReconciler) deleteFailed(s *scope, what string, err error) er
 // client token finds it.
 func (r *AWSMachineReconciler) lookUpInstanceToDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
 	m := s.awsMachine
-	instance, err := r.findInstance(ctx, s)
+	instance, err := r.findInstance(ctx, s, true)
 	if err != nil {
 		return ctrl.Result{}, r.deleteFailed(s, "looking up the instance", err)
 	}
@@ -81,6 +81,9 @@ func (r *AWSMachineReconciler) terminateInstance(ctx context.Context, s *scope) 
 		return ctrl.Result{}, r.deleteFailed(s, "terminating "+id, err)
 	}
 	if !gone {
+		// The next look needs a list of the cluster's instances fetched
+		// after this one.
+		r.passes.Checks.Read(s.awsMachine.UID, false)
 		r.waiting(s.awsMachine, infrav1.DeletingReason, "Waiting for instance "+id+" to terminate")
 		return ctrl.Result{RequeueAfter: pendingRequeue}, nil
 	}

@@ -35,7 +35,7 @@ func (r *AWSMachineReconciler) waitForNextCheck(_ context.Context, s *scope) (ct
 // MachineHealthCheck remediates).
 func (r *AWSMachineReconciler) reconcileInstanceLookup(ctx context.Context, s *scope) (ctrl.Result, error) {
 	m := s.awsMachine
-	instance, err := r.findInstance(ctx, s)
+	instance, err := r.findInstance(ctx, s, false)
 	if err != nil {
 		return ctrl.Result{}, r.failed(m, infrav1.InstanceLookupFailedReason, infrav1.InstancePermanentFailureReason, "looking up the instance", err)
 	}
@@ -63,7 +63,7 @@ func (r *AWSMachineReconciler) reconcileInstanceRun(ctx context.Context, s *scop
 	if err != nil {
 		return ctrl.Result{}, r.failed(m, infrav1.RunInstanceFailedReason, infrav1.InstancePermanentFailureReason, "", err)
 	}
-	if spec.Image, err = s.clients.ResolveImage(ctx, imageRequest(s.machine, m)); err != nil {
+	if spec.Image, err = r.images.resolve(ctx, s.awsCluster.Spec.Region, imageRequest(s.machine, m), s.clients.ResolveImage); err != nil {
 		return ctrl.Result{}, r.failed(m, infrav1.ImageNotResolvedReason, infrav1.InstancePermanentFailureReason, "resolving the image", err)
 	}
 	m.Status.ImageID = spec.Image.ID
