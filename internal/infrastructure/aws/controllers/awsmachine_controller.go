@@ -45,7 +45,7 @@ type AWSMachineReconciler struct {
 	instances clusterInstances
 	// images keeps the images machines' requests resolved to.
 	images resolvedImages
-	passes    *reconcile.Passes[*infrav1.AWSMachine, *scope]
+	passes *reconcile.Passes[*infrav1.AWSMachine, *scope]
 }
 
 // instanceVisibilityGrace is how long an instance that EC2 does not know
