@@ -308,3 +308,25 @@ func Main(m *testing.M, use func(*Lab)) int {
 	use(lab)
 	return m.Run()
 }
+
+// Env returns what `capi-lab env` exports, as NAME=value for an
+// exec.Cmd's environment: a terraform or kubectl run against the lab.
+func (l *Lab) Env() ([]string, error) {
+	out, err := exec.Command(l.bin, "env", "--dir", l.Dir).Output()
+	if err != nil {
+		return nil, fmt.Errorf("capi-lab env: %w", err)
+	}
+	var env []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		kv, ok := strings.CutPrefix(line, "export ")
+		if !ok {
+			continue
+		}
+		name, value, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(value, "'") {
+			value = strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(value, "'"), "'"), `'\''`, "'")
+		}
+		env = append(env, name+"="+value)
+	}
+	return env, nil
+}
