@@ -10,6 +10,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 )
 
 // clusterConfig is a cluster of cp control plane machines in two zones
@@ -322,4 +329,94 @@ func TestR6Concurrency(t *testing.T) {
 // a cluster that another state holds or creates.
 func refusedAsAnotherStates(out string) bool {
 	return strings.Contains(out, "already exists in another Terraform state") || strings.Contains(out, "is being applied by")
+}
+
+// R3: a converged cluster drifts out of band, one change at a time: the
+// deployment's replicas edited in the management cluster, then the
+// MachineDeployment deleted there. Each shows in the next plan, and the
+// apply after it repairs it: the replicas the configuration says, each
+// machine with one instance.
+func TestR3Drift(t *testing.T) {
+	r := &row{scenario: "R3 drift", runs: 1}
+	table.add(r)
+	ctx := context.Background()
+	name := "chaos-drift"
+	w := newWorkspace(t, clusterConfig(name, 1, 1))
+	if converge(t, r, w, "apply") {
+		r.converged++
+	}
+	key := client.ObjectKey{Namespace: "default", Name: name + "-workers"}
+	drifts := []struct {
+		what  string
+		drift func() error
+	}{
+		{"replicas edited from 1 to 3", func() error {
+			md := &clusterv1.MachineDeployment{}
+			if err := kube.Get(ctx, key, md); err != nil {
+				return err
+			}
+			before := md.DeepCopy()
+			md.Spec.Replicas = ptr.To[int32](3)
+			return kube.Patch(ctx, md, client.MergeFrom(before))
+		}},
+		{"MachineDeployment deleted", func() error {
+			return kube.Delete(ctx, &clusterv1.MachineDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}})
+		}},
+	}
+	for _, d := range drifts {
+		r.drift++
+		if err := d.drift(); err != nil {
+			t.Fatalf("%s: %v", d.what, err)
+		}
+		changes, out, err := w.planChanges(ctx)
+		if err != nil {
+			t.Fatalf("plan after %s: %v\n%s", d.what, err, tail(out, 3000))
+		}
+		if !changes {
+			r.note("%s: the plan shows no change", d.what)
+			continue
+		}
+		if !converge(t, r, w, "apply after "+d.what) {
+			continue
+		}
+		if err := repaired(ctx, key, 1); err != nil {
+			r.note("%s: not repaired: %v", d.what, err)
+			continue
+		}
+		c, err := settledInstances(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.add(c)
+		if c != (instanceCount{}) {
+			r.note("%s: %d duplicates, %d orphans, %d machines without an instance after the repair", d.what, c.duplicates, c.orphans, c.missing)
+			continue
+		}
+		r.repaired++
+	}
+	destroyAll(t, r, w)
+}
+
+// repaired checks that the deployment wants replicas machines and has
+// them, waiting a minute for a scale-down's machines to go.
+func repaired(ctx context.Context, key client.ObjectKey, replicas int32) error {
+	var why error
+	err := wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+		md := &clusterv1.MachineDeployment{}
+		if err := kube.Get(ctx, key, md); err != nil {
+			why = err
+			return false, nil
+		}
+		var machines clusterv1.MachineList
+		if err := kube.List(ctx, &machines, client.InNamespace(key.Namespace),
+			client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: key.Name}); err != nil {
+			return false, err
+		}
+		why = fmt.Errorf("replicas %d, %d machines", ptr.Deref(md.Spec.Replicas, 0), len(machines.Items))
+		return ptr.Deref(md.Spec.Replicas, 0) == replicas && len(machines.Items) == int(replicas), nil
+	})
+	if err != nil {
+		return why
+	}
+	return nil
 }

@@ -311,6 +311,7 @@ func (r *clusterResource) ConfigValidators(context.Context) []resource.ConfigVal
 // ModifyPlan says in the plan when a change rolls the control plane
 // machines, which KCP replaces one at a time.
 func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	defer planReplaceDeleting(ctx, req, resp)
 	replacing := planDeclares(ctx, r.data, req.State, req.Plan, "Cluster", &resp.Diagnostics)
 	checkRenameAtPlan(ctx, r.data, req.State, req.Plan, &clusterv1.Cluster{}, "Cluster", &resp.Diagnostics)
 	if req.Plan.Raw.IsNull() {

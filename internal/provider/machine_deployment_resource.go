@@ -193,6 +193,7 @@ func (r *machineDeploymentResource) Configure(_ context.Context, req resource.Co
 // ModifyPlan tells in the plan what applying will do to the machines, and
 // turns machines without a Ready node into a planned update.
 func (r *machineDeploymentResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	defer planReplaceDeleting(ctx, req, resp)
 	replacing := planDeclares(ctx, r.data, req.State, req.Plan, "MachineDeployment", &resp.Diagnostics)
 	checkRenameAtPlan(ctx, r.data, req.State, req.Plan, &clusterv1.MachineDeployment{}, "MachineDeployment", &resp.Diagnostics)
 	if req.Plan.Raw.IsNull() {

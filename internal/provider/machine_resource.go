@@ -272,6 +272,7 @@ func (m *machineResourceModel) observe(ctx context.Context, cl client.Reader, ob
 // Machine's spec is immutable, and nothing else replaces a standalone
 // machine (a capi_machine_deployment's health check does that for its own).
 func (r *machineResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	defer planReplaceDeleting(ctx, req, resp)
 	replacing := planDeclares(ctx, r.data, req.State, req.Plan, "Machine", &resp.Diagnostics)
 	checkRenameAtPlan(ctx, r.data, req.State, req.Plan, &clusterv1.Machine{}, "Machine", &resp.Diagnostics)
 	if req.Plan.Raw.IsNull() {

@@ -193,9 +193,11 @@ func replacedFromState(ctx context.Context, kind, id string, stateUID types.Stri
 		// The refresh records the copy's UID: the state follows it.
 		tflog.Info(ctx, "the object is a copy of the one in the state (clusterctl move, a restore): the state follows it",
 			map[string]any{"kind": kind, "id": id, "recorded_uid": stateUID.ValueString(), "uid": string(obj.GetUID())})
+		noteDeleting(ctx, kind, id, obj, resp)
 		return false
 	}
 	if !replacedOutOfBand(stateUID, obj) {
+		noteDeleting(ctx, kind, id, obj, resp)
 		return false
 	}
 	resp.Diagnostics.AddWarning(kind+" "+id+" was replaced outside this configuration",
@@ -206,4 +208,41 @@ func replacedFromState(ctx context.Context, kind, id string, stateUID types.Stri
 			kind, stateUID.ValueString(), obj.GetUID(), id))
 	resp.State.RemoveResource(ctx)
 	return true
+}
+
+// deletingKey marks, in private state, a resource whose object someone
+// deleted outside Terraform (kubectl delete) and whose finalizers have not
+// finished: without a reconciler running, the object stays so, and the
+// plan would show nothing.
+const deletingKey = "deleting_out_of_band"
+
+// noteDeleting records in the refreshed private state whether obj is
+// being deleted, with a warning that the next apply replaces it. Kept in
+// the state, it is still destroyed by a destroy, which waits for its
+// deletion to finish; dropped from it, nothing would ever finish it.
+func noteDeleting(ctx context.Context, kind, id string, obj metav1.Object, resp *resource.ReadResponse) {
+	if obj.GetDeletionTimestamp().IsZero() {
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, deletingKey, nil)...)
+		return
+	}
+	resp.Diagnostics.AddWarning(kind+" "+id+" is being deleted outside Terraform",
+		fmt.Sprintf("%s %s (UID %s) was deleted in the management cluster at %s, outside this configuration. The next apply replaces it: "+
+			"it lets Cluster API finish the deletion, then creates it again as configured.", kind, id, obj.GetUID(), obj.GetDeletionTimestamp().UTC().Format(time.RFC3339)))
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, deletingKey, []byte(`true`))...)
+}
+
+// planReplaceDeleting plans the replacement of a resource whose object is
+// being deleted outside Terraform (see noteDeleting): its UID becomes
+// unknown, and a new UID requires a replacement.
+func planReplaceDeleting(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	v, d := req.Private.GetKey(ctx, deletingKey)
+	resp.Diagnostics.Append(d...)
+	if len(v) == 0 {
+		return
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("uid"), types.StringUnknown())...)
+	resp.RequiresReplace = append(resp.RequiresReplace, path.Root("uid"))
 }
