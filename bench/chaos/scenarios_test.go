@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
@@ -331,9 +335,9 @@ func refusedAsAnotherStates(out string) bool {
 	return strings.Contains(out, "already exists in another Terraform state") || strings.Contains(out, "is being applied by")
 }
 
-// R3: a converged cluster drifts out of band, one change at a time: the
-// deployment's replicas edited in the management cluster, then the
-// MachineDeployment deleted there. Each shows in the next plan, and the
+// R3: a converged cluster drifts out of band, one change at a time: a
+// worker's instance terminated with EC2, the deployment's replicas edited
+// in the management cluster, then the MachineDeployment deleted there. Each shows in the next plan, and the
 // apply after it repairs it: the replicas the configuration says, each
 // machine with one instance.
 func TestR3Drift(t *testing.T) {
@@ -349,7 +353,24 @@ func TestR3Drift(t *testing.T) {
 	drifts := []struct {
 		what  string
 		drift func() error
+		// within is how long the plan may take to show it: a terminated
+		// instance's node turns unreachable after the node monitor's
+		// grace period.
+		within time.Duration
 	}{
+		{"a worker's instance terminated", func() error {
+			var machines clusterv1.MachineList
+			if err := kube.List(ctx, &machines, client.InNamespace(key.Namespace),
+				client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: key.Name}); err != nil {
+				return err
+			}
+			if len(machines.Items) == 0 || machines.Items[0].Spec.ProviderID == "" {
+				return fmt.Errorf("no worker with an instance")
+			}
+			id := machines.Items[0].Spec.ProviderID[strings.LastIndex(machines.Items[0].Spec.ProviderID, "/")+1:]
+			_, err := ec2Client(ctx).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+			return err
+		}, time.Minute},
 		{"replicas edited from 1 to 3", func() error {
 			md := &clusterv1.MachineDeployment{}
 			if err := kube.Get(ctx, key, md); err != nil {
@@ -358,19 +379,27 @@ func TestR3Drift(t *testing.T) {
 			before := md.DeepCopy()
 			md.Spec.Replicas = ptr.To[int32](3)
 			return kube.Patch(ctx, md, client.MergeFrom(before))
-		}},
+		}, 0},
 		{"MachineDeployment deleted", func() error {
 			return kube.Delete(ctx, &clusterv1.MachineDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}})
-		}},
+		}, 0},
 	}
 	for _, d := range drifts {
 		r.drift++
 		if err := d.drift(); err != nil {
 			t.Fatalf("%s: %v", d.what, err)
 		}
-		changes, out, err := w.planChanges(ctx)
-		if err != nil {
-			t.Fatalf("plan after %s: %v\n%s", d.what, err, tail(out, 3000))
+		var changes bool
+		for deadline := time.Now().Add(d.within); ; {
+			var out string
+			var err error
+			if changes, out, err = w.planChanges(ctx); err != nil {
+				t.Fatalf("plan after %s: %v\n%s", d.what, err, tail(out, 3000))
+			}
+			if changes || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(5 * time.Second)
 		}
 		if !changes {
 			r.note("%s: the plan shows no change", d.what)
@@ -419,4 +448,23 @@ func repaired(ctx context.Context, key client.ObjectKey, replicas int32) error {
 		return why
 	}
 	return nil
+}
+
+// ec2Client reaches the lab's EC2.
+func ec2Client(ctx context.Context) *ec2.Client {
+	env, err := lab.Env()
+	if err != nil {
+		panic(err)
+	}
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(vars["AWS_ACCESS_KEY_ID"], vars["AWS_SECRET_ACCESS_KEY"], "")))
+	if err != nil {
+		panic(err)
+	}
+	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(vars["AWS_ENDPOINT_URL"]) })
 }
