@@ -59,6 +59,17 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// The lab's endpoints and placeholder credentials, for terraform and
+	// for the suite's own AWS calls (cloud.NewClients reads them).
+	env, err := lab.Env()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
 	scheme, err := engine.Scheme(aws.Provider{})
 	if err == nil {
 		kube, err = lab.Client(scheme)
@@ -95,16 +106,12 @@ type workspace struct {
 
 func newWorkspace(t *testing.T, config string) *workspace {
 	t.Helper()
-	env, err := lab.Env()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cliConfig := filepath.Join(root, "bin", "terraformrc")
 	if _, err := os.Stat(cliConfig); err != nil {
 		t.Fatalf("run `make install` first: %v", err)
 	}
-	w := &workspace{dir: t.TempDir(), env: append(os.Environ(), append(env,
-		"TF_CLI_CONFIG_FILE="+cliConfig, "KUBE_CONFIG_PATH="+lab.Kubeconfig, "TF_IN_AUTOMATION=1")...)}
+	w := &workspace{dir: t.TempDir(), env: append(os.Environ(),
+		"TF_CLI_CONFIG_FILE="+cliConfig, "KUBE_CONFIG_PATH="+lab.Kubeconfig, "TF_IN_AUTOMATION=1")}
 	w.write(t, config)
 	if out, err := w.run(context.Background(), "init", "-input=false"); err != nil {
 		t.Fatalf("terraform init: %v\n%s", err, out)

@@ -11,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -21,6 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/terraform-capi/terraform-provider-capi/internal/infrastructure/aws/cloud"
 )
 
 // clusterConfig is a cluster of cp control plane machines in two zones
@@ -87,12 +86,19 @@ func destroyAll(t *testing.T, r *row, w *workspace) {
 		t.Logf("destroy %d failed: %v\n%s", attempt, err, tail(out, 3000))
 		r.note("destroy %d failed: %s", attempt, lastError(out))
 	}
-	n, what, lerr := leaks(ctx)
-	if lerr != nil {
-		t.Fatal(lerr)
+	countLeaks(t, r, "destroy")
+}
+
+// countLeaks records what is left once every cluster is destroyed (see
+// leaks), after what.
+func countLeaks(t *testing.T, r *row, after string) {
+	t.Helper()
+	n, what, err := leaks(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
 	if n > 0 {
-		r.note("left after destroy: %s", what)
+		r.note("left after %s: %s", after, what)
 	}
 	r.leaks += n
 }
@@ -319,14 +325,7 @@ func TestR6Concurrency(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	n, what, err := leaks(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n > 0 {
-		r.note("left after the five destroys: %s", what)
-	}
-	r.leaks += n
+	countLeaks(t, r, "the five destroys")
 }
 
 // refusedAsAnotherStates says whether terraform's output is the refusal of
@@ -368,7 +367,11 @@ func TestR3Drift(t *testing.T) {
 				return fmt.Errorf("no worker with an instance")
 			}
 			id := machines.Items[0].Spec.ProviderID[strings.LastIndex(machines.Items[0].Spec.ProviderID, "/")+1:]
-			_, err := ec2Client(ctx).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+			clients, err := cloud.NewClients(ctx, "us-east-1", cloud.Settings{})
+			if err != nil {
+				return err
+			}
+			_, err = clients.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
 			return err
 		}, time.Minute},
 		{"replicas edited from 1 to 3", func() error {
@@ -448,23 +451,4 @@ func repaired(ctx context.Context, key client.ObjectKey, replicas int32) error {
 		return why
 	}
 	return nil
-}
-
-// ec2Client reaches the lab's EC2.
-func ec2Client(ctx context.Context) *ec2.Client {
-	env, err := lab.Env()
-	if err != nil {
-		panic(err)
-	}
-	vars := map[string]string{}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"),
-		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(vars["AWS_ACCESS_KEY_ID"], vars["AWS_SECRET_ACCESS_KEY"], "")))
-	if err != nil {
-		panic(err)
-	}
-	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(vars["AWS_ENDPOINT_URL"]) })
 }
